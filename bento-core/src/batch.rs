@@ -1,0 +1,126 @@
+//! Splitting inputs larger than one request, with one rule for every batch
+//! endpoint: inputs are sent in API-sized requests, in order, one after the
+//! other; if one fails after others succeeded, the error is
+//! [`Error::PartialBatch`] with the count already accepted, so the caller can
+//! resend exactly the rest.
+
+use std::future::Future;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// The counts Bento returns for a batch request.
+///
+/// Decodes both `{"results": n, "failed": m}` (what the live service sends)
+/// and `{"result": n}` (what the spec shows). When a call was split into
+/// several requests, the counts are summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct BatchResult {
+    /// Items Bento accepted.
+    #[serde(alias = "result", default)]
+    pub results: u64,
+    /// Items Bento refused.
+    #[serde(default)]
+    pub failed: u64,
+}
+
+impl std::ops::AddAssign for BatchResult {
+    fn add_assign(&mut self, other: Self) {
+        self.results += other.results;
+        self.failed += other.failed;
+    }
+}
+
+impl std::iter::Sum for BatchResult {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::default(), |mut total, part| {
+            total += part;
+            total
+        })
+    }
+}
+
+/// Sends `items` in chunks of at most `size`, in order, stopping at the first failure.
+pub(crate) async fn in_chunks<'a, T, R, F, Fut>(
+    items: &'a [T],
+    size: usize,
+    mut send: F,
+) -> Result<Vec<R>, Error>
+where
+    F: FnMut(usize, &'a [T]) -> Fut,
+    Fut: Future<Output = Result<R, Error>>,
+{
+    let mut results = Vec::with_capacity(items.len().div_ceil(size.max(1)));
+    for (index, chunk) in items.chunks(size.max(1)).enumerate() {
+        let offset = index * size;
+        match send(offset, chunk).await {
+            Ok(result) => results.push(result),
+            Err(error) if offset == 0 => return Err(error),
+            Err(error) => {
+                return Err(Error::PartialBatch {
+                    accepted: offset,
+                    total: items.len(),
+                    source: Box::new(error),
+                });
+            }
+        }
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_every_documented_shape() {
+        let live: BatchResult = serde_json::from_str(r#"{"results": 3, "failed": 1}"#).unwrap();
+        assert_eq!((live.results, live.failed), (3, 1));
+        let spec: BatchResult = serde_json::from_str(r#"{"result": 1000}"#).unwrap();
+        assert_eq!((spec.results, spec.failed), (1000, 0));
+        let bare: BatchResult = serde_json::from_str(r#"{"results": 2}"#).unwrap();
+        assert_eq!((bare.results, bare.failed), (2, 0));
+    }
+
+    fn block_on<F: Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(future)
+    }
+
+    #[test]
+    fn splits_in_order_and_reports_partial_failures() {
+        let items: Vec<u32> = (0..25).collect();
+        let sizes = block_on(in_chunks(&items, 10, |offset, chunk| async move {
+            Ok((offset, chunk.len()))
+        }));
+        assert_eq!(sizes.unwrap(), vec![(0, 10), (10, 10), (20, 5)]);
+
+        let failing = block_on(in_chunks(&items, 10, |offset, _| async move {
+            if offset == 20 {
+                Err(Error::Invalid(crate::ValidationError::Arguments(
+                    "boom".into(),
+                )))
+            } else {
+                Ok(())
+            }
+        }));
+        match failing {
+            Err(Error::PartialBatch {
+                accepted: 20,
+                total: 25,
+                ..
+            }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        let first_fails = block_on(in_chunks(&items, 10, |_, _| async move {
+            Err::<(), _>(Error::Invalid(crate::ValidationError::Arguments(
+                "boom".into(),
+            )))
+        }));
+        assert!(matches!(first_fails, Err(Error::Invalid(_))));
+    }
+}

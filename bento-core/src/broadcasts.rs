@@ -1,0 +1,378 @@
+//! Broadcasts: `GET /fetch/broadcasts` and `POST /batch/broadcasts`.
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::batch::in_chunks;
+use crate::client::Client;
+use crate::de::{self, Data, Resource};
+use crate::error::{Error, ValidationError};
+use crate::transport::ApiRequest;
+use crate::validate;
+
+/// The most broadcasts Bento accepts in one request.
+pub const MAX_BROADCASTS_PER_REQUEST: usize = 100;
+
+/// A broadcast as Bento lists it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "Resource<BroadcastAttributes>")]
+#[non_exhaustive]
+pub struct Broadcast {
+    /// The broadcast's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The public share URL.
+    pub share_url: Option<String>,
+    /// Subject, recipient placeholder and HTML.
+    pub template: Option<BroadcastTemplate>,
+    /// When it was created.
+    pub created_at: Option<String>,
+    /// When the final batch went out.
+    pub sent_final_batch_at: Option<String>,
+    /// When it is scheduled.
+    pub send_at: Option<String>,
+    /// The open rate, once known.
+    pub open_rate: Option<f64>,
+}
+
+/// The content of a [`Broadcast`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct BroadcastTemplate {
+    /// The subject line.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The recipient placeholder.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// The HTML.
+    #[serde(default)]
+    pub html: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct BroadcastAttributes {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    share_url: Option<String>,
+    #[serde(default)]
+    template: Option<BroadcastTemplate>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    sent_final_batch_at: Option<String>,
+    #[serde(default)]
+    send_at: Option<String>,
+    #[serde(default)]
+    stats: Option<BroadcastStats>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct BroadcastStats {
+    #[serde(default)]
+    open_rate: Option<f64>,
+}
+
+impl From<Resource<BroadcastAttributes>> for Broadcast {
+    fn from(resource: Resource<BroadcastAttributes>) -> Self {
+        let a = resource.attributes.unwrap_or_default();
+        Self {
+            id: resource.id,
+            name: a.name.unwrap_or_default(),
+            share_url: a.share_url,
+            template: a.template,
+            created_at: a.created_at,
+            sent_final_batch_at: a.sent_final_batch_at,
+            send_at: a.send_at,
+            open_rate: a.stats.and_then(|s| s.open_rate),
+        }
+    }
+}
+
+/// The template style of a new broadcast.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BroadcastStyle {
+    /// Bento's basic CSS around your content.
+    #[default]
+    Plain,
+    /// Your HTML as is.
+    Raw,
+}
+
+/// A broadcast to create with [`Client::create_broadcasts`].
+///
+/// ```
+/// use bento_core::NewBroadcast;
+/// let launch = NewBroadcast::new("Launch", "We're live!", "<p>Hello {{ visitor.first_name }}</p>", "news@acme.test")
+///     .from_name("Acme")
+///     .include_tag("customer")
+///     .exclude_tag("churned")
+///     .batch_size_per_hour(1000);
+/// # let _ = launch;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewBroadcast {
+    name: String,
+    subject: String,
+    content: String,
+    style: BroadcastStyle,
+    from_email: String,
+    from_name: Option<String>,
+    inclusive_tags: Vec<String>,
+    exclusive_tags: Vec<String>,
+    segment_id: Option<String>,
+    batch_size_per_hour: Option<u32>,
+}
+
+impl NewBroadcast {
+    /// A broadcast named `name`, sent from `from_email` (an authorized author).
+    pub fn new(
+        name: impl Into<String>,
+        subject: impl Into<String>,
+        content: impl Into<String>,
+        from_email: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            subject: subject.into(),
+            content: content.into(),
+            style: BroadcastStyle::Plain,
+            from_email: from_email.into(),
+            from_name: None,
+            inclusive_tags: Vec::new(),
+            exclusive_tags: Vec::new(),
+            segment_id: None,
+            batch_size_per_hour: None,
+        }
+    }
+
+    /// The template style (default [`BroadcastStyle::Plain`]).
+    pub fn style(mut self, style: BroadcastStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// The sender's display name.
+    pub fn from_name(mut self, name: impl Into<String>) -> Self {
+        self.from_name = Some(name.into());
+        self
+    }
+
+    /// Sends only to subscribers with at least one of the included tags.
+    pub fn include_tag(mut self, tag: impl Into<String>) -> Self {
+        self.inclusive_tags.push(tag.into());
+        self
+    }
+
+    /// Never sends to subscribers with this tag.
+    pub fn exclude_tag(mut self, tag: impl Into<String>) -> Self {
+        self.exclusive_tags.push(tag.into());
+        self
+    }
+
+    /// Targets a segment.
+    pub fn segment(mut self, segment_id: impl Into<String>) -> Self {
+        self.segment_id = Some(segment_id.into());
+        self
+    }
+
+    /// Throttles sending to this many emails per hour.
+    pub fn batch_size_per_hour(mut self, n: u32) -> Self {
+        self.batch_size_per_hour = Some(n);
+        self
+    }
+
+    fn validate(&self, index: usize) -> Result<(), ValidationError> {
+        validate::non_empty(|| format!("broadcasts[{index}].name"), &self.name)?;
+        validate::non_empty(|| format!("broadcasts[{index}].subject"), &self.subject)?;
+        validate::non_empty(|| format!("broadcasts[{index}].content"), &self.content)?;
+        validate::email(
+            || format!("broadcasts[{index}].from.email"),
+            &self.from_email,
+        )?;
+        validate::join_tags(
+            &format!("broadcasts[{index}].inclusive_tags"),
+            &self.inclusive_tags,
+        )?;
+        validate::join_tags(
+            &format!("broadcasts[{index}].exclusive_tags"),
+            &self.exclusive_tags,
+        )?;
+        Ok(())
+    }
+}
+
+impl Serialize for NewBroadcast {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct From<'a> {
+            email: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            name: Option<&'a str>,
+        }
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("subject", &self.subject)?;
+        map.serialize_entry("content", &self.content)?;
+        map.serialize_entry("type", &self.style)?;
+        map.serialize_entry(
+            "from",
+            &From {
+                email: &self.from_email,
+                name: self.from_name.as_deref(),
+            },
+        )?;
+        if !self.inclusive_tags.is_empty() {
+            map.serialize_entry("inclusive_tags", &self.inclusive_tags.join(","))?;
+        }
+        if !self.exclusive_tags.is_empty() {
+            map.serialize_entry("exclusive_tags", &self.exclusive_tags.join(","))?;
+        }
+        if let Some(segment) = &self.segment_id {
+            map.serialize_entry("segment_id", segment)?;
+        }
+        if let Some(n) = self.batch_size_per_hour {
+            map.serialize_entry("batch_size_per_hour", &n)?;
+        }
+        map.end()
+    }
+}
+
+/// What `/batch/broadcasts` answered, summed over the requests of a split call.
+///
+/// Decodes the spec's `{"results": n}` as well as the richer answer newer SDKs
+/// read. Failure indexes refer to the slice given to the call.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct BroadcastBatchResult {
+    /// Broadcasts created.
+    #[serde(default, alias = "result")]
+    pub results: u64,
+    /// Broadcasts refused.
+    #[serde(default)]
+    pub failed: u64,
+    /// What was created, when Bento says.
+    #[serde(default, deserialize_with = "de::null_as_default")]
+    pub broadcasts: Vec<CreatedBroadcast>,
+    /// What was refused and why, when Bento says.
+    #[serde(default, deserialize_with = "de::null_as_default")]
+    pub failures: Vec<BroadcastFailure>,
+}
+
+/// One created broadcast.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct CreatedBroadcast {
+    /// Its id.
+    #[serde(deserialize_with = "de::id")]
+    pub id: String,
+    /// The id of its email template.
+    #[serde(default)]
+    pub template_id: Option<serde_json::Value>,
+    /// Its name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Where to see it in the dashboard.
+    #[serde(default)]
+    pub dashboard_url: Option<String>,
+}
+
+/// One refused broadcast.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct BroadcastFailure {
+    /// Its index in the call's input.
+    pub index: usize,
+    /// Its name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Why it was refused.
+    #[serde(default)]
+    pub error: String,
+}
+
+#[derive(Serialize)]
+struct BroadcastsBody<'a> {
+    broadcasts: &'a [NewBroadcast],
+}
+
+impl Client {
+    /// Every broadcast of the account.
+    pub async fn broadcasts(&self) -> Result<Vec<Broadcast>, Error> {
+        Ok(self
+            .call::<Data<Vec<Broadcast>>>(ApiRequest::get("fetch/broadcasts"))
+            .await?
+            .data)
+    }
+
+    /// Creates broadcasts, in requests of up to 100.
+    pub async fn create_broadcasts(
+        &self,
+        broadcasts: &[NewBroadcast],
+    ) -> Result<BroadcastBatchResult, Error> {
+        validate::non_empty_batch("broadcasts", broadcasts)?;
+        for (index, broadcast) in broadcasts.iter().enumerate() {
+            broadcast.validate(index)?;
+        }
+        let parts = in_chunks(
+            broadcasts,
+            MAX_BROADCASTS_PER_REQUEST,
+            |offset, chunk| async move {
+                let request = ApiRequest::post("batch/broadcasts")
+                    .json(&BroadcastsBody { broadcasts: chunk })?;
+                let mut part: BroadcastBatchResult = self.call(request).await?;
+                for failure in &mut part.failures {
+                    failure.index += offset;
+                }
+                Ok(part)
+            },
+        )
+        .await?;
+        Ok(parts
+            .into_iter()
+            .fold(BroadcastBatchResult::default(), |mut total, part| {
+                total.results += part.results;
+                total.failed += part.failed;
+                total.broadcasts.extend(part.broadcasts);
+                total.failures.extend(part.failures);
+                total
+            }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wire_shape() {
+        let b = NewBroadcast::new("N", "S", "<p>c</p>", "f@b.co")
+            .from_name("F")
+            .include_tag("a")
+            .include_tag("b")
+            .segment("seg");
+        assert_eq!(
+            serde_json::to_value(&b).unwrap(),
+            json!({"name": "N", "subject": "S", "content": "<p>c</p>", "type": "plain",
+                   "from": {"email": "f@b.co", "name": "F"}, "inclusive_tags": "a,b", "segment_id": "seg"})
+        );
+    }
+
+    #[test]
+    fn decodes_both_answers() {
+        let spec: BroadcastBatchResult = serde_json::from_str(r#"{"results": 5}"#).unwrap();
+        assert_eq!(spec.results, 5);
+        let rich: BroadcastBatchResult = serde_json::from_value(json!({
+            "results": 1, "failed": 1,
+            "broadcasts": [{"id": 7, "template_id": 9, "name": "N", "dashboard_url": "u"}],
+            "failures": [{"index": 1, "name": "M", "error": "bad"}]
+        }))
+        .unwrap();
+        assert_eq!(rich.broadcasts[0].id, "7");
+        assert_eq!(rich.failures[0].index, 1);
+    }
+}

@@ -1,0 +1,321 @@
+//! Subscriber commands: `POST /fetch/commands`.
+//!
+//! Commands change one subscriber without triggering automations, except
+//! [`Command::AddTagViaEvent`], which records an event and so does.
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::error::{Error, ValidationError};
+use crate::subscribers::Subscriber;
+use crate::transport::ApiRequest;
+use crate::validate;
+
+/// One subscriber command.
+///
+/// ```
+/// use bento_core::Command;
+/// use serde_json::json;
+///
+/// let cmd = Command::AddField { email: "ada@example.com".into(), key: "plan".into(), value: json!("pro") };
+/// assert_eq!(
+///     serde_json::to_value(&cmd).unwrap(),
+///     json!({"command": "add_field", "email": "ada@example.com", "query": {"key": "plan", "value": "pro"}})
+/// );
+/// let cmd = Command::Unsubscribe { email: "ada@example.com".into() };
+/// assert_eq!(serde_json::to_value(&cmd).unwrap(), json!({"command": "unsubscribe", "email": "ada@example.com"}));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Command {
+    /// Adds a tag without triggering automations.
+    AddTag {
+        /// The subscriber.
+        email: String,
+        /// The tag name.
+        tag: String,
+    },
+    /// Adds a tag by recording an event, which triggers automations.
+    AddTagViaEvent {
+        /// The subscriber.
+        email: String,
+        /// The tag name.
+        tag: String,
+    },
+    /// Removes a tag.
+    RemoveTag {
+        /// The subscriber.
+        email: String,
+        /// The tag name.
+        tag: String,
+    },
+    /// Sets a custom field.
+    AddField {
+        /// The subscriber.
+        email: String,
+        /// The field key.
+        key: String,
+        /// The value.
+        value: Value,
+    },
+    /// Removes a custom field.
+    RemoveField {
+        /// The subscriber.
+        email: String,
+        /// The field key.
+        key: String,
+    },
+    /// Marks the subscriber as subscribed.
+    Subscribe {
+        /// The subscriber.
+        email: String,
+    },
+    /// Marks the subscriber as unsubscribed.
+    Unsubscribe {
+        /// The subscriber.
+        email: String,
+    },
+    /// Changes the subscriber's email address.
+    ChangeEmail {
+        /// The current address.
+        email: String,
+        /// The new address.
+        new_email: String,
+    },
+}
+
+impl Command {
+    /// The wire name, such as `add_tag`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::AddTag { .. } => "add_tag",
+            Command::AddTagViaEvent { .. } => "add_tag_via_event",
+            Command::RemoveTag { .. } => "remove_tag",
+            Command::AddField { .. } => "add_field",
+            Command::RemoveField { .. } => "remove_field",
+            Command::Subscribe { .. } => "subscribe",
+            Command::Unsubscribe { .. } => "unsubscribe",
+            Command::ChangeEmail { .. } => "change_email",
+        }
+    }
+
+    /// The subscriber the command applies to.
+    pub fn email(&self) -> &str {
+        match self {
+            Command::AddTag { email, .. }
+            | Command::AddTagViaEvent { email, .. }
+            | Command::RemoveTag { email, .. }
+            | Command::AddField { email, .. }
+            | Command::RemoveField { email, .. }
+            | Command::Subscribe { email }
+            | Command::Unsubscribe { email }
+            | Command::ChangeEmail { email, .. } => email,
+        }
+    }
+
+    fn validate(&self, index: usize) -> Result<(), ValidationError> {
+        validate::email(|| format!("command[{index}].email"), self.email())?;
+        match self {
+            Command::AddTag { tag, .. }
+            | Command::AddTagViaEvent { tag, .. }
+            | Command::RemoveTag { tag, .. } => {
+                validate::tag(|| format!("command[{index}].query"), tag)
+            }
+            Command::AddField { key, .. } | Command::RemoveField { key, .. } => {
+                validate::non_empty(|| format!("command[{index}].query.key"), key)
+            }
+            Command::ChangeEmail { new_email, .. } => {
+                validate::email(|| format!("command[{index}].query"), new_email)
+            }
+            Command::Subscribe { .. } | Command::Unsubscribe { .. } => Ok(()),
+        }
+    }
+}
+
+impl Serialize for Command {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct KeyValue<'a> {
+            key: &'a str,
+            value: &'a Value,
+        }
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("command", self.name())?;
+        map.serialize_entry("email", self.email())?;
+        match self {
+            Command::AddTag { tag, .. }
+            | Command::AddTagViaEvent { tag, .. }
+            | Command::RemoveTag { tag, .. } => map.serialize_entry("query", tag)?,
+            Command::AddField { key, value, .. } => {
+                map.serialize_entry("query", &KeyValue { key, value })?
+            }
+            Command::RemoveField { key, .. } => map.serialize_entry("query", key)?,
+            Command::ChangeEmail { new_email, .. } => map.serialize_entry("query", new_email)?,
+            Command::Subscribe { .. } | Command::Unsubscribe { .. } => {}
+        }
+        map.end()
+    }
+}
+
+/// What `/fetch/commands` answered.
+///
+/// The spec documents the affected subscriber; the live service sends counts.
+/// Whichever arrives is decoded, and both when both do.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct CommandResult {
+    /// Commands Bento applied, when it says.
+    #[serde(default, alias = "result")]
+    pub results: Option<u64>,
+    /// Commands Bento refused, when it says.
+    #[serde(default)]
+    pub failed: Option<u64>,
+    /// The subscriber after the commands ran, when Bento sends it.
+    #[serde(default, rename = "data")]
+    pub subscriber: Option<Subscriber>,
+}
+
+#[derive(Serialize)]
+struct CommandsBody<'a> {
+    command: &'a [Command],
+}
+
+impl Client {
+    /// Runs subscriber commands in one request.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// use bento_core::Command;
+    /// client.run_commands(&[
+    ///     Command::AddTag { email: "ada@example.com".into(), tag: "customer".into() },
+    ///     Command::Subscribe { email: "ada@example.com".into() },
+    /// ]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn run_commands(&self, commands: &[Command]) -> Result<CommandResult, Error> {
+        validate::non_empty_batch("commands", commands)?;
+        for (index, command) in commands.iter().enumerate() {
+            command.validate(index)?;
+        }
+        let request =
+            ApiRequest::post("fetch/commands").json(&CommandsBody { command: commands })?;
+        self.call(request).await
+    }
+
+    /// Runs one subscriber command.
+    pub async fn run_command(&self, command: Command) -> Result<CommandResult, Error> {
+        self.run_commands(std::slice::from_ref(&command)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_command_has_its_documented_shape() {
+        let email = || "a@b.co".to_owned();
+        let cases = [
+            (
+                Command::AddTag {
+                    email: email(),
+                    tag: "t".into(),
+                },
+                json!({"command": "add_tag", "email": "a@b.co", "query": "t"}),
+            ),
+            (
+                Command::AddTagViaEvent {
+                    email: email(),
+                    tag: "t".into(),
+                },
+                json!({"command": "add_tag_via_event", "email": "a@b.co", "query": "t"}),
+            ),
+            (
+                Command::RemoveTag {
+                    email: email(),
+                    tag: "t".into(),
+                },
+                json!({"command": "remove_tag", "email": "a@b.co", "query": "t"}),
+            ),
+            (
+                Command::AddField {
+                    email: email(),
+                    key: "k".into(),
+                    value: json!(3),
+                },
+                json!({"command": "add_field", "email": "a@b.co", "query": {"key": "k", "value": 3}}),
+            ),
+            (
+                Command::RemoveField {
+                    email: email(),
+                    key: "k".into(),
+                },
+                json!({"command": "remove_field", "email": "a@b.co", "query": "k"}),
+            ),
+            (
+                Command::Subscribe { email: email() },
+                json!({"command": "subscribe", "email": "a@b.co"}),
+            ),
+            (
+                Command::Unsubscribe { email: email() },
+                json!({"command": "unsubscribe", "email": "a@b.co"}),
+            ),
+            (
+                Command::ChangeEmail {
+                    email: email(),
+                    new_email: "n@b.co".into(),
+                },
+                json!({"command": "change_email", "email": "a@b.co", "query": "n@b.co"}),
+            ),
+        ];
+        for (command, expected) in cases {
+            assert_eq!(serde_json::to_value(&command).unwrap(), expected);
+            assert!(command.validate(0).is_ok());
+        }
+    }
+
+    #[test]
+    fn decodes_both_answer_shapes() {
+        let counts: CommandResult = serde_json::from_str(r#"{"results": 2, "failed": 0}"#).unwrap();
+        assert_eq!(
+            (counts.results, counts.failed, counts.subscriber.is_none()),
+            (Some(2), Some(0), true)
+        );
+        let subscriber: CommandResult = serde_json::from_str(
+            r#"{"data": {"id": "1", "type": "visitors", "attributes": {"uuid": "u", "email": "a@b.co", "fields": null, "cached_tag_ids": ["233"]}}}"#,
+        )
+        .unwrap();
+        assert_eq!(subscriber.subscriber.unwrap().tag_ids, vec!["233"]);
+    }
+
+    #[test]
+    fn rejects_bad_commands() {
+        assert!(
+            Command::AddTag {
+                email: "a@b.co".into(),
+                tag: "a,b".into()
+            }
+            .validate(0)
+            .is_err()
+        );
+        assert!(
+            Command::ChangeEmail {
+                email: "a@b.co".into(),
+                new_email: "nope".into()
+            }
+            .validate(0)
+            .is_err()
+        );
+        assert!(
+            Command::RemoveField {
+                email: "a@b.co".into(),
+                key: "".into()
+            }
+            .validate(0)
+            .is_err()
+        );
+    }
+}

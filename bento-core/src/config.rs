@@ -1,0 +1,435 @@
+//! Building a [`Client`]: keys, site, endpoint, timeouts, retry and pacing.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::client::{Client, Inner};
+use crate::error::ConfigError;
+use crate::rate_limit::{Pacer, RateLimits};
+use crate::retry::RetryPolicy;
+
+/// Bento's production API root.
+pub const DEFAULT_BASE_URL: &str = "https://app.bentonow.com/api/v1";
+
+/// The environment variables [`Client::from_env`] reads.
+pub mod env {
+    /// The publishable key (the Basic-auth user name).
+    pub const PUBLISHABLE_KEY: &str = "BENTO_PUBLISHABLE_KEY";
+    /// The secret key (the Basic-auth password).
+    pub const SECRET_KEY: &str = "BENTO_SECRET_KEY";
+    /// The site UUID sent with every request.
+    pub const SITE_UUID: &str = "BENTO_SITE_UUID";
+    /// Optional: another API root, such as a local emulator's.
+    pub const BASE_URL: &str = "BENTO_BASE_URL";
+}
+
+/// Configures and builds a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// let client = bento_core::Client::builder()
+///     .publishable_key("pk_example")
+///     .secret_key("sk_example")
+///     .site_uuid("site-uuid")
+///     .app_name("acme-web/2.1")
+///     .timeout(Duration::from_secs(10))
+///     .build()?;
+/// # let _ = client;
+/// # Ok::<(), bento_core::ConfigError>(())
+/// ```
+#[must_use = "a builder does nothing until build() is called"]
+#[derive(Clone)]
+pub struct ClientBuilder {
+    publishable_key: Option<String>,
+    secret_key: Option<SecretString>,
+    site_uuid: Option<String>,
+    base_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    app_name: Option<String>,
+    retry: RetryPolicy,
+    rate_limits: RateLimits,
+    events_per_request: usize,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field(
+                "publishable_key",
+                &self.publishable_key.as_deref().map(redact),
+            )
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("site_uuid", &self.site_uuid)
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("app_name", &self.app_name)
+            .field("retry", &self.retry)
+            .field("rate_limits", &self.rate_limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps enough of a key to tell two apart in a log, never the whole key.
+pub(crate) fn redact(key: &str) -> String {
+    let shown: String = key.chars().take(4).collect();
+    format!("{shown}…")
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            publishable_key: None,
+            secret_key: None,
+            site_uuid: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            app_name: None,
+            retry: RetryPolicy::default(),
+            rate_limits: RateLimits::default(),
+            events_per_request: crate::events::MAX_EVENTS_PER_REQUEST,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with Bento's production endpoint and the default policies.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder filled from `BENTO_PUBLISHABLE_KEY`, `BENTO_SECRET_KEY`,
+    /// `BENTO_SITE_UUID` and, when set, `BENTO_BASE_URL`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name))
+    }
+
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&'static str) -> Result<String, std::env::VarError>,
+    ) -> Result<Self, ConfigError> {
+        let read = |var: &'static str| -> Result<Option<String>, ConfigError> {
+            match lookup(var) {
+                Ok(value) if value.trim().is_empty() => Ok(None),
+                Ok(value) => Ok(Some(value.trim().to_owned())),
+                Err(std::env::VarError::NotPresent) => Ok(None),
+                Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { var }),
+            }
+        };
+        let require = |var: &'static str| read(var)?.ok_or(ConfigError::MissingEnv { var });
+        let mut builder = Self::new()
+            .publishable_key(require(env::PUBLISHABLE_KEY)?)
+            .secret_key(require(env::SECRET_KEY)?)
+            .site_uuid(require(env::SITE_UUID)?);
+        if let Some(url) = read(env::BASE_URL)? {
+            builder = builder.base_url(url);
+        }
+        Ok(builder)
+    }
+
+    /// The publishable key: the user name of Basic auth.
+    pub fn publishable_key(mut self, key: impl Into<String>) -> Self {
+        self.publishable_key = Some(key.into());
+        self
+    }
+
+    /// The secret key: the password of Basic auth. Never printed or logged.
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.secret_key = Some(SecretString::from(key.into()));
+        self
+    }
+
+    /// The site UUID sent with every request.
+    pub fn site_uuid(mut self, uuid: impl Into<String>) -> Self {
+        self.site_uuid = Some(uuid.into());
+        self
+    }
+
+    /// The API root (default `https://app.bentonow.com/api/v1`); point it at an emulator in tests.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// The deadline of each request, body included (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The deadline for opening a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Your application's name, added to the User-Agent: `bento-rust/0.1.0 (acme-web/2.1)`.
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// How failed requests are retried (see [`RetryPolicy`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Client-side rate limits per endpoint family (see [`RateLimits`]).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// The most events sent in one `/batch/events` request (1 to 1000, default 1000).
+    ///
+    /// Bento's spec allows 1000; one newer documentation page says 100. Larger
+    /// inputs are split into requests of this size.
+    pub fn events_per_request(mut self, n: usize) -> Self {
+        self.events_per_request = n;
+        self
+    }
+
+    /// Builds the client. Fails on missing keys or an unusable setting; never panics.
+    pub fn build(self) -> Result<Client, ConfigError> {
+        let publishable_key = self.publishable_key.ok_or(ConfigError::Missing {
+            setting: "publishable_key",
+        })?;
+        let secret_key = self.secret_key.ok_or(ConfigError::Missing {
+            setting: "secret_key",
+        })?;
+        let site_uuid = self.site_uuid.ok_or(ConfigError::Missing {
+            setting: "site_uuid",
+        })?;
+        for (setting, value) in [
+            ("publishable_key", publishable_key.as_str()),
+            ("secret_key", secret_key.expose_secret()),
+            ("site_uuid", site_uuid.as_str()),
+        ] {
+            if value.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    reason: "must not be empty".into(),
+                });
+            }
+        }
+        if !(1..=crate::events::MAX_EVENTS_PER_REQUEST).contains(&self.events_per_request) {
+            return Err(ConfigError::Invalid {
+                setting: "events_per_request",
+                reason: format!("{} is outside 1..=1000", self.events_per_request),
+            });
+        }
+        if self.timeout.is_zero() {
+            return Err(ConfigError::Invalid {
+                setting: "timeout",
+                reason: "must be longer than zero".into(),
+            });
+        }
+        let base_url = parse_base_url(&self.base_url)?;
+        let user_agent = user_agent(
+            self.app_name.as_deref(),
+            [
+                publishable_key.as_str(),
+                secret_key.expose_secret(),
+                site_uuid.as_str(),
+            ],
+        )?;
+        let http = crate::transport::http_client(&user_agent, self.connect_timeout)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                publishable_key,
+                secret_key,
+                site_uuid,
+                user_agent,
+                timeout: self.timeout,
+                retry: self.retry,
+                pacer: Pacer::new(&self.rate_limits),
+                events_per_request: self.events_per_request,
+            }),
+        })
+    }
+}
+
+fn parse_base_url(raw: &str) -> Result<reqwest::Url, ConfigError> {
+    let invalid = |reason: &str| ConfigError::BaseUrl {
+        url: raw.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let mut url = reqwest::Url::parse(raw.trim()).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not carry a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Keys in the URL would end up in every error message that prints it.
+        return Err(invalid(
+            "put the keys in publishable_key/secret_key, not in the URL",
+        ));
+    }
+    // Url::join replaces the last segment unless the path ends in '/'.
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+fn user_agent<'a>(app_name: Option<&str>, secrets: [&'a str; 3]) -> Result<String, ConfigError> {
+    let base = concat!("bento-rust/", env!("CARGO_PKG_VERSION"));
+    let Some(app) = app_name.map(str::trim).filter(|app| !app.is_empty()) else {
+        return Ok(base.to_owned());
+    };
+    if app.chars().any(|c| c.is_control() || !c.is_ascii()) {
+        return Err(ConfigError::Invalid {
+            setting: "app_name",
+            reason: "must be printable ASCII (it goes into the User-Agent header)".into(),
+        });
+    }
+    if secrets.iter().any(|secret| app.contains(secret)) {
+        return Err(ConfigError::Invalid {
+            setting: "app_name",
+            reason:
+                "must not contain an API key or the site UUID (the User-Agent is logged by proxies)"
+                    .into(),
+        });
+    }
+    Ok(format!("{base} ({app})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(
+        vars: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&'static str) -> Result<String, std::env::VarError> {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+                .ok_or(std::env::VarError::NotPresent)
+        }
+    }
+
+    #[test]
+    fn from_env_names_the_missing_variable() {
+        let err =
+            ClientBuilder::from_lookup(lookup(&[("BENTO_PUBLISHABLE_KEY", "pk")])).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::MissingEnv {
+                var: "BENTO_SECRET_KEY"
+            }
+        ));
+        assert!(err.to_string().contains("BENTO_SECRET_KEY"));
+        let err = ClientBuilder::from_lookup(lookup(&[
+            ("BENTO_PUBLISHABLE_KEY", "pk"),
+            ("BENTO_SECRET_KEY", "sk"),
+            ("BENTO_SITE_UUID", "  "),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::MissingEnv {
+                var: "BENTO_SITE_UUID"
+            }
+        ));
+    }
+
+    #[test]
+    fn from_env_reads_every_variable() {
+        let client = ClientBuilder::from_lookup(lookup(&[
+            ("BENTO_PUBLISHABLE_KEY", "pk"),
+            ("BENTO_SECRET_KEY", "sk"),
+            ("BENTO_SITE_UUID", "site"),
+            ("BENTO_BASE_URL", "http://127.0.0.1:4010/api/v1"),
+        ]))
+        .and_then(ClientBuilder::build)
+        .expect("client");
+        assert_eq!(client.base_url().as_str(), "http://127.0.0.1:4010/api/v1/");
+    }
+
+    #[test]
+    fn builder_reports_missing_and_invalid_settings() {
+        let err = ClientBuilder::new()
+            .publishable_key("pk")
+            .build()
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Missing {
+                setting: "secret_key"
+            }
+        ));
+        let base = || {
+            ClientBuilder::new()
+                .publishable_key("pk")
+                .secret_key("sk")
+                .site_uuid("site")
+        };
+        assert!(matches!(
+            base().base_url("ftp://x").build(),
+            Err(ConfigError::BaseUrl { .. })
+        ));
+        assert!(matches!(
+            base().base_url("not a url").build(),
+            Err(ConfigError::BaseUrl { .. })
+        ));
+        assert!(matches!(
+            base().base_url("https://pk:sk@h/api").build(),
+            Err(ConfigError::BaseUrl { .. })
+        ));
+        assert!(matches!(
+            base().events_per_request(0).build(),
+            Err(ConfigError::Invalid { .. })
+        ));
+        assert!(matches!(
+            base().events_per_request(1001).build(),
+            Err(ConfigError::Invalid { .. })
+        ));
+        assert!(matches!(
+            base().app_name("x\ny").build(),
+            Err(ConfigError::Invalid {
+                setting: "app_name",
+                ..
+            })
+        ));
+        assert!(matches!(
+            base().app_name("app sk").build(),
+            Err(ConfigError::Invalid {
+                setting: "app_name",
+                ..
+            })
+        ));
+        assert!(matches!(
+            base().secret_key(" ").build(),
+            Err(ConfigError::Invalid {
+                setting: "secret_key",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn user_agent_names_sdk_and_app_only() {
+        let ua = user_agent(Some("acme/1.0"), ["pk", "sk", "site"]).expect("ua");
+        assert_eq!(
+            ua,
+            format!("bento-rust/{} (acme/1.0)", env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(
+            user_agent(None, ["pk", "sk", "site"]).expect("ua"),
+            format!("bento-rust/{}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}

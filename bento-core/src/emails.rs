@@ -1,0 +1,180 @@
+//! Transactional emails: `POST /batch/emails`.
+//!
+//! Sends are never replayed after an ambiguous failure unless the
+//! [`RetryPolicy`](crate::RetryPolicy) opts in, because a replay may deliver
+//! the email twice.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::{Map, Value};
+
+use crate::batch::{BatchResult, in_chunks};
+use crate::client::Client;
+use crate::error::{Error, ValidationError};
+use crate::transport::ApiRequest;
+use crate::validate;
+
+/// The most emails Bento accepts in one request.
+pub const MAX_EMAILS_PER_REQUEST: usize = 60;
+
+/// One transactional email.
+///
+/// ```
+/// use bento_core::Email;
+/// let email = Email::new("ada@example.com", "hello@acme.test", "Reset your password", "<p>{{ link }}</p>")
+///     .personalization("link", "https://acme.test/reset?t=abc")
+///     .cc("support@acme.test");
+/// # let _ = email;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Email {
+    to: String,
+    from: String,
+    subject: String,
+    html_body: String,
+    transactional: bool,
+    personalizations: Map<String, Value>,
+    cc: Vec<String>,
+    bcc: Vec<String>,
+}
+
+impl Email {
+    /// A transactional email from `from` (an authorized author of your account) to `to`.
+    pub fn new(
+        to: impl Into<String>,
+        from: impl Into<String>,
+        subject: impl Into<String>,
+        html_body: impl Into<String>,
+    ) -> Self {
+        Self {
+            to: to.into(),
+            from: from.into(),
+            subject: subject.into(),
+            html_body: html_body.into(),
+            transactional: true,
+            personalizations: Map::new(),
+            cc: Vec::new(),
+            bcc: Vec::new(),
+        }
+    }
+
+    /// Marks the email as marketing (`transactional: false`): it then honours unsubscribes.
+    pub fn marketing(mut self) -> Self {
+        self.transactional = false;
+        self
+    }
+
+    /// A value for a `{{ key }}` placeholder.
+    pub fn personalization(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.personalizations.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds a carbon-copy recipient.
+    pub fn cc(mut self, address: impl Into<String>) -> Self {
+        self.cc.push(address.into());
+        self
+    }
+
+    /// Adds a blind carbon-copy recipient.
+    pub fn bcc(mut self, address: impl Into<String>) -> Self {
+        self.bcc.push(address.into());
+        self
+    }
+
+    fn validate(&self, index: usize) -> Result<(), ValidationError> {
+        validate::email(|| format!("emails[{index}].to"), &self.to)?;
+        validate::email(|| format!("emails[{index}].from"), &self.from)?;
+        validate::non_empty(|| format!("emails[{index}].subject"), &self.subject)?;
+        validate::non_empty(|| format!("emails[{index}].html_body"), &self.html_body)?;
+        for (name, list) in [("cc", &self.cc), ("bcc", &self.bcc)] {
+            for address in list {
+                validate::email(|| format!("emails[{index}].{name}"), address)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Email {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("to", &self.to)?;
+        map.serialize_entry("from", &self.from)?;
+        map.serialize_entry("subject", &self.subject)?;
+        map.serialize_entry("html_body", &self.html_body)?;
+        map.serialize_entry("transactional", &self.transactional)?;
+        if !self.personalizations.is_empty() {
+            map.serialize_entry("personalizations", &self.personalizations)?;
+        }
+        if !self.cc.is_empty() {
+            map.serialize_entry("cc", &self.cc.join(","))?;
+        }
+        if !self.bcc.is_empty() {
+            map.serialize_entry("bcc", &self.bcc.join(","))?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct EmailsBody<'a> {
+    emails: &'a [Email],
+}
+
+impl Client {
+    /// Sends transactional emails, in requests of up to 60.
+    ///
+    /// A failure after some requests succeeded is [`Error::PartialBatch`]:
+    /// the emails before `accepted` were sent; do not send them again.
+    pub async fn send_emails(&self, emails: &[Email]) -> Result<BatchResult, Error> {
+        validate::non_empty_batch("emails", emails)?;
+        for (index, email) in emails.iter().enumerate() {
+            email.validate(index)?;
+        }
+        let chunks = in_chunks(emails, MAX_EMAILS_PER_REQUEST, |_, chunk| async move {
+            let request = ApiRequest::post("batch/emails")
+                .json(&EmailsBody { emails: chunk })?
+                .at_most_once();
+            self.call::<BatchResult>(request).await
+        })
+        .await?;
+        Ok(chunks.into_iter().sum())
+    }
+
+    /// Sends one transactional email.
+    pub async fn send_email(&self, email: &Email) -> Result<BatchResult, Error> {
+        self.send_emails(std::slice::from_ref(email)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wire_shape_joins_cc_and_bcc() {
+        let email = Email::new("a@b.co", "f@b.co", "S", "<p>x</p>")
+            .cc("c1@b.co")
+            .cc("c2@b.co")
+            .bcc("z@b.co");
+        assert_eq!(
+            serde_json::to_value(&email).unwrap(),
+            json!({"to": "a@b.co", "from": "f@b.co", "subject": "S", "html_body": "<p>x</p>",
+                   "transactional": true, "cc": "c1@b.co,c2@b.co", "bcc": "z@b.co"})
+        );
+    }
+
+    #[test]
+    fn validation() {
+        assert!(Email::new("a@b.co", "f@b.co", "", "x").validate(0).is_err());
+        assert!(
+            Email::new("a@b.co", "f@b.co", "s", "x")
+                .cc("bad")
+                .validate(0)
+                .is_err()
+        );
+        assert!(Email::new("a@b.co", "nope", "s", "x").validate(0).is_err());
+    }
+}

@@ -1,0 +1,227 @@
+//! Experimental endpoints: `/experimental/*`. Bento may change these.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::client::Client;
+use crate::error::{Error, ValidationError};
+use crate::transport::ApiRequest;
+use crate::validate;
+
+/// Input of [`Client::validate_email`]: an address, optionally with context
+/// that sharpens the guess.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmailCheck {
+    email: String,
+    name: Option<String>,
+    user_agent: Option<String>,
+    ip: Option<String>,
+}
+
+impl EmailCheck {
+    /// Checks `email` (its domain's MX records among other heuristics).
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The person's full name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The browser's user agent.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// The person's IP address.
+    pub fn ip(mut self, ip: impl Into<String>) -> Self {
+        self.ip = Some(ip.into());
+        self
+    }
+}
+
+impl From<&str> for EmailCheck {
+    fn from(email: &str) -> Self {
+        Self::new(email)
+    }
+}
+
+/// Answer of [`Client::validate_email`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct EmailValidity {
+    /// Whether the address looks real.
+    pub valid: bool,
+}
+
+/// What to look up in [`Client::blacklist_status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BlacklistTarget {
+    /// A domain, without scheme: `example.com`.
+    Domain(String),
+    /// An IP address.
+    Ip(String),
+}
+
+/// Answer of [`Client::blacklist_status`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct BlacklistStatus {
+    /// The domain or IP checked.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// A summary.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Each list's verdict: `true` means listed.
+    #[serde(default)]
+    pub results: BTreeMap<String, bool>,
+}
+
+impl BlacklistStatus {
+    /// Whether any list has it.
+    pub fn is_listed(&self) -> bool {
+        self.results
+            .iter()
+            .any(|(list, listed)| *listed && list != "just_registered")
+    }
+}
+
+/// Answer of [`Client::moderate_content`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct ContentModeration {
+    /// Whether the content is acceptable.
+    pub valid: bool,
+    /// Why not, when it is not.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// The content with unsafe parts neutralized.
+    #[serde(default)]
+    pub safe_original_content: Option<String>,
+}
+
+/// Answer of [`Client::guess_gender`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct GenderGuess {
+    /// The guess, such as `male`, `female` or `unknown`.
+    #[serde(default)]
+    pub gender: Option<String>,
+    /// Confidence from 0 to 1.
+    #[serde(default)]
+    pub confidence: Option<f64>,
+}
+
+/// Answer of [`Client::geolocate`]; every member may be absent for private or unknown addresses.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub struct Geolocation {
+    #[serde(default)]
+    pub request: Option<String>,
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default)]
+    pub country_code2: Option<String>,
+    #[serde(default)]
+    pub country_code3: Option<String>,
+    #[serde(default)]
+    pub country_name: Option<String>,
+    #[serde(default)]
+    pub continent_code: Option<String>,
+    #[serde(default)]
+    pub region_name: Option<String>,
+    #[serde(default)]
+    pub city_name: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    #[serde(default)]
+    pub latitude: Option<f64>,
+    #[serde(default)]
+    pub longitude: Option<f64>,
+    #[serde(default)]
+    pub dma_code: Option<String>,
+    #[serde(default)]
+    pub area_code: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub real_region_name: Option<String>,
+}
+
+impl Client {
+    /// Guesses whether an email address is real.
+    pub async fn validate_email(
+        &self,
+        check: impl Into<EmailCheck>,
+    ) -> Result<EmailValidity, Error> {
+        let check = check.into();
+        validate::non_empty(|| "email".to_owned(), &check.email)?;
+        let mut request = ApiRequest::post("experimental/validation").query("email", check.email);
+        for (key, value) in [
+            ("name", check.name),
+            ("user_agent", check.user_agent),
+            ("ip", check.ip),
+        ] {
+            if let Some(value) = value {
+                request = request.query(key, value);
+            }
+        }
+        self.call(request).await
+    }
+
+    /// Checks a domain or IP against spam blacklists.
+    pub async fn blacklist_status(
+        &self,
+        target: BlacklistTarget,
+    ) -> Result<BlacklistStatus, Error> {
+        let request = ApiRequest::get("experimental/blacklist.json");
+        let request = match target {
+            BlacklistTarget::Domain(domain) => {
+                if domain.contains("://") || domain.contains('/') {
+                    return Err(ValidationError::Arguments(format!(
+                        "blacklist domain `{domain}` must be a bare domain such as example.com, without scheme or path"
+                    ))
+                    .into());
+                }
+                validate::non_empty(|| "domain".to_owned(), &domain)?;
+                request.query("domain", domain)
+            }
+            BlacklistTarget::Ip(ip) => {
+                validate::non_empty(|| "ip".to_owned(), &ip)?;
+                request.query("ip", ip)
+            }
+        };
+        self.call(request).await
+    }
+
+    /// Scores short user-written text (links, scripts, abuse).
+    pub async fn moderate_content(&self, content: &str) -> Result<ContentModeration, Error> {
+        validate::non_empty(|| "content".to_owned(), content)?;
+        self.call(ApiRequest::post("experimental/content_moderation").query("content", content))
+            .await
+    }
+
+    /// Guesses gender from a name (US census data).
+    pub async fn guess_gender(&self, name: &str) -> Result<GenderGuess, Error> {
+        validate::non_empty(|| "name".to_owned(), name)?;
+        self.call(ApiRequest::post("experimental/gender").query("name", name))
+            .await
+    }
+
+    /// Geolocates an IP address.
+    pub async fn geolocate(&self, ip: &str) -> Result<Geolocation, Error> {
+        validate::non_empty(|| "ip".to_owned(), ip)?;
+        self.call(ApiRequest::get("experimental/geolocation").query("ip", ip))
+            .await
+    }
+}

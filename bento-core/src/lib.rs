@@ -1,0 +1,83 @@
+//! An async client for the [Bento](https://bentonow.com) email-marketing and
+//! events API.
+//!
+//! - Every endpoint of Bento's REST API v1, one method each on [`Client`],
+//!   with typed requests and responses that decode every shape the live
+//!   service is known to send.
+//! - Input is validated before anything is sent; errors are typed and say what
+//!   to fix ([`Error`]).
+//! - Requests are paced under Bento's rate limits ([`RateLimits`]) and retried
+//!   with exponential backoff, full jitter and `Retry-After` ([`RetryPolicy`]).
+//! - Batch calls take any number of items and split them into API-sized
+//!   requests (1000 events, 1000 subscribers, 60 emails, 100 broadcasts).
+//! - The secret key never appears in `Debug` output, logs, errors or the
+//!   User-Agent.
+//!
+//! ```no_run
+//! use bento_core::{Client, Command, Event, SubscriberImport};
+//!
+//! # async fn run() -> Result<(), bento_core::Error> {
+//! // BENTO_PUBLISHABLE_KEY, BENTO_SECRET_KEY, BENTO_SITE_UUID (and optionally BENTO_BASE_URL)
+//! let bento = Client::from_env()?;
+//!
+//! bento.track_now(&Event::new("account.signup", "ada@example.com").field("first_name", "Ada")).await?;
+//! bento.import_subscribers(&[SubscriberImport::new("bob@example.com").tag("lead")]).await?;
+//! bento.run_command(Command::AddTag { email: "ada@example.com".into(), tag: "customer".into() }).await?;
+//! if let Some(ada) = bento.find_subscriber("ada@example.com").await? {
+//!     println!("{} has fields {:?}", ada.email, ada.fields);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Testing without Bento
+//!
+//! The `bento-emulator` crate runs a local, stateful Bento on loopback; point
+//! [`ClientBuilder::base_url`] at it.
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod batch;
+mod client;
+mod config;
+mod de;
+mod error;
+mod rate_limit;
+mod retry;
+mod transport;
+mod validate;
+
+pub mod broadcasts;
+pub mod commands;
+pub mod emails;
+pub mod events;
+pub mod experimental;
+pub mod fields;
+pub mod forms;
+pub mod sequences;
+pub mod stats;
+pub mod subscribers;
+pub mod tags;
+pub mod templates;
+pub mod workflows;
+
+pub use batch::BatchResult;
+pub use broadcasts::{Broadcast, BroadcastBatchResult, BroadcastStyle, NewBroadcast};
+pub use client::Client;
+pub use commands::{Command, CommandResult};
+pub use config::{ClientBuilder, DEFAULT_BASE_URL, env};
+pub use emails::Email;
+pub use error::{ApiError, ConfigError, Error, ValidationError};
+pub use events::Event;
+pub use experimental::{BlacklistTarget, EmailCheck};
+pub use forms::FormResponse;
+pub use rate_limit::{EndpointFamily, RateLimit, RateLimits};
+pub use retry::RetryPolicy;
+pub use sequences::{DelayInterval, NewSequenceEmail, Sequence};
+pub use stats::AudienceStats;
+pub use subscribers::{DateRange, NewSubscriber, Subscriber, SubscriberImport, SubscriberSearch};
+pub use tags::Tag;
+pub use templates::{EmailTemplate, EmailTemplateUpdate};
+pub use workflows::{Workflow, WorkflowStatus};
+
+/// The HTTP status type used in errors.
+pub use http::StatusCode;

@@ -1,0 +1,357 @@
+//! When to retry a failed request, and how long to wait first.
+//!
+//! [`decide`] is a pure function of the policy, what happened, how many
+//! attempts were made, the server's `Retry-After` and a jitter sample, so every
+//! branch is tested without a network or a clock.
+
+use std::time::{Duration, SystemTime};
+
+use http::StatusCode;
+
+/// How the client retries requests that failed for a reason that may pass.
+///
+/// Retried: 408, 429, 500, 502, 503, 504, connection failures, timeouts and
+/// dropped connections, with exponential backoff and full jitter. A
+/// `Retry-After` from Bento is a floor for the wait; one longer than
+/// [`max_retry_after`](Self::max_retry_after) is not waited out: the call fails
+/// at once with the 429, whose [`ApiError::retry_after`](crate::ApiError::retry_after)
+/// says when to come back.
+///
+/// Transactional email sends are not retried after an *ambiguous* failure (a
+/// 500/502/504, a timeout, or a connection dropped after the request was sent),
+/// because Bento may already have queued the email and a retry would send it
+/// twice. Opt in with [`retry_ambiguous_email_sends`](Self::retry_ambiguous_email_sends).
+///
+/// ```
+/// use std::time::Duration;
+/// let policy = bento_core::RetryPolicy::default()
+///     .max_attempts(5)
+///     .base_delay(Duration::from_millis(100));
+/// # let _ = policy;
+/// ```
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub(crate) max_attempts: u32,
+    pub(crate) base_delay: Duration,
+    pub(crate) max_delay: Duration,
+    pub(crate) max_retry_after: Duration,
+    pub(crate) retry_ambiguous_email_sends: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(60),
+            retry_ambiguous_email_sends: false,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn never() -> Self {
+        Self::default().max_attempts(1)
+    }
+
+    /// Total attempts per call, the first included (default 4; at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The backoff before the first retry, doubled for each further one (default 250 ms).
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The longest backoff between attempts (default 30 s).
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// The longest `Retry-After` the client waits out (default 60 s).
+    pub fn max_retry_after(mut self, limit: Duration) -> Self {
+        self.max_retry_after = limit;
+        self
+    }
+
+    /// Retry transactional email sends after ambiguous failures too (default off).
+    ///
+    /// Only turn this on if a duplicate email is better than a missing one.
+    pub fn retry_ambiguous_email_sends(mut self, yes: bool) -> Self {
+        self.retry_ambiguous_email_sends = yes;
+        self
+    }
+}
+
+/// What one attempt ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Bento answered with this status.
+    Status(StatusCode),
+    /// No connection could be made: the request was certainly not processed.
+    Connect,
+    /// No answer within the timeout: the request may have been processed.
+    Timeout,
+    /// The connection broke after the request was written: it may have been processed.
+    Interrupted,
+}
+
+/// Whether a request may be sent again when it may already have been processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// Sending twice is harmless (reads, upserts, events with unique keys).
+    Safe,
+    /// Sending twice may duplicate a side effect (transactional email).
+    AtMostOnce,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Retry(Duration),
+    GiveUp,
+}
+
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Whether the server may have acted on a request that ended like this.
+fn is_ambiguous(outcome: Outcome) -> bool {
+    match outcome {
+        // 408, 429 and 503 are answers that say the request was not taken on.
+        Outcome::Status(status) => matches!(status.as_u16(), 500 | 502 | 504),
+        Outcome::Connect => false,
+        Outcome::Timeout | Outcome::Interrupted => true,
+    }
+}
+
+/// Decides whether to retry after `attempts_made` attempts ended with `outcome`.
+///
+/// `jitter` is a sample from `[0, 1)`; the backoff is `jitter * min(max_delay,
+/// base_delay * 2^(attempts_made - 1))` (full jitter), raised to `retry_after`
+/// when the server sent one.
+pub(crate) fn decide(
+    policy: &RetryPolicy,
+    outcome: Outcome,
+    attempts_made: u32,
+    retry_after: Option<Duration>,
+    replay: Replay,
+    jitter: f64,
+) -> Decision {
+    let retryable = match outcome {
+        Outcome::Status(status) => is_retryable_status(status),
+        Outcome::Connect | Outcome::Timeout | Outcome::Interrupted => true,
+    };
+    if !retryable || attempts_made >= policy.max_attempts {
+        return Decision::GiveUp;
+    }
+    if replay == Replay::AtMostOnce && !policy.retry_ambiguous_email_sends && is_ambiguous(outcome)
+    {
+        return Decision::GiveUp;
+    }
+    if let Some(after) = retry_after {
+        if after > policy.max_retry_after {
+            return Decision::GiveUp;
+        }
+    }
+    let exponent = attempts_made.saturating_sub(1).min(30);
+    let ceiling = policy
+        .base_delay
+        .saturating_mul(1u32 << exponent)
+        .min(policy.max_delay);
+    let backoff = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
+    Decision::Retry(retry_after.map_or(backoff, |after| backoff.max(after)))
+}
+
+/// Parses `Retry-After`: delay-seconds, or an HTTP date relative to `now`.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S503: Outcome = Outcome::Status(StatusCode::SERVICE_UNAVAILABLE);
+    const S500: Outcome = Outcome::Status(StatusCode::INTERNAL_SERVER_ERROR);
+    const S429: Outcome = Outcome::Status(StatusCode::TOO_MANY_REQUESTS);
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy::default()
+            .max_attempts(5)
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_secs(1))
+    }
+
+    #[test]
+    fn retries_every_transient_outcome() {
+        for code in [408, 429, 500, 502, 503, 504] {
+            let outcome = Outcome::Status(StatusCode::from_u16(code).expect("status"));
+            assert!(
+                matches!(
+                    decide(&policy(), outcome, 1, None, Replay::Safe, 0.5),
+                    Decision::Retry(_)
+                ),
+                "{code}"
+            );
+        }
+        for outcome in [Outcome::Connect, Outcome::Timeout, Outcome::Interrupted] {
+            assert!(matches!(
+                decide(&policy(), outcome, 1, None, Replay::Safe, 0.5),
+                Decision::Retry(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn never_retries_client_errors() {
+        for code in [400, 401, 403, 404, 409, 422, 501] {
+            let outcome = Outcome::Status(StatusCode::from_u16(code).expect("status"));
+            assert_eq!(
+                decide(&policy(), outcome, 1, None, Replay::Safe, 0.5),
+                Decision::GiveUp,
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_is_exponential_capped_and_fully_jittered() {
+        let p = policy();
+        assert_eq!(
+            decide(&p, S503, 1, None, Replay::Safe, 1.0),
+            Decision::Retry(Duration::from_millis(100))
+        );
+        assert_eq!(
+            decide(&p, S503, 2, None, Replay::Safe, 1.0),
+            Decision::Retry(Duration::from_millis(200))
+        );
+        assert_eq!(
+            decide(&p, S503, 3, None, Replay::Safe, 1.0),
+            Decision::Retry(Duration::from_millis(400))
+        );
+        assert_eq!(
+            decide(&p, S503, 4, None, Replay::Safe, 1.0),
+            Decision::Retry(Duration::from_millis(800))
+        );
+        // capped at max_delay even for huge attempt counts
+        let capped = p.clone().max_attempts(u32::MAX);
+        assert_eq!(
+            decide(&capped, S503, 60, None, Replay::Safe, 1.0),
+            Decision::Retry(Duration::from_secs(1))
+        );
+        // full jitter: zero sample waits zero, half sample waits half
+        assert_eq!(
+            decide(&p, S503, 3, None, Replay::Safe, 0.0),
+            Decision::Retry(Duration::ZERO)
+        );
+        assert_eq!(
+            decide(&p, S503, 3, None, Replay::Safe, 0.5),
+            Decision::Retry(Duration::from_millis(200))
+        );
+    }
+
+    #[test]
+    fn stops_after_max_attempts() {
+        assert!(matches!(
+            decide(&policy(), S503, 4, None, Replay::Safe, 0.5),
+            Decision::Retry(_)
+        ));
+        assert_eq!(
+            decide(&policy(), S503, 5, None, Replay::Safe, 0.5),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            decide(&RetryPolicy::never(), S503, 1, None, Replay::Safe, 0.5),
+            Decision::GiveUp
+        );
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_and_capped() {
+        let p = policy().max_retry_after(Duration::from_secs(10));
+        assert_eq!(
+            decide(&p, S429, 1, Some(Duration::from_secs(3)), Replay::Safe, 0.5),
+            Decision::Retry(Duration::from_secs(3))
+        );
+        // a backoff longer than Retry-After wins
+        assert_eq!(
+            decide(
+                &p,
+                S429,
+                4,
+                Some(Duration::from_millis(10)),
+                Replay::Safe,
+                1.0
+            ),
+            Decision::Retry(Duration::from_millis(800))
+        );
+        // beyond the cap, the caller is told instead of the client sleeping for an hour
+        assert_eq!(
+            decide(
+                &p,
+                S429,
+                1,
+                Some(Duration::from_secs(3600)),
+                Replay::Safe,
+                0.5
+            ),
+            Decision::GiveUp
+        );
+    }
+
+    #[test]
+    fn email_sends_are_not_replayed_after_ambiguous_failures() {
+        let p = policy();
+        for ambiguous in [S500, Outcome::Timeout, Outcome::Interrupted] {
+            assert_eq!(
+                decide(&p, ambiguous, 1, None, Replay::AtMostOnce, 0.5),
+                Decision::GiveUp
+            );
+        }
+        for safe in [S429, S503, Outcome::Connect] {
+            assert!(matches!(
+                decide(&p, safe, 1, None, Replay::AtMostOnce, 0.5),
+                Decision::Retry(_)
+            ));
+        }
+        let opted_in = p.retry_ambiguous_email_sends(true);
+        assert!(matches!(
+            decide(&opted_in, S500, 1, None, Replay::AtMostOnce, 0.5),
+            Decision::Retry(_)
+        ));
+    }
+
+    #[test]
+    fn parses_retry_after_in_both_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after(" 1.5 ", now),
+            Some(Duration::from_millis(1500))
+        );
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Runnable examples for the Bento Rust SDK; see the `[[example]]` targets.
