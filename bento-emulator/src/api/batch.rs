@@ -1,0 +1,197 @@
+//! `/batch/*`: events, subscriber imports, transactional emails, broadcasts.
+
+use serde_json::{Map, Value, json};
+
+use super::Call;
+use crate::config::Dialect;
+use crate::reply::{
+    self, Handled, Reply, bad, batch, email, object, opt_object, opt_string, string, tag_list,
+};
+use crate::state::{RecordedEvent, SentEmail, now};
+
+pub(super) fn events(call: &Call<'_>) -> Handled {
+    let items = batch(
+        call.body,
+        "events",
+        call.shared.config.max_events_per_request,
+    )?;
+    // Validate the whole batch before storing any of it: a 400 means nothing was recorded.
+    let mut parsed = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let path = format!("events[{index}]");
+        let event = object(item, &path)?;
+        parsed.push(RecordedEvent {
+            event_type: string(event, "type", &path)?.to_owned(),
+            email: email(event, "email", &path)?.to_owned(),
+            fields: opt_object(event, "fields", &path)?
+                .cloned()
+                .unwrap_or_default(),
+            details: opt_object(event, "details", &path)?
+                .cloned()
+                .unwrap_or_default(),
+            date: opt_string(event, "date", &path)?.map(str::to_owned),
+            received_at: now(),
+        });
+    }
+    let count = parsed.len();
+    let mut state = call.shared.state();
+    for event in parsed {
+        state.record_event(event);
+    }
+    let body = match call.dialect() {
+        Dialect::Live => json!({ "results": count, "failed": 0 }),
+        Dialect::Spec => json!({ "results": count }),
+    };
+    Ok(Reply::ok(body).with_items(count))
+}
+
+pub(super) fn subscribers(call: &Call<'_>) -> Handled {
+    let items = batch(call.body, "subscribers", 1000)?;
+    struct Import<'a> {
+        email: &'a str,
+        tags: Vec<&'a str>,
+        remove_tags: Vec<&'a str>,
+        fields: Map<String, Value>,
+    }
+    let mut parsed = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let path = format!("subscribers[{index}]");
+        let record = object(item, &path)?;
+        let mut fields = Map::new();
+        for (key, value) in record {
+            match key.as_str() {
+                "email" | "tags" | "remove_tags" | "site_uuid" => {}
+                // The documented nested form: {"fields": {...}}
+                "fields" => fields.extend(
+                    opt_object(record, "fields", &path)?
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
+                _ if value.is_null() => {}
+                _ => {
+                    fields.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        parsed.push(Import {
+            email: email(record, "email", &path)?,
+            tags: opt_string(record, "tags", &path)?
+                .map(|t| tag_list(t).collect())
+                .unwrap_or_default(),
+            remove_tags: opt_string(record, "remove_tags", &path)?
+                .map(|t| tag_list(t).collect())
+                .unwrap_or_default(),
+            fields,
+        });
+    }
+    let count = parsed.len();
+    let mut state = call.shared.state();
+    for import in parsed {
+        let index = state.upsert(import.email);
+        state.set_fields(index, &import.fields);
+        for tag in import.tags {
+            state.add_tag(index, tag);
+        }
+        for tag in import.remove_tags {
+            state.remove_tag(index, tag);
+        }
+    }
+    let body = match call.dialect() {
+        Dialect::Live => json!({ "results": count, "failed": 0 }),
+        Dialect::Spec => json!({ "result": count }),
+    };
+    Ok(Reply::ok(body).with_items(count))
+}
+
+fn check_author(call: &Call<'_>, from: &str) -> Result<(), Reply> {
+    let allowed = &call.shared.config.authorized_senders;
+    if allowed.is_empty() || allowed.iter().any(|a| a.eq_ignore_ascii_case(from)) {
+        Ok(())
+    } else {
+        Err(bad("Author not authorized to send on this account"))
+    }
+}
+
+pub(super) fn emails(call: &Call<'_>) -> Handled {
+    let items = batch(call.body, "emails", 60)?;
+    let mut parsed = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let path = format!("emails[{index}]");
+        let mail = object(item, &path)?;
+        let from = email(mail, "from", &path)?;
+        check_author(call, from)?;
+        let transactional = match reply::member(mail, "transactional") {
+            None => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(bad(format!("{path}.transactional must be true or false"))),
+        };
+        parsed.push(SentEmail {
+            to: email(mail, "to", &path)?.to_owned(),
+            from: from.to_owned(),
+            subject: string(mail, "subject", &path)?.to_owned(),
+            html_body: string(mail, "html_body", &path)?.to_owned(),
+            transactional,
+            personalizations: opt_object(mail, "personalizations", &path)?
+                .cloned()
+                .unwrap_or_default(),
+            cc: opt_string(mail, "cc", &path)?.map(str::to_owned),
+            bcc: opt_string(mail, "bcc", &path)?.map(str::to_owned),
+        });
+    }
+    let count = parsed.len();
+    call.shared.state().emails.extend(parsed);
+    Ok(Reply::ok(json!({ "results": count })).with_items(count))
+}
+
+pub(super) fn broadcasts(call: &Call<'_>) -> Handled {
+    let items = batch(call.body, "broadcasts", 100)?;
+    let mut parsed = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let path = format!("broadcasts[{index}]");
+        let broadcast = object(item, &path)?;
+        let from = opt_object(broadcast, "from", &path)?
+            .ok_or_else(|| bad(format!("{path}.from is required")))?;
+        let sender = email(from, "email", &format!("{path}.from"))?;
+        check_author(call, sender)?;
+        let style = opt_string(broadcast, "type", &path)?.unwrap_or("plain");
+        if !matches!(style, "plain" | "raw") {
+            return Err(bad(format!(
+                "{path}.type must be \"plain\" or \"raw\", not \"{style}\""
+            )));
+        }
+        parsed.push((
+            string(broadcast, "name", &path)?.to_owned(),
+            string(broadcast, "subject", &path)?.to_owned(),
+            string(broadcast, "content", &path)?.to_owned(),
+            broadcast.clone(),
+        ));
+    }
+    let count = parsed.len();
+    let mut state = call.shared.state();
+    let mut created = Vec::with_capacity(count);
+    for (name, subject, content, original) in parsed {
+        let template_id = state.new_template(&name, &subject, &content);
+        let id = template_id + 1_000_000;
+        let sent_to = original
+            .get("inclusive_tags")
+            .cloned()
+            .unwrap_or(Value::Null);
+        state.broadcasts.push(json!({
+            "id": id.to_string(), "type": "broadcasts",
+            "attributes": {
+                "name": name, "share_url": format!("https://emulator.bento/broadcasts/{id}"),
+                "template": {"subject": subject, "to": "{{ visitor.email }}", "html": content},
+                "created_at": now(), "sent_final_batch_at": null, "send_at": original.get("send_at").cloned().unwrap_or(Value::Null),
+                "stats": {"open_rate": 0.0}, "inclusive_tags": sent_to
+            }
+        }));
+        created.push(json!({ "id": id, "template_id": template_id, "name": name, "dashboard_url": format!("https://emulator.bento/broadcasts/{id}/edit") }));
+    }
+    let body = match call.dialect() {
+        Dialect::Live => {
+            json!({ "results": count, "failed": 0, "broadcasts": created, "failures": [] })
+        }
+        Dialect::Spec => json!({ "results": count }),
+    };
+    Ok(Reply::ok(body).with_items(count))
+}

@@ -1,0 +1,102 @@
+//! `/experimental/*`, with deterministic stand-ins for Bento's heuristics so
+//! tests can predict the answers: addresses at `.invalid` domains are invalid,
+//! domains or IPs containing `spam` are listed, text with links or scripts is
+//! flagged, and private addresses have no location.
+
+use serde_json::json;
+
+use super::Call;
+use crate::reply::{Handled, Reply, bad, is_email};
+
+fn required(call: &Call<'_>, key: &str) -> Result<String, Reply> {
+    call.param(key)
+        .ok_or_else(|| bad(format!("the `{key}` query parameter is required")))
+}
+
+pub(super) fn validation(call: &Call<'_>) -> Handled {
+    let email = required(call, "email")?;
+    let valid = is_email(&email) && !email.to_ascii_lowercase().ends_with(".invalid");
+    Ok(Reply::ok(json!({ "valid": valid })))
+}
+
+pub(super) fn blacklist(call: &Call<'_>) -> Handled {
+    let target = match (call.param("domain"), call.param("ip")) {
+        (Some(_), Some(_)) => return Err(bad("pass either `domain` or `ip`, not both")),
+        (Some(domain), None) => {
+            if domain.contains("://") {
+                return Err(bad("`domain` must not include a protocol"));
+            }
+            domain
+        }
+        (None, Some(ip)) => ip,
+        (None, None) => return Err(bad("pass `domain` or `ip`")),
+    };
+    let listed = target.to_ascii_lowercase().contains("spam");
+    Ok(Reply::ok(json!({
+        "query": target,
+        "description": if listed { "Listed on one or more blacklists." } else { "Not listed on any blacklist." },
+        "results": {
+            "just_registered": false, "spamhaus": listed, "nordspam": listed,
+            "spfbl": false, "sorbs": false, "abusix": false
+        }
+    })))
+}
+
+pub(super) fn content_moderation(call: &Call<'_>) -> Handled {
+    let content = required(call, "content")?;
+    let lower = content.to_ascii_lowercase();
+    let mut reasons = Vec::new();
+    if ["http://", "https://", "www."]
+        .iter()
+        .any(|l| lower.contains(l))
+    {
+        reasons.push("contains a link");
+    }
+    if lower.contains("<script") || lower.contains("javascript:") {
+        reasons.push("contains a script");
+    }
+    let safe = content
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    Ok(Reply::ok(
+        json!({ "valid": reasons.is_empty(), "reasons": reasons, "safe_original_content": safe }),
+    ))
+}
+
+pub(super) fn gender(call: &Call<'_>) -> Handled {
+    let name = required(call, "name")?;
+    let first = name
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (gender, confidence) = match first.as_str() {
+        "ada" | "grace" | "mary" | "jane" | "emma" | "olivia" => ("female", 0.97),
+        "john" | "james" | "bob" | "jesse" | "alan" | "liam" => ("male", 0.96),
+        _ => ("unknown", 0.0),
+    };
+    Ok(Reply::ok(
+        json!({ "gender": gender, "confidence": confidence }),
+    ))
+}
+
+pub(super) fn geolocation(call: &Call<'_>) -> Handled {
+    let ip = required(call, "ip")?;
+    let address: std::net::IpAddr = ip
+        .parse()
+        .map_err(|_| bad(format!("`{ip}` is not an IP address")))?;
+    let private = match address {
+        std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback(),
+    };
+    if private {
+        return Ok(Reply::ok(json!({ "request": ip, "ip": ip })));
+    }
+    Ok(Reply::ok(json!({
+        "request": ip, "ip": ip, "country_code2": "US", "country_code3": "USA", "country_name": "United States",
+        "continent_code": "NA", "region_name": "CA", "city_name": "Emulated City", "postal_code": "94000",
+        "latitude": 37.77, "longitude": -122.42, "dma_code": "807", "area_code": "415",
+        "timezone": "America/Los_Angeles", "real_region_name": "California"
+    })))
+}

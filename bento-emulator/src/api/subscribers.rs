@@ -1,0 +1,160 @@
+//! `/fetch/subscribers` and `/fetch/search`.
+
+use serde_json::{Map, Value, json};
+
+use super::Call;
+use crate::config::Dialect;
+use crate::reply::{
+    Handled, Reply, bad, email, is_email, member, object, opt_object, opt_string, tag_list,
+};
+use crate::state::Subscriber;
+
+/// A subscriber as the API shows it, in the configured dialect.
+pub(super) fn render(
+    subscriber: &Subscriber,
+    dialect: Dialect,
+    with_search_members: bool,
+) -> Value {
+    let fields = match (dialect, subscriber.fields.is_empty()) {
+        (Dialect::Spec, true) => Value::Null,
+        _ => Value::Object(subscriber.fields.clone()),
+    };
+    let mut attributes = json!({
+        "uuid": subscriber.uuid,
+        "email": subscriber.email,
+        "fields": fields,
+        "cached_tag_ids": subscriber.tag_ids.iter().map(u64::to_string).collect::<Vec<_>>(),
+    });
+    if with_search_members || dialect == Dialect::Live {
+        attributes["unsubscribed_at"] = subscriber
+            .unsubscribed_at
+            .clone()
+            .map_or(Value::Null, Value::String);
+    }
+    if with_search_members {
+        attributes["navigation_url"] =
+            Value::String(format!("https://emulator.bento/visitors/{}", subscriber.id));
+    }
+    json!({ "id": subscriber.id.to_string(), "type": "visitors", "attributes": attributes })
+}
+
+pub(super) fn find(call: &Call<'_>) -> Handled {
+    let state = call.shared.state();
+    let index = match (call.param("email"), call.param("uuid")) {
+        (Some(address), _) => {
+            if !is_email(&address) {
+                return Err(bad(format!(
+                    "email `{address}` is not a valid email address"
+                )));
+            }
+            state.find(&address)
+        }
+        (None, Some(uuid)) => state.find_uuid(&uuid),
+        (None, None) => return Err(bad("pass `email` or `uuid` as a query parameter")),
+    };
+    Ok(Reply::ok(match index {
+        Some(index) => json!({ "data": render(&state.subscribers[index], call.dialect(), false) }),
+        None => match call.dialect() {
+            Dialect::Live => json!({}),
+            Dialect::Spec => json!({ "data": null }),
+        },
+    }))
+}
+
+pub(super) fn create(call: &Call<'_>) -> Handled {
+    let body = call
+        .body
+        .ok_or_else(|| bad("a JSON body with `subscriber` is required"))?;
+    let body = object(body, "body")?;
+    // Documented: {"subscriber": {...}}; the multi-query guide posts {"email": ...}.
+    let (record, path) = match opt_object(body, "subscriber", "body")? {
+        Some(record) => (record, "subscriber"),
+        None => (body, "body"),
+    };
+    let address = email(record, "email", path)?;
+    let mut fields = opt_object(record, "fields", path)?
+        .cloned()
+        .unwrap_or_default();
+    for key in ["first_name", "last_name"] {
+        if let Some(value) = opt_string(record, key, path)? {
+            fields.insert(key.to_owned(), Value::String(value.to_owned()));
+        }
+    }
+    let tags: Vec<String> = opt_string(record, "tags", path)?
+        .map(|t| tag_list(t).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let mut state = call.shared.state();
+    let index = state.upsert(address);
+    state.set_fields(index, &fields);
+    for tag in &tags {
+        state.add_tag(index, tag);
+    }
+    Ok(Reply::created(
+        json!({ "data": render(&state.subscribers[index], call.dialect(), false) }),
+    ))
+}
+
+fn range<'a>(
+    filters: &'a Map<String, Value>,
+    key: &str,
+) -> Result<(Option<&'a str>, Option<&'a str>), Reply> {
+    let Some(range) = opt_object(filters, key, "body")? else {
+        return Ok((None, None));
+    };
+    let path = format!("body.{key}");
+    Ok((
+        opt_string(range, "gt", &path)?,
+        opt_string(range, "lt", &path)?,
+    ))
+}
+
+fn within(value: Option<&str>, (gt, lt): (Option<&str>, Option<&str>)) -> bool {
+    if gt.is_none() && lt.is_none() {
+        return true;
+    }
+    // RFC 3339 timestamps in UTC sort as text.
+    value.is_some_and(|v| gt.is_none_or(|g| v > g) && lt.is_none_or(|l| v < l))
+}
+
+pub(super) fn search(call: &Call<'_>) -> Handled {
+    let empty = Map::new();
+    let filters = match call.body {
+        Some(body) => object(body, "body")?,
+        None => &empty,
+    };
+    let page = match member(filters, "page") {
+        Some(page) => page
+            .as_u64()
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| bad("body.page must be a whole number from 1"))?,
+        None => call.param("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+    } as usize;
+    let created = range(filters, "created_at")?;
+    let updated = range(filters, "updated_at")?;
+    let unsubscribed = range(filters, "unsubscribed_at")?;
+    let last_event = range(filters, "last_event_at")?;
+    let state = call.shared.state();
+    let matches: Vec<Value> = state
+        .subscribers
+        .iter()
+        .filter(|s| {
+            let last = state
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.email.eq_ignore_ascii_case(&s.email))
+                .map(|e| e.received_at.as_str());
+            within(Some(&s.created_at), created)
+                && within(Some(&s.created_at), updated)
+                && within(s.unsubscribed_at.as_deref(), unsubscribed)
+                && within(last, last_event)
+        })
+        .rev()
+        .skip((page - 1) * 100)
+        .take(100)
+        .map(|s| render(s, call.dialect(), true))
+        .collect();
+    Ok(Reply::ok(
+        json!({ "data": matches, "meta": { "page": page, "query": filters } }),
+    ))
+}

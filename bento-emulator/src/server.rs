@@ -1,0 +1,507 @@
+//! The HTTP server: its own thread and runtime, an accept loop, and the
+//! per-request pipeline (faults, gate, endpoint, request log).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::config::{EmulatorBuilder, Family};
+use crate::faults::{Fault, FaultAction, FaultQueue};
+use crate::gate::{self, Limiter};
+use crate::reply::{Reply, bad, not_found};
+use crate::state::{RecordedEvent, RequestRecord, SentEmail, State, SubscriberRecord};
+
+pub(crate) struct Shared {
+    pub(crate) config: EmulatorBuilder,
+    pub(crate) state: Mutex<State>,
+    pub(crate) faults: Mutex<FaultQueue>,
+    pub(crate) limiter: Mutex<Limiter>,
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn faults(&self) -> MutexGuard<'_, FaultQueue> {
+        self.faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+///
+/// ```
+/// # async fn run() -> std::io::Result<()> {
+/// let emulator = bento_emulator::Emulator::start().await?;
+/// // point a client at emulator.base_url() with emulator.publishable_key(),
+/// // emulator.secret_key() and emulator.site_uuid(), then inspect:
+/// assert!(emulator.events().is_empty());
+/// # Ok(()) }
+/// ```
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<watch::Sender<bool>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Starts an emulator with default settings on a free loopback port.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::builder().start().await
+    }
+
+    /// A builder for custom keys, limits, dialect and address.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    pub(crate) fn spawn(config: EmulatorBuilder) -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind(config.addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.workers)
+            .thread_name("bento-emulator")
+            .enable_all()
+            .build()?;
+        let shared = Arc::new(Shared {
+            limiter: Mutex::new(Limiter::new(&config)),
+            config,
+            state: Mutex::new(State::seeded()),
+            faults: Mutex::new(FaultQueue::default()),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let serving = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("bento-emulator".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => accept_loop(listener, serving, stopped).await,
+                        Err(e) => tracing::error!(error = %e, "bento-emulator could not listen"),
+                    }
+                });
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })?;
+        Ok(Self {
+            shared,
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The API root to give a client: `http://127.0.0.1:PORT/api/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api/v1", self.addr)
+    }
+
+    /// The publishable key it accepts.
+    pub fn publishable_key(&self) -> &str {
+        &self.shared.config.publishable_key
+    }
+
+    /// The secret key it accepts.
+    pub fn secret_key(&self) -> &str {
+        &self.shared.config.secret_key
+    }
+
+    /// The site UUID it accepts.
+    pub fn site_uuid(&self) -> &str {
+        &self.shared.config.site_uuid
+    }
+
+    /// Scripts a failure for the next matching requests.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.faults().push(fault);
+    }
+
+    /// Removes every scripted failure.
+    pub fn clear_faults(&self) {
+        self.shared.faults().clear();
+    }
+
+    /// Every event received, in order.
+    pub fn events(&self) -> Vec<RecordedEvent> {
+        self.shared.state().events.clone()
+    }
+
+    /// Every subscriber, in creation order.
+    pub fn subscribers(&self) -> Vec<SubscriberRecord> {
+        let state = self.shared.state();
+        state.subscribers.iter().map(|s| state.record(s)).collect()
+    }
+
+    /// One subscriber by email.
+    pub fn subscriber(&self, email: &str) -> Option<SubscriberRecord> {
+        let state = self.shared.state();
+        state
+            .find(email)
+            .map(|index| state.record(&state.subscribers[index]))
+    }
+
+    /// Every transactional email accepted.
+    pub fn emails(&self) -> Vec<SentEmail> {
+        self.shared.state().emails.clone()
+    }
+
+    /// Every broadcast created, as the API lists them.
+    pub fn broadcasts(&self) -> Vec<Value> {
+        self.shared.state().broadcasts.clone()
+    }
+
+    /// The names of live tags.
+    pub fn tags(&self) -> Vec<String> {
+        let state = self.shared.state();
+        state
+            .tags
+            .iter()
+            .filter(|t| t.discarded_at.is_none())
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    /// Every API request answered (or dropped), in order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.state().requests.clone()
+    }
+
+    /// Adds a response to a form, for `GET /fetch/responses?id=form_id`.
+    pub fn add_form_response(&self, form_id: impl Into<String>, data: Value) {
+        self.shared
+            .state()
+            .form_responses
+            .push((form_id.into(), data));
+    }
+
+    /// Forgets everything received and restores the seeded data.
+    pub fn reset(&self) {
+        self.shared.state().reset();
+        self.shared.faults().clear();
+        *self
+            .shared
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Limiter::new(&self.shared.config);
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+impl EmulatorBuilder {
+    /// Starts the emulator.
+    pub async fn start(self) -> std::io::Result<Emulator> {
+        Emulator::spawn(self)
+    }
+
+    /// Starts the emulator from synchronous code.
+    pub fn start_blocking(self) -> std::io::Result<Emulator> {
+        Emulator::spawn(self)
+    }
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "bento-emulator accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            _ = stopped.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let shared = shared.clone();
+                async move { handle(shared, request).await }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Returned to hyper to close the connection without an answer.
+#[derive(Debug)]
+struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let (parts, body) = request.into_parts();
+    let raw_path = parts.uri.path().to_owned();
+    let query = parts.uri.query().map(str::to_owned);
+    let body = match Limited::new(body, shared.config.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let reply = Reply::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large or interrupted",
+            );
+            return Ok(render(reply));
+        }
+    };
+    if let Some(rest) = raw_path.strip_prefix("/__emulator") {
+        return Ok(render(crate::inspect::handle(
+            &shared,
+            &parts.method,
+            rest,
+            query.as_deref(),
+            &body,
+        )));
+    }
+    let Some(path) = raw_path
+        .strip_prefix("/api/v1/")
+        .map(|p| p.trim_end_matches('/').to_owned())
+    else {
+        return Ok(render(not_found(format!(
+            "no route for {raw_path}: the API lives under /api/v1/"
+        ))));
+    };
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut record = RequestRecord {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        status: 0,
+        user_agent,
+        body_bytes: body.len(),
+        items: None,
+    };
+
+    let fault = shared.faults().take(&path);
+    let mut after = None;
+    match fault {
+        Some(FaultAction::Drop {
+            after_processing: false,
+        }) => {
+            shared.state().requests.push(record);
+            return Err(DropConnection);
+        }
+        Some(FaultAction::Status {
+            status,
+            retry_after,
+            body: text,
+            after_processing: false,
+        }) => {
+            let reply = fault_reply(status, retry_after, text);
+            record.status = reply.status.as_u16();
+            shared.state().requests.push(record);
+            return Ok(render(reply));
+        }
+        Some(FaultAction::Delay { millis }) => {
+            tokio::time::sleep(Duration::from_millis(millis)).await
+        }
+        Some(action) => after = Some(action),
+        None => {}
+    }
+
+    let reply = match process(
+        &shared,
+        &parts.method,
+        &parts.headers,
+        &path,
+        query.as_deref(),
+        &body,
+    ) {
+        Ok(reply) | Err(reply) => reply,
+    };
+    record.items = reply.items;
+    record.status = reply.status.as_u16();
+    let answer = match after {
+        Some(FaultAction::Drop { .. }) => {
+            record.status = 0;
+            shared.state().requests.push(record);
+            return Err(DropConnection);
+        }
+        Some(FaultAction::Status {
+            status,
+            retry_after,
+            body: text,
+            ..
+        }) => {
+            let reply = fault_reply(status, retry_after, text);
+            record.status = reply.status.as_u16();
+            reply
+        }
+        _ => reply,
+    };
+    shared.state().requests.push(record);
+    Ok(render(answer))
+}
+
+fn fault_reply(status: u16, retry_after: Option<u64>, body: Option<String>) -> Reply {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut reply = match body {
+        Some(text) => Reply::new(status, Value::String(text)),
+        None => Reply::error(status, format!("injected fault: {status}")),
+    };
+    reply.retry_after = retry_after;
+    reply
+}
+
+fn process(
+    shared: &Shared,
+    method: &Method,
+    headers: &http::HeaderMap,
+    path: &str,
+    query: Option<&str>,
+    body: &Bytes,
+) -> Result<Reply, Reply> {
+    let config = &shared.config;
+    gate::user_agent(headers)?;
+    gate::basic_auth(headers, config)?;
+    let json = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| {
+                ct.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+        if !is_json {
+            return Err(bad(
+                "a request body must be JSON sent with Content-Type: application/json",
+            ));
+        }
+        Some(
+            serde_json::from_slice::<Value>(body)
+                .map_err(|e| bad(format!("the body is not valid JSON: {e}")))?,
+        )
+    };
+    gate::site_uuid(query, json.as_ref(), config)?;
+    if let Some(family) = Family::of(path) {
+        shared
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .admit(family, Instant::now())?;
+    }
+    let call = crate::api::Call {
+        shared,
+        method,
+        path,
+        query: query.unwrap_or(""),
+        body: json.as_ref(),
+    };
+    crate::api::route(&call)
+}
+
+fn render(reply: Reply) -> Response<Full<Bytes>> {
+    let (content_type, bytes) = match &reply.body {
+        Value::String(text) => ("text/plain; charset=utf-8", Bytes::from(text.clone())),
+        other => (
+            "application/json",
+            Bytes::from(serde_json::to_vec(other).unwrap_or_default()),
+        ),
+    };
+    let mut response = Response::new(Full::new(bytes));
+    *response.status_mut() = reply.status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(seconds) = reply.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// The decoded value of `key` in a query string.
+pub(crate) fn query_param(query: &str, key: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_are_decoded() {
+        assert_eq!(
+            query_param("site_uuid=abc&email=a%40b.co", "email").as_deref(),
+            Some("a@b.co")
+        );
+        assert_eq!(
+            query_param("name=Ada+Lovelace", "name").as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(query_param("a=1", "b"), None);
+    }
+}
