@@ -1,0 +1,377 @@
+//! The emulator enforces Bento's contract on raw HTTP requests, whatever the client.
+
+use bento_emulator::{Emulator, Fault};
+use serde_json::{Value, json};
+
+struct Raw {
+    emulator: Emulator,
+    http: reqwest::Client,
+}
+
+impl Raw {
+    async fn new() -> Self {
+        let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+        Self {
+            emulator,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str, site: bool) -> String {
+        let base = format!("{}/{path}", self.emulator.base_url());
+        if site {
+            format!("{base}?site_uuid={}", self.emulator.site_uuid())
+        } else {
+            base
+        }
+    }
+
+    fn post(&self, path: &str, site: bool) -> reqwest::RequestBuilder {
+        self.http
+            .post(self.url(path, site))
+            .basic_auth(
+                self.emulator.publishable_key(),
+                Some(self.emulator.secret_key()),
+            )
+            .header("user-agent", "contract-test/1.0")
+            .header("content-type", "application/json")
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, String) {
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+fn events(n: usize) -> String {
+    let events: Vec<Value> = (0..n)
+        .map(|i| json!({"type": "x", "email": format!("u{i}@example.com")}))
+        .collect();
+    json!({ "events": events }).to_string()
+}
+
+#[tokio::test]
+async fn requires_a_user_agent() {
+    let raw = Raw::new().await;
+    let request = raw
+        .http
+        .post(raw.url("batch/events", true))
+        .basic_auth(
+            raw.emulator.publishable_key(),
+            Some(raw.emulator.secret_key()),
+        )
+        .header("content-type", "application/json")
+        .body(events(1));
+    assert_eq!(raw.send(request).await, (403, "BLOCKED".to_owned()));
+}
+
+#[tokio::test]
+async fn requires_basic_auth() {
+    let raw = Raw::new().await;
+    let anonymous = raw
+        .http
+        .get(raw.url("fetch/tags", true))
+        .header("user-agent", "t/1");
+    let (status, body) = raw.send(anonymous).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("Basic auth"), "{body}");
+}
+
+#[tokio::test]
+async fn site_uuid_in_query_or_body_and_401_without() {
+    let raw = Raw::new().await;
+    assert_eq!(
+        raw.send(raw.post("batch/events", true).body(events(1)))
+            .await
+            .0,
+        200
+    );
+    let in_body = json!({"site_uuid": raw.emulator.site_uuid(), "events": [{"type": "x", "email": "a@example.com"}]});
+    assert_eq!(
+        raw.send(raw.post("batch/events", false).body(in_body.to_string()))
+            .await
+            .0,
+        200
+    );
+    let (status, body) = raw
+        .send(raw.post("batch/events", false).body(events(1)))
+        .await;
+    assert_eq!(status, 401);
+    assert!(body.contains("site_uuid is required"), "{body}");
+    assert_eq!(raw.emulator.events().len(), 2);
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400s_naming_the_field() {
+    let raw = Raw::new().await;
+    let cases = [
+        ("{not json", "not valid JSON"),
+        ("[]", "must be a JSON object"),
+        (r#"{"events": {}}"#, "`events` must be an array"),
+        (r#"{"events": []}"#, "it is empty"),
+        (
+            r#"{"events": [{"type": "x"}]}"#,
+            "events[0].email is required",
+        ),
+        (
+            r#"{"events": [{"type": "x", "email": "nope"}]}"#,
+            "events[0].email `nope` is not a valid email",
+        ),
+        (
+            r#"{"events": [{"type": 3, "email": "a@b.co"}]}"#,
+            "events[0].type must be a string",
+        ),
+        (
+            r#"{"events": [{"type": "x", "email": "a@b.co", "fields": []}]}"#,
+            "events[0].fields must be a JSON object",
+        ),
+    ];
+    for (body, expected) in cases {
+        let (status, text) = raw.send(raw.post("batch/events", true).body(body)).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(text.contains(expected), "{body} -> {text}");
+    }
+    let plain = raw
+        .http
+        .post(raw.url("batch/events", true))
+        .basic_auth(
+            raw.emulator.publishable_key(),
+            Some(raw.emulator.secret_key()),
+        )
+        .header("user-agent", "contract-test/1.0")
+        .header("content-type", "text/plain")
+        .body(events(1));
+    let (status, text) = raw.send(plain).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("Content-Type"), "{text}");
+    let command = json!({"command": [{"command": "explode", "email": "a@b.co"}]}).to_string();
+    let (status, text) = raw
+        .send(raw.post("fetch/commands", true).body(command))
+        .await;
+    assert_eq!(status, 400);
+    assert!(text.contains("unknown"), "{text}");
+    assert!(
+        raw.emulator.events().is_empty(),
+        "a refused batch records nothing"
+    );
+}
+
+#[tokio::test]
+async fn batch_limits_are_enforced() {
+    let raw = Raw::new().await;
+    assert_eq!(
+        raw.send(raw.post("batch/events", true).body(events(1000)))
+            .await
+            .0,
+        200
+    );
+    let (status, text) = raw
+        .send(raw.post("batch/events", true).body(events(1001)))
+        .await;
+    assert_eq!(status, 400);
+    assert!(text.contains("between 1 and 1000"), "{text}");
+    let emails: Vec<Value> = (0..61)
+        .map(|_| json!({"to": "a@b.co", "from": "f@b.co", "subject": "s", "html_body": "h"}))
+        .collect();
+    let (status, text) = raw
+        .send(
+            raw.post("batch/emails", true)
+                .body(json!({ "emails": emails }).to_string()),
+        )
+        .await;
+    assert_eq!(
+        (status, text.contains("between 1 and 60")),
+        (400, true),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn documented_alternative_forms_are_accepted() {
+    let raw = Raw::new().await;
+    // multi-query guide: flat create body and a single command object, site_uuid in the body
+    let site = raw.emulator.site_uuid().to_owned();
+    let create = json!({"site_uuid": site, "email": "jesse@example.com"}).to_string();
+    assert_eq!(
+        raw.send(raw.post("fetch/subscribers", false).body(create))
+            .await
+            .0,
+        201
+    );
+    let command = json!({"site_uuid": site, "command": {"command": "add_field", "email": "jesse@example.com", "query": {"key": "name", "value": "Jesse"}}});
+    assert_eq!(
+        raw.send(raw.post("fetch/commands", false).body(command.to_string()))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        raw.emulator.subscriber("jesse@example.com").unwrap().fields["name"],
+        "Jesse"
+    );
+    // the Node SDK's blacklist path
+    let blacklist = raw
+        .http
+        .get(format!(
+            "{}&domain=example.com",
+            raw.url("experimental/blacklist", true)
+        ))
+        .basic_auth(
+            raw.emulator.publishable_key(),
+            Some(raw.emulator.secret_key()),
+        )
+        .header("user-agent", "t/1");
+    assert_eq!(raw.send(blacklist).await.0, 200);
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let emulator = Emulator::builder()
+        .rate_limit(
+            bento_emulator::Family::Stats,
+            bento_emulator::Limit::new(1, std::time::Duration::from_secs(3600)),
+        )
+        .start()
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let get = || {
+        http.get(format!(
+            "{}/stats/site?site_uuid={}",
+            emulator.base_url(),
+            emulator.site_uuid()
+        ))
+        .basic_auth(emulator.publishable_key(), Some(emulator.secret_key()))
+        .header("user-agent", "t/1")
+        .send()
+    };
+    assert_eq!(get().await.unwrap().status().as_u16(), 200);
+    let limited = get().await.unwrap();
+    assert_eq!(limited.status().as_u16(), 429);
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3590..=3600).contains(&retry_after), "{retry_after}");
+}
+
+#[tokio::test]
+async fn inspection_api_lists_state_and_takes_faults() {
+    let raw = Raw::new().await;
+    let root = format!("http://{}/__emulator", raw.emulator.addr());
+    let fault = json!({"action": {"kind": "status", "status": 503}, "times": 1});
+    let response = raw
+        .http
+        .post(format!("{root}/faults"))
+        .body(fault.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    assert_eq!(
+        raw.send(raw.post("batch/events", true).body(events(2)))
+            .await
+            .0,
+        503
+    );
+    assert_eq!(
+        raw.send(raw.post("batch/events", true).body(events(2)))
+            .await
+            .0,
+        200
+    );
+    let listed = raw
+        .http
+        .get(format!("{root}/events"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .parse::<Value>()
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let one = raw
+        .http
+        .get(format!("{root}/subscribers?email=u1@example.com"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .parse::<Value>()
+        .unwrap();
+    assert_eq!(one["email"], "u1@example.com");
+    let requests = raw
+        .http
+        .get(format!("{root}/requests"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .parse::<Value>()
+        .unwrap();
+    let statuses: Vec<u64> = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![503, 200]);
+    raw.http.post(format!("{root}/reset")).send().await.unwrap();
+    assert!(raw.emulator.events().is_empty());
+}
+
+#[tokio::test]
+async fn garbage_never_panics_the_server() {
+    let raw = Raw::new().await;
+    raw.emulator
+        .inject(Fault::drop_connection().after_processing());
+    let _ = raw.post("batch/events", true).body(events(1)).send().await;
+    let bodies = [
+        "",
+        "null",
+        "\"x\"",
+        "{\"events\": null}",
+        "{\"events\": [null, 1, \"x\"]}",
+        "{\"command\": [{}]}",
+        "\u{0}\u{1}",
+    ];
+    let paths = [
+        "batch/events",
+        "batch/subscribers",
+        "batch/emails",
+        "batch/broadcasts",
+        "fetch/commands",
+        "fetch/subscribers",
+        "fetch/tags",
+        "fetch/fields",
+        "fetch/search",
+        "fetch/sequences/abc/emails/templates",
+        "nope",
+    ];
+    for path in paths {
+        for body in bodies {
+            let (status, _) = raw.send(raw.post(path, true).body(body)).await;
+            // search ignores members it does not know, so only a non-object body is wrong there
+            let lenient = path == "fetch/search";
+            assert!(
+                status < 500 && (lenient || status >= 400),
+                "{path} {body:?} -> {status}"
+            );
+        }
+    }
+    // still serving
+    assert_eq!(
+        raw.send(raw.post("batch/events", true).body(events(1)))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(raw.emulator.events().len(), 2);
+}
