@@ -108,7 +108,7 @@ impl ClientBuilder {
     /// A builder filled from `BENTO_PUBLISHABLE_KEY`, `BENTO_SECRET_KEY`,
     /// `BENTO_SITE_UUID` and, when set, `BENTO_BASE_URL`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name))
+        Self::from_lookup(std::env::var)
     }
 
     pub(crate) fn from_lookup(
@@ -284,7 +284,7 @@ fn parse_base_url(raw: &str) -> Result<reqwest::Url, ConfigError> {
     Ok(url)
 }
 
-fn user_agent<'a>(app_name: Option<&str>, secrets: [&'a str; 3]) -> Result<String, ConfigError> {
+fn user_agent(app_name: Option<&str>, secrets: [&str; 3]) -> Result<String, ConfigError> {
     let base = concat!("bento-rust/", env!("CARGO_PKG_VERSION"));
     let Some(app) = app_name.map(str::trim).filter(|app| !app.is_empty()) else {
         return Ok(base.to_owned());

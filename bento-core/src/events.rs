@@ -104,8 +104,10 @@ impl Event {
     pub(crate) fn validate(&self, index: usize) -> Result<(), ValidationError> {
         validate::non_empty(|| format!("events[{index}].type"), &self.event_type)?;
         validate::email(|| format!("events[{index}].email"), &self.email)?;
-        if let Some(date) = &self.date {
-            if !looks_like_rfc3339(date) {
+        if let Some(date) = &self.date
+            && !looks_like_rfc3339(date)
+        {
+            {
                 return Err(ValidationError::Arguments(format!(
                     "events[{index}].date `{date}` is not an RFC 3339 timestamp such as 2024-05-01T12:00:00Z"
                 )));

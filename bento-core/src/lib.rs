@@ -81,3 +81,8 @@ pub use workflows::{Workflow, WorkflowStatus};
 
 /// The HTTP status type used in errors.
 pub use http::StatusCode;
+
+/// The README's examples, compiled as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -155,10 +155,8 @@ pub(crate) fn decide(
     {
         return Decision::GiveUp;
     }
-    if let Some(after) = retry_after {
-        if after > policy.max_retry_after {
-            return Decision::GiveUp;
-        }
+    if retry_after.is_some_and(|after| after > policy.max_retry_after) {
+        return Decision::GiveUp;
     }
     let exponent = attempts_made.saturating_sub(1).min(30);
     let ceiling = policy

@@ -70,6 +70,23 @@ pub(crate) fn join_tags(field: &str, tags: &[String]) -> Result<String, Validati
     Ok(tags.join(","))
 }
 
+/// An id that goes into a URL path: non-empty, no characters that would change the path.
+pub(crate) fn path_id(field: &'static str, id: &str) -> Result<(), ValidationError> {
+    if !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && id != "."
+        && id != ".."
+    {
+        Ok(())
+    } else {
+        Err(ValidationError::Arguments(format!(
+            "{field} `{id}` is not a valid id: use the id Bento returned (letters, digits, `-`, `_`, `.`)"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,22 +132,5 @@ mod tests {
             }
         );
         assert_eq!(join_tags("t", &["a".into(), "b".into()]).unwrap(), "a,b");
-    }
-}
-
-/// An id that goes into a URL path: non-empty, no characters that would change the path.
-pub(crate) fn path_id(field: &'static str, id: &str) -> Result<(), ValidationError> {
-    if !id.is_empty()
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && id != "."
-        && id != ".."
-    {
-        Ok(())
-    } else {
-        Err(ValidationError::Arguments(format!(
-            "{field} `{id}` is not a valid id: use the id Bento returned (letters, digits, `-`, `_`, `.`)"
-        )))
     }
 }

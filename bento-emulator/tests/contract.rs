@@ -1,7 +1,13 @@
 //! The emulator enforces Bento's contract on raw HTTP requests, whatever the client.
+#![allow(clippy::unwrap_used)]
 
 use bento_emulator::{Emulator, Fault};
 use serde_json::{Value, json};
+
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
 
 struct Raw {
     emulator: Emulator,
@@ -13,7 +19,7 @@ impl Raw {
         let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
         Self {
             emulator,
-            http: reqwest::Client::new(),
+            http: http_client(),
         }
     }
 
@@ -234,7 +240,7 @@ async fn rate_limits_answer_429_with_retry_after() {
         .start()
         .await
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = http_client();
     let get = || {
         http.get(format!(
             "{}/stats/site?site_uuid={}",

@@ -1,4 +1,5 @@
 //! bento-core against the emulator over real loopback HTTP.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 mod endpoints;

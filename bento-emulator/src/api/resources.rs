@@ -170,8 +170,10 @@ pub(super) fn create_sequence_email(call: &Call<'_>, id: &str) -> Handled {
     let template = nested(call, "email_template")?;
     let subject = string(template, "subject", "email_template")?;
     let html = string(template, "html", "email_template")?;
-    if let Some(interval) = opt_string(template, "delay_interval", "email_template")? {
-        if !matches!(interval, "minutes" | "hours" | "days" | "months") {
+    if let Some(interval) = opt_string(template, "delay_interval", "email_template")?
+        && !matches!(interval, "minutes" | "hours" | "days" | "months")
+    {
+        {
             return Err(bad(format!(
                 "email_template.delay_interval must be minutes, hours, days or months, not `{interval}`"
             )));
