@@ -339,33 +339,18 @@ async fn handle(
         items: None,
     };
 
-    let fault = shared.faults().take(&path);
     let mut after = None;
-    match fault {
-        Some(FaultAction::Drop {
+    // Taken in its own statement so the lock is released before any await.
+    let injected = shared.faults().take(&path).map(Injected::from);
+    match injected {
+        Some(Injected::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Injected::Fail {
+            answer,
             after_processing: false,
-        }) => {
-            shared.state().requests.push(record);
-            return Err(DropConnection);
-        }
-        Some(FaultAction::Status {
-            status,
-            retry_after,
-            body: text,
-            after_processing: false,
-        }) => {
-            let reply = fault_reply(status, retry_after, text);
-            record.status = reply.status.as_u16();
-            shared.state().requests.push(record);
-            return Ok(render(reply));
-        }
-        Some(FaultAction::Delay { millis }) => {
-            tokio::time::sleep(Duration::from_millis(millis)).await
-        }
-        Some(action) => after = Some(action),
+        }) => return fail(&shared, record, answer),
+        Some(Injected::Fail { answer, .. }) => after = Some(answer),
         None => {}
     }
-
     let reply = match process(
         &shared,
         &parts.method,
@@ -378,26 +363,53 @@ async fn handle(
     };
     record.items = reply.items;
     record.status = reply.status.as_u16();
-    let answer = match after {
-        Some(FaultAction::Drop { .. }) => {
-            record.status = 0;
-            shared.state().requests.push(record);
-            return Err(DropConnection);
-        }
-        Some(FaultAction::Status {
-            status,
-            retry_after,
-            body: text,
-            ..
-        }) => {
-            let reply = fault_reply(status, retry_after, text);
-            record.status = reply.status.as_u16();
-            reply
-        }
-        _ => reply,
-    };
+    if let Some(answer) = after {
+        return fail(&shared, record, answer);
+    }
     shared.state().requests.push(record);
-    Ok(render(answer))
+    Ok(render(reply))
+}
+
+/// A fault, as the request pipeline applies it.
+enum Injected {
+    Delay(Duration),
+    /// Answer with `answer`, or drop the connection when it is `None`.
+    Fail {
+        answer: Option<Reply>,
+        after_processing: bool,
+    },
+}
+
+impl From<FaultAction> for Injected {
+    fn from(action: FaultAction) -> Self {
+        match action {
+            FaultAction::Delay { millis } => Injected::Delay(Duration::from_millis(millis)),
+            FaultAction::Drop { after_processing } => Injected::Fail {
+                answer: None,
+                after_processing,
+            },
+            FaultAction::Status {
+                status,
+                retry_after,
+                body,
+                after_processing,
+            } => Injected::Fail {
+                answer: Some(fault_reply(status, retry_after, body)),
+                after_processing,
+            },
+        }
+    }
+}
+
+/// Logs the request with the injected outcome and answers (or drops) it.
+fn fail(
+    shared: &Shared,
+    mut record: RequestRecord,
+    answer: Option<Reply>,
+) -> Result<Response<Full<Bytes>>, DropConnection> {
+    record.status = answer.as_ref().map_or(0, |reply| reply.status.as_u16());
+    shared.state().requests.push(record);
+    answer.map(render).ok_or(DropConnection)
 }
 
 fn fault_reply(status: u16, retry_after: Option<u64>, body: Option<String>) -> Reply {

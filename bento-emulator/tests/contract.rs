@@ -43,6 +43,19 @@ impl Raw {
             .header("content-type", "application/json")
     }
 
+    async fn get_json(&self, url: String) -> Value {
+        let text = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.parse().unwrap()
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> (u16, String) {
         let response = request.send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
@@ -287,41 +300,13 @@ async fn inspection_api_lists_state_and_takes_faults() {
             .0,
         200
     );
-    let listed = raw
-        .http
-        .get(format!("{root}/events"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .parse::<Value>()
-        .unwrap();
+    let listed = raw.get_json(format!("{root}/events")).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
     let one = raw
-        .http
-        .get(format!("{root}/subscribers?email=u1@example.com"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .parse::<Value>()
-        .unwrap();
+        .get_json(format!("{root}/subscribers?email=u1@example.com"))
+        .await;
     assert_eq!(one["email"], "u1@example.com");
-    let requests = raw
-        .http
-        .get(format!("{root}/requests"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-        .parse::<Value>()
-        .unwrap();
+    let requests = raw.get_json(format!("{root}/requests")).await;
     let statuses: Vec<u64> = requests
         .as_array()
         .unwrap()
