@@ -43,3 +43,11 @@ pub(crate) fn requests_to(emulator: &Emulator, path: &str) -> Vec<bento_emulator
         .filter(|r| r.path == path)
         .collect()
 }
+
+/// The item counts of the requests the emulator saw for `path`, in order.
+pub(crate) fn batch_sizes(emulator: &Emulator, path: &str) -> Vec<Option<usize>> {
+    requests_to(emulator, path)
+        .iter()
+        .map(|r| r.items)
+        .collect()
+}

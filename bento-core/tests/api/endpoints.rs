@@ -8,7 +8,7 @@ use bento_core::{
 use bento_emulator::Dialect;
 use serde_json::json;
 
-use crate::common::{client_builder, emulator, requests_to, setup};
+use crate::common::{batch_sizes, client_builder, emulator, setup};
 
 #[tokio::test]
 async fn events_create_subscribers_write_fields_and_keep_details() {
@@ -62,10 +62,7 @@ async fn large_event_batches_are_split_at_the_api_limit() {
         .collect();
     let result = client.send_events(&events).await.unwrap();
     assert_eq!(result.results, 2500);
-    let sizes: Vec<_> = requests_to(&emulator, "batch/events")
-        .iter()
-        .map(|r| r.items)
-        .collect();
+    let sizes: Vec<_> = batch_sizes(&emulator, "batch/events");
     assert_eq!(sizes, vec![Some(1000), Some(1000), Some(500)]);
 
     let small = client_builder(&emulator)
@@ -73,10 +70,9 @@ async fn large_event_batches_are_split_at_the_api_limit() {
         .build()
         .unwrap();
     small.send_events(&events[..250]).await.unwrap();
-    let sizes: Vec<_> = requests_to(&emulator, "batch/events")
-        .iter()
+    let sizes: Vec<_> = batch_sizes(&emulator, "batch/events")
+        .into_iter()
         .skip(3)
-        .map(|r| r.items)
         .collect();
     assert_eq!(sizes, vec![Some(100), Some(100), Some(50)]);
 }
@@ -172,10 +168,7 @@ async fn large_imports_are_split_at_1000() {
         client.import_subscribers(&records).await.unwrap().results,
         1500
     );
-    let sizes: Vec<_> = requests_to(&emulator, "batch/subscribers")
-        .iter()
-        .map(|r| r.items)
-        .collect();
+    let sizes: Vec<_> = batch_sizes(&emulator, "batch/subscribers");
     assert_eq!(sizes, vec![Some(1000), Some(500)]);
     assert_eq!(emulator.subscribers().len(), 1500);
 }
@@ -286,10 +279,9 @@ async fn transactional_emails_with_cc_and_bcc_split_at_60() {
         })
         .collect();
     assert_eq!(client.send_emails(&many).await.unwrap().results, 130);
-    let sizes: Vec<_> = requests_to(&emulator, "batch/emails")
-        .iter()
+    let sizes: Vec<_> = batch_sizes(&emulator, "batch/emails")
+        .into_iter()
         .skip(1)
-        .map(|r| r.items)
         .collect();
     assert_eq!(sizes, vec![Some(60), Some(60), Some(10)]);
 }
@@ -328,10 +320,7 @@ async fn broadcasts_are_created_in_requests_of_100_and_listed() {
     let result = client.create_broadcasts(&broadcasts).await.unwrap();
     assert_eq!(result.results, 150);
     assert_eq!(result.broadcasts.len(), 150);
-    let sizes: Vec<_> = requests_to(&emulator, "batch/broadcasts")
-        .iter()
-        .map(|r| r.items)
-        .collect();
+    let sizes: Vec<_> = batch_sizes(&emulator, "batch/broadcasts");
     assert_eq!(sizes, vec![Some(100), Some(50)]);
     let listed = client.broadcasts().await.unwrap();
     assert_eq!(listed.len(), 150);
