@@ -5,6 +5,7 @@
 //! resend exactly the rest.
 
 use std::future::Future;
+use std::ops::Range;
 
 use serde::Deserialize;
 
@@ -52,16 +53,30 @@ where
     F: FnMut(usize, &'a [T]) -> Fut,
     Fut: Future<Output = Result<R, Error>>,
 {
-    let mut results = Vec::with_capacity(items.len().div_ceil(size.max(1)));
-    for (index, chunk) in items.chunks(size.max(1)).enumerate() {
-        let offset = index * size;
-        match send(offset, chunk).await {
+    in_ranges(items.len(), size, |range| send(range.start, &items[range])).await
+}
+
+/// Sends the items `0..total` as ranges of at most `size`, in order, stopping
+/// at the first failure.
+pub(crate) async fn in_ranges<R, F, Fut>(
+    total: usize,
+    size: usize,
+    mut send: F,
+) -> Result<Vec<R>, Error>
+where
+    F: FnMut(Range<usize>) -> Fut,
+    Fut: Future<Output = Result<R, Error>>,
+{
+    let size = size.max(1);
+    let mut results = Vec::with_capacity(total.div_ceil(size));
+    for start in (0..total).step_by(size) {
+        match send(start..total.min(start + size)).await {
             Ok(result) => results.push(result),
-            Err(error) if offset == 0 => return Err(error),
+            Err(error) if start == 0 => return Err(error),
             Err(error) => {
                 return Err(Error::PartialBatch {
-                    accepted: offset,
-                    total: items.len(),
+                    accepted: start,
+                    total,
                     source: Box::new(error),
                 });
             }

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use crate::convert::DateError;
+
 /// The error type of every [`Client`](crate::Client) call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -262,6 +264,57 @@ pub enum ValidationError {
     /// Two arguments that exclude each other were both given, or neither was.
     #[error("{0}")]
     Arguments(String),
+    /// An event date is not an RFC 3339 timestamp.
+    #[error("{field}: {source}")]
+    InvalidDate {
+        /// Where the date was found, such as `events[3].date`.
+        field: String,
+        /// What is wrong with it.
+        #[source]
+        source: DateError,
+    },
+    /// A key of a flattened map is empty or already written by another field.
+    #[error("{field} has the key `{key}`, which {reason}")]
+    InvalidKey {
+        /// The flattened field, such as `events[3].extra`.
+        field: String,
+        /// The key as given.
+        key: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An item's own `Serialize` implementation failed.
+    #[error("{field} could not be serialized: {message}")]
+    Unserializable {
+        /// The item, such as `events[3]`.
+        field: String,
+        /// The serializer's message.
+        message: String,
+    },
+}
+
+impl ValidationError {
+    /// Places a field path relative to one item under that item's path, so
+    /// `tags` reported by a record becomes `subscribers[3].tags`.
+    pub(crate) fn within(mut self, item: &str) -> Self {
+        match &mut self {
+            Self::InvalidEmail { field, .. }
+            | Self::Empty { field }
+            | Self::TagContainsComma { field, .. }
+            | Self::InvalidDate { field, .. }
+            | Self::InvalidKey { field, .. }
+            | Self::Unserializable { field, .. } => {
+                *field = if field.is_empty() {
+                    item.to_owned()
+                } else {
+                    format!("{item}.{field}")
+                };
+            }
+            Self::EmptyBatch { .. } => {}
+            Self::Arguments(message) => *message = format!("{item}: {message}"),
+        }
+        self
+    }
 }
 
 pub(crate) fn truncate_body(body: &[u8]) -> String {

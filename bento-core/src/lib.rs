@@ -40,14 +40,20 @@ mod batch;
 mod client;
 mod config;
 mod de;
+mod envelope;
 mod error;
 mod rate_limit;
 mod retry;
 mod transport;
 mod validate;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
 pub mod broadcasts;
 pub mod commands;
+pub mod convert;
 pub mod emails;
 pub mod events;
 pub mod experimental;
@@ -67,14 +73,19 @@ pub use commands::{Command, CommandResult};
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, env};
 pub use emails::Email;
 pub use error::{ApiError, ConfigError, Error, ValidationError};
-pub use events::Event;
+pub use events::{BentoEvent, Event};
 pub use experimental::{BlacklistTarget, EmailCheck};
 pub use forms::FormResponse;
 pub use rate_limit::{EndpointFamily, RateLimit, RateLimits};
 pub use retry::RetryPolicy;
 pub use sequences::{DelayInterval, NewSequenceEmail, Sequence};
 pub use stats::AudienceStats;
-pub use subscribers::{DateRange, NewSubscriber, Subscriber, SubscriberImport, SubscriberSearch};
+pub use subscribers::{
+    BentoSubscriber, DateRange, NewSubscriber, Subscriber, SubscriberImport, SubscriberSearch,
+};
+
+#[cfg(feature = "derive")]
+pub use bento_derive::{BentoEvent, BentoSubscriber};
 pub use tags::Tag;
 pub use templates::{EmailTemplate, EmailTemplateUpdate};
 pub use workflows::{Workflow, WorkflowStatus};

@@ -80,6 +80,12 @@ impl<'a> ApiRequest<'a> {
         Ok(self)
     }
 
+    /// A JSON body that is already encoded.
+    pub(crate) fn json_bytes(mut self, body: Bytes) -> Self {
+        self.body = Some(body);
+        self
+    }
+
     pub(crate) fn at_most_once(mut self) -> Self {
         self.replay = Replay::AtMostOnce;
         self

@@ -111,7 +111,7 @@ async fn invalid_input_fails_before_any_request() {
         other => panic!("unexpected {other:?}"),
     }
     assert!(matches!(
-        client.send_events(&[]).await,
+        client.send_events::<Event>(&[]).await,
         Err(Error::Invalid(ValidationError::EmptyBatch {
             what: "events"
         }))

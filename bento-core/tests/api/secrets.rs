@@ -62,7 +62,7 @@ async fn no_public_value_prints_the_secret_key() {
                 .unwrap();
             slow.tags().await.unwrap_err()
         },
-        client.send_events(&[]).await.unwrap_err(),
+        client.send_events::<Event>(&[]).await.unwrap_err(),
         Client::builder()
             .publishable_key("pk")
             .secret_key(SECRET)

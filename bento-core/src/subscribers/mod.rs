@@ -4,13 +4,18 @@
 //! Imports upsert without triggering automations; use events when a change
 //! should fire them.
 
-use serde::ser::{SerializeMap, Serializer};
+mod import;
+
+pub use import::SubscriberImport;
+
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::batch::{BatchResult, in_chunks};
+use crate::batch::{BatchResult, in_ranges};
 use crate::client::Client;
 use crate::de::{self, MaybeData, Resource};
+use crate::envelope::{Encoded, encode_record};
 use crate::error::{Error, ValidationError};
 use crate::transport::ApiRequest;
 use crate::validate;
@@ -18,127 +23,35 @@ use crate::validate;
 /// The most subscribers Bento accepts in one import request.
 pub const MAX_SUBSCRIBERS_PER_REQUEST: usize = 1000;
 
-/// One record of a subscriber import, written flat as `/batch/subscribers` expects.
+/// Something that can be imported as a subscriber record.
 ///
-/// ```
-/// use bento_core::SubscriberImport;
-/// use serde_json::json;
-///
-/// let record = SubscriberImport::new("ada@example.com")
-///     .first_name("Ada")
-///     .tags(["lead", "mql"])
-///     .remove_tag("prospect")
-///     .field("plan", "pro");
-/// assert_eq!(
-///     serde_json::to_value(&record).unwrap(),
-///     json!({
-///         "email": "ada@example.com", "first_name": "Ada",
-///         "tags": "lead,mql", "remove_tags": "prospect", "plan": "pro"
-///     })
-/// );
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SubscriberImport {
-    email: String,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    tags: Vec<String>,
-    remove_tags: Vec<String>,
-    fields: Map<String, Value>,
-}
+/// Derive it (see [the derive's documentation](derive@crate::BentoSubscriber))
+/// or use the run-time [`SubscriberImport`] builder. The record is flat, as
+/// `/batch/subscribers` expects: `email`, then `first_name`, `last_name`,
+/// `tags` and `remove_tags` (comma-separated) and custom fields side by side.
+pub trait BentoSubscriber {
+    /// The subscriber's email; checked before the record is sent.
+    fn email(&self) -> &str;
 
-const RESERVED_KEYS: [&str; 5] = ["email", "first_name", "last_name", "tags", "remove_tags"];
+    /// Writes every entry of the record except `email`.
+    fn serialize_record<M: SerializeMap>(&self, record: &mut M) -> Result<(), M::Error>;
 
-impl SubscriberImport {
-    /// A record for `email`.
-    pub fn new(email: impl Into<String>) -> Self {
-        Self {
-            email: email.into(),
-            ..Self::default()
-        }
-    }
-
-    /// The first name.
-    pub fn first_name(mut self, name: impl Into<String>) -> Self {
-        self.first_name = Some(name.into());
-        self
-    }
-
-    /// The last name.
-    pub fn last_name(mut self, name: impl Into<String>) -> Self {
-        self.last_name = Some(name.into());
-        self
-    }
-
-    /// Adds one tag (created in Bento if new).
-    pub fn tag(mut self, tag: impl Into<String>) -> Self {
-        self.tags.push(tag.into());
-        self
-    }
-
-    /// Adds several tags.
-    pub fn tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
-        self.tags.extend(tags.into_iter().map(Into::into));
-        self
-    }
-
-    /// Removes one tag.
-    pub fn remove_tag(mut self, tag: impl Into<String>) -> Self {
-        self.remove_tags.push(tag.into());
-        self
-    }
-
-    /// Sets a custom field.
-    pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.fields.insert(key.into(), value.into());
-        self
-    }
-
-    /// The email.
-    pub fn email(&self) -> &str {
-        &self.email
-    }
-
-    pub(crate) fn validate(&self, index: usize) -> Result<(), ValidationError> {
-        validate::email(|| format!("subscribers[{index}].email"), &self.email)?;
-        validate::join_tags(&format!("subscribers[{index}].tags"), &self.tags)?;
-        validate::join_tags(
-            &format!("subscribers[{index}].remove_tags"),
-            &self.remove_tags,
-        )?;
-        for key in self.fields.keys() {
-            if RESERVED_KEYS.contains(&key.as_str()) {
-                return Err(ValidationError::Arguments(format!(
-                    "subscribers[{index}] has a custom field named `{key}`, which is a reserved import column; \
-                     use the dedicated builder method instead"
-                )));
-            }
-            validate::non_empty(|| format!("subscribers[{index}] custom field name"), key)?;
-        }
+    /// Checks run before the record is serialized. Field paths in the error
+    /// are relative to the record (`tags`, not `subscribers[3].tags`).
+    fn validate(&self) -> Result<(), ValidationError> {
         Ok(())
     }
 }
 
-impl Serialize for SubscriberImport {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("email", &self.email)?;
-        if let Some(first) = &self.first_name {
-            map.serialize_entry("first_name", first)?;
-        }
-        if let Some(last) = &self.last_name {
-            map.serialize_entry("last_name", last)?;
-        }
-        if !self.tags.is_empty() {
-            map.serialize_entry("tags", &self.tags.join(","))?;
-        }
-        if !self.remove_tags.is_empty() {
-            map.serialize_entry("remove_tags", &self.remove_tags.join(","))?;
-        }
-        for (key, value) in &self.fields {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
+impl<S: BentoSubscriber + ?Sized> BentoSubscriber for &S {
+    fn email(&self) -> &str {
+        (**self).email()
+    }
+    fn serialize_record<M: SerializeMap>(&self, record: &mut M) -> Result<(), M::Error> {
+        (**self).serialize_record(record)
+    }
+    fn validate(&self) -> Result<(), ValidationError> {
+        (**self).validate()
     }
 }
 
@@ -380,13 +293,23 @@ pub struct SearchPage {
 }
 
 #[derive(Serialize)]
-struct ImportBody<'a> {
-    subscribers: &'a [SubscriberImport],
-}
-
-#[derive(Serialize)]
 struct CreateBody<'a> {
     subscriber: &'a NewSubscriber,
+}
+
+/// The JSON the client sends for one import record, after the same checks.
+///
+/// ```
+/// use bento_core::SubscriberImport;
+///
+/// let json = bento_core::subscribers::to_vec(&SubscriberImport::new("ada@example.com").tag("lead"))?;
+/// assert_eq!(json, br#"{"email":"ada@example.com","tags":"lead"}"#);
+/// # Ok::<(), bento_core::ValidationError>(())
+/// ```
+pub fn to_vec<S: BentoSubscriber + ?Sized>(record: &S) -> Result<Vec<u8>, ValidationError> {
+    let mut out = Vec::with_capacity(128);
+    encode_record(record, || "subscriber".to_owned(), &mut out)?;
+    Ok(out)
 }
 
 impl Client {
@@ -395,20 +318,20 @@ impl Client {
     ///
     /// Every record is validated first; nothing is sent if one is invalid. A
     /// failure after some requests succeeded is [`Error::PartialBatch`].
-    pub async fn import_subscribers(
+    pub async fn import_subscribers<S: BentoSubscriber>(
         &self,
-        subscribers: &[SubscriberImport],
+        subscribers: &[S],
     ) -> Result<BatchResult, Error> {
-        validate::non_empty_batch("subscribers", subscribers)?;
-        for (index, record) in subscribers.iter().enumerate() {
-            record.validate(index)?;
-        }
-        let chunks = in_chunks(
-            subscribers,
+        let encoded = Encoded::all("subscribers", subscribers, |record, item, out| {
+            encode_record(record, item, out)
+        })?;
+        let encoded = &encoded;
+        let chunks = in_ranges(
+            encoded.len(),
             MAX_SUBSCRIBERS_PER_REQUEST,
-            |_, chunk| async move {
+            |range| async move {
                 let request = ApiRequest::post("batch/subscribers")
-                    .json(&ImportBody { subscribers: chunk })?;
+                    .json_bytes(encoded.body("subscribers", range));
                 self.call::<BatchResult>(request).await
             },
         )
@@ -501,36 +424,6 @@ mod tests {
                 .unwrap()
                 .data
                 .is_none()
-        );
-    }
-
-    #[test]
-    fn import_validation() {
-        assert!(
-            SubscriberImport::new("a@b.co")
-                .tag("x,y")
-                .validate(0)
-                .is_err()
-        );
-        assert!(
-            SubscriberImport::new("a@b.co")
-                .remove_tag("x,y")
-                .validate(0)
-                .is_err()
-        );
-        assert!(
-            SubscriberImport::new("a@b.co")
-                .field("tags", "x")
-                .validate(0)
-                .is_err()
-        );
-        assert!(SubscriberImport::new("bad").validate(0).is_err());
-        assert!(
-            SubscriberImport::new("a@b.co")
-                .tags(["x", "y"])
-                .field("plan", 1)
-                .validate(0)
-                .is_ok()
         );
     }
 }

@@ -1,0 +1,166 @@
+//! Events: `POST /batch/events`.
+//!
+//! An event records something a person did. Sending one creates the
+//! subscriber when the email is new, writes `fields` to their profile, stores
+//! `details` on the event itself, and triggers automations.
+//!
+//! Describe events as structs with [`#[derive(BentoEvent)]`](derive@crate::BentoEvent),
+//! or build them at run time with [`Event`].
+
+mod event;
+
+pub use event::Event;
+
+use serde::ser::SerializeMap;
+
+use crate::batch::{BatchResult, in_ranges};
+use crate::client::Client;
+use crate::convert::{DateError, Timestamp};
+use crate::envelope::{Encoded, encode_event};
+use crate::error::{Error, ValidationError};
+use crate::transport::ApiRequest;
+
+/// The most events Bento accepts in one request.
+pub const MAX_EVENTS_PER_REQUEST: usize = 1000;
+
+/// Something that can be sent to Bento as an event.
+///
+/// Derive it (see [the derive's documentation](derive@crate::BentoEvent)) or
+/// use the run-time [`Event`] builder. The client owns the envelope
+/// (`{"type","email","fields","details","date"}`); an implementation only
+/// says what goes inside it.
+///
+/// Implementing it by hand:
+///
+/// ```
+/// use bento_core::BentoEvent;
+/// use serde::ser::SerializeMap;
+///
+/// struct PageView<'a> { email: &'a str, path: &'a str }
+///
+/// impl BentoEvent for PageView<'_> {
+///     fn event_type(&self) -> &str { "page.view" }
+///     fn email(&self) -> &str { self.email }
+///     fn serialize_details<M: SerializeMap>(&self, details: &mut M) -> Result<(), M::Error> {
+///         details.serialize_entry("path", self.path)
+///     }
+/// }
+/// ```
+pub trait BentoEvent {
+    /// The event type, such as `$purchase` or `account.signup`.
+    fn event_type(&self) -> &str;
+
+    /// The subscriber's email; checked before the event is sent.
+    fn email(&self) -> &str;
+
+    /// When the event happened, to backfill an old event; `None` means now.
+    fn date(&self) -> Result<Option<Timestamp>, DateError> {
+        Ok(None)
+    }
+
+    /// Whether [`serialize_fields`](Self::serialize_fields) writes anything;
+    /// `fields` is left out of the event when it does not.
+    fn has_fields(&self) -> bool {
+        false
+    }
+
+    /// Writes the entries of `fields`: the subscriber's profile fields.
+    fn serialize_fields<M: SerializeMap>(&self, fields: &mut M) -> Result<(), M::Error> {
+        let _ = fields;
+        Ok(())
+    }
+
+    /// Whether [`serialize_details`](Self::serialize_details) writes anything;
+    /// `details` is left out of the event when it does not.
+    fn has_details(&self) -> bool {
+        true
+    }
+
+    /// Writes the entries of `details`: data stored on the event.
+    fn serialize_details<M: SerializeMap>(&self, details: &mut M) -> Result<(), M::Error>;
+
+    /// Checks beyond the email and date, run before the event is serialized.
+    /// Field paths in the error are relative to the event (`extra`, not
+    /// `events[3].extra`).
+    fn validate(&self) -> Result<(), ValidationError> {
+        Ok(())
+    }
+}
+
+impl<E: BentoEvent + ?Sized> BentoEvent for &E {
+    fn event_type(&self) -> &str {
+        (**self).event_type()
+    }
+    fn email(&self) -> &str {
+        (**self).email()
+    }
+    fn date(&self) -> Result<Option<Timestamp>, DateError> {
+        (**self).date()
+    }
+    fn has_fields(&self) -> bool {
+        (**self).has_fields()
+    }
+    fn serialize_fields<M: SerializeMap>(&self, fields: &mut M) -> Result<(), M::Error> {
+        (**self).serialize_fields(fields)
+    }
+    fn has_details(&self) -> bool {
+        (**self).has_details()
+    }
+    fn serialize_details<M: SerializeMap>(&self, details: &mut M) -> Result<(), M::Error> {
+        (**self).serialize_details(details)
+    }
+    fn validate(&self) -> Result<(), ValidationError> {
+        (**self).validate()
+    }
+}
+
+/// The JSON the client sends for `event`, after the same checks.
+///
+/// Useful in tests and when debugging a derive:
+///
+/// ```
+/// use bento_core::Event;
+///
+/// let json = bento_core::events::to_vec(&Event::new("account.signup", "ada@example.com"))?;
+/// assert_eq!(json, br#"{"type":"account.signup","email":"ada@example.com"}"#);
+/// # Ok::<(), bento_core::ValidationError>(())
+/// ```
+pub fn to_vec<E: BentoEvent + ?Sized>(event: &E) -> Result<Vec<u8>, ValidationError> {
+    let mut out = Vec::with_capacity(256);
+    encode_event(event, || "event".to_owned(), &mut out)?;
+    Ok(out)
+}
+
+impl Client {
+    /// Sends events now, in requests of up to 1000 (see
+    /// [`ClientBuilder::events_per_request`](crate::ClientBuilder::events_per_request)).
+    ///
+    /// Takes any [`BentoEvent`]: derived structs, [`Event`]s, or references
+    /// to either. Every event is checked and encoded first; nothing is sent
+    /// if one is invalid. A failure after some requests succeeded is
+    /// [`Error::PartialBatch`].
+    pub async fn send_events<E: BentoEvent>(&self, events: &[E]) -> Result<BatchResult, Error> {
+        let encoded = Encoded::all("events", events, |event, item, out| {
+            encode_event(event, item, out)
+        })?;
+        let encoded = &encoded;
+        let chunks = in_ranges(
+            encoded.len(),
+            self.inner.events_per_request,
+            |range| async move {
+                let request =
+                    ApiRequest::post("batch/events").json_bytes(encoded.body("events", range));
+                self.call::<BatchResult>(request).await
+            },
+        )
+        .await?;
+        Ok(chunks.into_iter().sum())
+    }
+
+    /// Sends one event now and waits for Bento to accept it.
+    pub async fn track_now<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), Error> {
+        self.send_events(std::slice::from_ref(&event))
+            .await
+            .map(drop)
+    }
+}

@@ -1,0 +1,336 @@
+//! What both derives share: the struct's shape, its fields with their parsed
+//! attributes and final keys, the crate path, and the trait bounds.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, Ident, Type};
+
+use crate::attr::{self, Container, Derive, FieldAttrs, Role};
+use crate::case::{self, RenameRule};
+use crate::errors::Errors;
+
+pub(crate) struct Model<'a> {
+    pub(crate) input: &'a DeriveInput,
+    pub(crate) container: Container,
+    pub(crate) fields: Vec<FieldModel<'a>>,
+}
+
+pub(crate) struct FieldModel<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) ty: &'a Type,
+    pub(crate) attrs: FieldAttrs,
+    /// The key after `rename` / `rename_all`.
+    pub(crate) key: String,
+    /// `rename`'s literal when there is one, else the field name.
+    pub(crate) key_span: Span,
+}
+
+impl FieldModel<'_> {
+    pub(crate) fn role(&self) -> Option<Role> {
+        self.attrs.role.map(|(role, _)| role)
+    }
+
+    /// The field's name as the user wrote it, without `r#`.
+    pub(crate) fn name(&self) -> String {
+        unraw(self.ident)
+    }
+}
+
+/// Checks the shape and parses every attribute. `None` when the input is not
+/// a struct with named fields (after reporting why).
+pub(crate) fn parse<'a>(
+    input: &'a DeriveInput,
+    derive: Derive,
+    errors: &mut Errors,
+) -> Option<Model<'a>> {
+    let container = attr::container(&input.attrs, derive, errors);
+    let named = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(named) => named,
+            Fields::Unnamed(fields) => {
+                errors.push(syn::Error::new_spanned(
+                    fields,
+                    format_args!(
+                        "{} needs named fields, so that each value gets a key; this is a tuple struct",
+                        derive.name()
+                    ),
+                ));
+                return None;
+            }
+            Fields::Unit => {
+                errors.at(
+                    input.ident.span(),
+                    format_args!(
+                        "{} needs a struct with named fields; a unit struct has no email",
+                        derive.name()
+                    ),
+                );
+                return None;
+            }
+        },
+        Data::Enum(data) => {
+            errors.at(
+                data.enum_token.span,
+                format_args!(
+                    "{} can only be derived for a struct with named fields, not an enum; derive it on one struct per {}",
+                    derive.name(),
+                    match derive {
+                        Derive::Event => "event type",
+                        Derive::Subscriber => "record shape",
+                    }
+                ),
+            );
+            return None;
+        }
+        Data::Union(data) => {
+            errors.at(
+                data.union_token.span,
+                format_args!(
+                    "{} can only be derived for a struct with named fields, not a union",
+                    derive.name()
+                ),
+            );
+            return None;
+        }
+    };
+    let fields = named
+        .named
+        .iter()
+        .filter_map(|field| {
+            let ident = field.ident.as_ref()?;
+            let attrs = attr::field(&field.attrs, derive, errors);
+            let (key, key_span) = match &attrs.rename {
+                Some(lit) => (lit.value(), lit.span()),
+                None => {
+                    let name = unraw(ident);
+                    let key = match container.rename_all {
+                        Some(rule) => rule.apply(&name),
+                        None => name,
+                    };
+                    (key, ident.span())
+                }
+            };
+            Some(FieldModel {
+                ident,
+                ty: &field.ty,
+                attrs,
+                key,
+                key_span,
+            })
+        })
+        .collect();
+    Some(Model {
+        input,
+        container,
+        fields,
+    })
+}
+
+impl Model<'_> {
+    /// `::bento_core::__private`, or the path given with `#[bento(crate = "...")]`.
+    pub(crate) fn private(&self) -> TokenStream {
+        match &self.container.krate {
+            Some(path) => quote!(#path::__private),
+            None => quote!(::bento_core::__private),
+        }
+    }
+
+    /// The where clause: the user's `bound`, or one bound per field whose type
+    /// mentions a type parameter (`Option<T>` bounds `T`, since that is what
+    /// is serialized).
+    pub(crate) fn where_clause(&self, bounds: &[(&Type, TokenStream)]) -> TokenStream {
+        let mut predicates: Vec<TokenStream> = self
+            .input
+            .generics
+            .where_clause
+            .iter()
+            .flat_map(|clause| clause.predicates.iter().map(ToTokens::to_token_stream))
+            .collect();
+        match &self.container.bound {
+            Some(user) => predicates.extend(user.iter().map(ToTokens::to_token_stream)),
+            None => {
+                let params: Vec<String> = self
+                    .input
+                    .generics
+                    .type_params()
+                    .map(|param| param.ident.to_string())
+                    .collect();
+                for (ty, bound) in bounds {
+                    if mentions_any(ty, &params) {
+                        predicates.push(quote!(#ty: #bound));
+                    }
+                }
+            }
+        }
+        if predicates.is_empty() {
+            TokenStream::new()
+        } else {
+            quote!(where #(#predicates,)*)
+        }
+    }
+
+    /// Reports keys that are not lowercase and underscored, suggesting a spelling.
+    pub(crate) fn check_key(&self, field: &FieldModel<'_>, errors: &mut Errors) {
+        if case::is_valid_key(&field.key) {
+            return;
+        }
+        let suggestion = case::to_snake_case(&field.key);
+        let fix = if !case::is_valid_key(&suggestion) {
+            String::new()
+        } else if field.attrs.rename.is_some() {
+            format!("; write `rename = \"{suggestion}\"`")
+        } else if self.container.rename_all == Some(RenameRule::SnakeCase)
+            || field.key == suggestion
+        {
+            String::new()
+        } else {
+            format!(
+                "; add `#[bento(rename = \"{suggestion}\")]` or `#[bento(rename_all = \"snake_case\")]` on the struct"
+            )
+        };
+        errors.at(
+            field.key_span,
+            format_args!(
+                "key `{}` is not lowercase and underscored, as Bento keys are{fix}",
+                field.key
+            ),
+        );
+    }
+
+    /// Reports a `rename`, `skip_if` or `flatten` that means nothing with the field's role.
+    pub(crate) fn check_modifiers(&self, field: &FieldModel<'_>, errors: &mut Errors) {
+        let Some((role, _)) = field.attrs.role else {
+            return;
+        };
+        let fixed_key = matches!(
+            role,
+            Role::Email | Role::Unique | Role::Date | Role::Tags | Role::RemoveTags | Role::Skip
+        );
+        if let (Some(lit), true) = (&field.attrs.rename, fixed_key) {
+            errors.at(
+                lit.span(),
+                format_args!(
+                    "`rename` conflicts with `{}`: {}",
+                    role.name(),
+                    match role {
+                        Role::Skip => "a skipped field has no key",
+                        Role::Unique =>
+                            "the de-duplication key is always written as `details.unique.key`",
+                        _ => "that key is fixed by the API",
+                    }
+                ),
+            );
+        }
+        if let (Some((_, span)), Role::Email | Role::Date | Role::Skip) =
+            (&field.attrs.skip_if, role)
+        {
+            errors.at(
+                *span,
+                format_args!(
+                    "`skip_if` conflicts with `{}`: {}",
+                    role.name(),
+                    match role {
+                        Role::Email => "the email is always sent",
+                        Role::Date => "use an `Option` to leave the date out",
+                        _ => "the field is never written",
+                    }
+                ),
+            );
+        }
+        if let (Some(span), false) = (
+            field.attrs.flatten,
+            matches!(role, Role::Detail | Role::Field),
+        ) {
+            errors.at(
+                span,
+                format_args!(
+                    "`flatten` conflicts with `{}`: only a map of details or fields can be flattened",
+                    role.name()
+                ),
+            );
+        }
+    }
+}
+
+/// Checks flatten-specific rules shared by both derives.
+pub(crate) fn check_flatten_rename(field: &FieldModel<'_>, errors: &mut Errors) {
+    if let (Some(_), Some(lit)) = (field.attrs.flatten, &field.attrs.rename) {
+        errors.at(
+            lit.span(),
+            "`rename` conflicts with `flatten`: a flattened map's entries keep their own keys",
+        );
+    }
+}
+
+fn unraw(ident: &Ident) -> String {
+    let name = ident.to_string();
+    match name.strip_prefix("r#") {
+        Some(raw) => raw.to_owned(),
+        None => name,
+    }
+}
+
+/// `T` when `ty` is written `Option<T>` (also `std::option::Option<T>` and
+/// `core::option::Option<T>`), the way `#[serde_with::skip_serializing_none]`
+/// recognises options.
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    let ty = ungroup(ty);
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let is_option = matches!(
+        segments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        ["Option"] | ["std" | "core", "option", "Option"]
+    );
+    if !is_option {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first() {
+        Some(syn::GenericArgument::Type(inner)) if args.args.len() == 1 => Some(inner),
+        _ => None,
+    }
+}
+
+fn ungroup(mut ty: &Type) -> &Type {
+    while let Type::Group(group) = ty {
+        ty = &group.elem;
+    }
+    ty
+}
+
+fn mentions_any(ty: &Type, params: &[String]) -> bool {
+    if params.is_empty() {
+        return false;
+    }
+    fn walk(tokens: TokenStream, params: &[String]) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) => params.iter().any(|p| ident == p),
+            proc_macro2::TokenTree::Group(group) => walk(group.stream(), params),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream(), params)
+}
+
+/// The span to blame for a type requirement: the field's type.
+pub(crate) fn type_span(ty: &Type) -> Span {
+    ty.span()
+}
