@@ -26,10 +26,9 @@ pub(crate) fn is_valid_email(value: &str) -> bool {
     if local.is_empty() || local.len() > 64 || local.contains('@') {
         return false;
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    labels.len() >= 2
-        && labels
-            .iter()
+    domain.contains('.')
+        && domain
+            .split('.')
             .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
 }
 

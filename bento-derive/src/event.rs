@@ -135,7 +135,7 @@ fn check_object(object: &str, members: &[&FieldModel<'_>], model: &Model<'_>, er
     let mut seen: Vec<(&str, String)> = Vec::new();
     let mut flattened: Option<&FieldModel<'_>> = None;
     for field in members {
-        if field.attrs.flatten.is_some() {
+        if is_flattened(field) {
             if let Some(first) = flattened {
                 errors.at(
                     field.ident.span(),
@@ -162,6 +162,12 @@ fn check_object(object: &str, members: &[&FieldModel<'_>], model: &Model<'_>, er
             None => seen.push((key, field.name())),
         }
     }
+}
+
+/// A map merged into `fields` or `details` (`flatten` with any other role is
+/// reported as a conflict, and the field then counts as a plain member).
+fn is_flattened(field: &FieldModel<'_>) -> bool {
+    field.attrs.flatten.is_some() && matches!(field.role(), None | Some(Role::Detail | Role::Field))
 }
 
 fn key_of<'f>(field: &'f FieldModel<'_>) -> &'f str {
@@ -227,9 +233,9 @@ fn generate(model: &Model<'_>, plan: &Plan<'_, '_>) -> TokenStream {
         }
     });
 
-    let kind = |field: &FieldModel<'_>| match (field.attrs.flatten, field.role()) {
-        (Some(_), _) => Kind::Flatten,
-        (None, Some(Role::Unique)) => Kind::Unique,
+    let kind = |field: &FieldModel<'_>| match field.role() {
+        _ if is_flattened(field) => Kind::Flatten,
+        Some(Role::Unique) => Kind::Unique,
         _ => Kind::Value,
     };
     let fields = object(&plan.fields, &private, &mut bounds, &[], kind);

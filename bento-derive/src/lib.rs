@@ -34,3 +34,149 @@ pub fn derive_bento_subscriber(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     subscriber::expand(&input).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    fn expand_both(tokens: proc_macro2::TokenStream) -> (String, String) {
+        let input: syn::DeriveInput = syn::parse2(tokens).unwrap_or_else(|e| panic!("{e}"));
+        (
+            crate::event::expand(&input).to_string(),
+            crate::subscriber::expand(&input).to_string(),
+        )
+    }
+
+    /// Odd and malformed inputs: every one expands to code or to
+    /// `compile_error!`, never to a panic.
+    #[test]
+    fn never_panics_on_odd_input() {
+        let inputs = [
+            quote!(
+                struct Empty {}
+            ),
+            quote!(
+                struct Unit;
+            ),
+            quote!(
+                struct Tuple(String);
+            ),
+            quote!(
+                enum E {
+                    A,
+                    B(u8),
+                    C { x: u8 },
+                }
+            ),
+            quote!(union U { a: u8 }),
+            quote!(
+                #[bento]
+                struct S {
+                    email: String,
+                }
+            ),
+            quote!(
+                #[bento()]
+                struct S {
+                    email: String,
+                }
+            ),
+            quote!(
+                #[bento = "x"]
+                struct S {
+                    email: String,
+                }
+            ),
+            quote!(
+                #[bento(event = "é$")]
+                struct S {
+                    email: String,
+                }
+            ),
+            quote!(
+                #[bento(event = "ü")]
+                struct S {
+                    #[bento]
+                    email: String,
+                }
+            ),
+            quote!(
+                #[bento(event = "x", bound = "")]
+                struct S<T> {
+                    email: T,
+                }
+            ),
+            quote!(
+                #[bento(event("x"))]
+                struct S {
+                    #[bento(rename("y"))]
+                    email: String,
+                }
+            ),
+            quote!(
+                #[bento(event = "x", crate = "")]
+                struct S {
+                    email: String,
+                }
+            ),
+            quote!(
+                #[bento(event = "x")]
+                struct S<'a, T: ?Sized, const N: usize>
+                where
+                    T: Clone,
+                {
+                    email: &'a str,
+                    r#type: [u8; N],
+                    t: Box<T>,
+                }
+            ),
+            quote!(
+                #[bento(event = "x", rename_all = "snake_case")]
+                struct S {
+                    #[bento(email)]
+                    ÉMail: String,
+                    Ünïcode: u8,
+                }
+            ),
+            quote!(
+                #[bento(event = "x")]
+                struct S {
+                    #[bento(skip_if = "")]
+                    email: String,
+                    #[bento(skip_if = "::")]
+                    a: u8,
+                }
+            ),
+            quote!(
+                #[bento(event = "x")]
+                struct S {
+                    #[bento(rename = "", tags, remove_tags, flatten, flatten)]
+                    email: String,
+                }
+            ),
+            quote!(
+                #[bento(::event = "x", a::b, 1, "lit")]
+                struct S {
+                    email: String,
+                }
+            ),
+        ];
+        for input in inputs {
+            let (event, subscriber) = expand_both(input.clone());
+            assert!(!event.is_empty() && !subscriber.is_empty(), "{input}");
+        }
+    }
+
+    #[test]
+    fn errors_come_with_a_stub_impl() {
+        let (event, subscriber) = expand_both(quote!(
+            struct NoEmail {
+                name: String,
+            }
+        ));
+        for out in [event, subscriber] {
+            assert!(out.contains("compile_error"), "{out}");
+            assert!(out.contains("unreachable"), "{out}");
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! attributes and final keys, the crate path, and the trait bounds.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, Type};
 
@@ -136,9 +136,14 @@ impl Model<'_> {
         }
     }
 
-    /// The where clause: the user's `bound`, or one bound per field whose type
-    /// mentions a type parameter (`Option<T>` bounds `T`, since that is what
-    /// is serialized).
+    /// The where clause: one predicate per field requirement, spanned on the
+    /// field's type (`Option<T>` bounds `T`, since that is what is
+    /// serialized). Requirements on types that mention a type parameter are
+    /// replaced by the user's `bound` when there is one.
+    ///
+    /// Putting even concrete requirements (`u64: EmailAddress`) in the where
+    /// clause makes an unmet one a single error on the field, instead of one
+    /// error per place the generated body uses the value.
     pub(crate) fn where_clause(&self, bounds: &[(&Type, TokenStream)]) -> TokenStream {
         let mut predicates: Vec<TokenStream> = self
             .input
@@ -147,20 +152,22 @@ impl Model<'_> {
             .iter()
             .flat_map(|clause| clause.predicates.iter().map(ToTokens::to_token_stream))
             .collect();
-        match &self.container.bound {
-            Some(user) => predicates.extend(user.iter().map(ToTokens::to_token_stream)),
-            None => {
-                let params: Vec<String> = self
-                    .input
-                    .generics
-                    .type_params()
-                    .map(|param| param.ident.to_string())
-                    .collect();
-                for (ty, bound) in bounds {
-                    if mentions_any(ty, &params) {
-                        predicates.push(quote!(#ty: #bound));
-                    }
-                }
+        let params: Vec<String> = self
+            .input
+            .generics
+            .type_params()
+            .map(|param| param.ident.to_string())
+            .collect();
+        if let Some(user) = &self.container.bound {
+            predicates.extend(user.iter().map(ToTokens::to_token_stream));
+        }
+        for (ty, bound) in bounds {
+            if self.container.bound.is_none() || !mentions_any(ty, &params) {
+                // Every token on the type's span, so that the compiler can
+                // point at the field instead of at the derive.
+                let span = type_span(ty);
+                let bound = respan(bound.clone(), span);
+                predicates.push(quote_spanned!(span=> #ty: #bound));
             }
         }
         if predicates.is_empty() {
@@ -173,6 +180,13 @@ impl Model<'_> {
     /// Reports keys that are not lowercase and underscored, suggesting a spelling.
     pub(crate) fn check_key(&self, field: &FieldModel<'_>, errors: &mut Errors) {
         if case::is_valid_key(&field.key) {
+            return;
+        }
+        if field.key.is_empty() {
+            errors.at(
+                field.key_span,
+                "the key is empty; Bento keys look like `first_name`",
+            );
             return;
         }
         let suggestion = case::to_snake_case(&field.key);
@@ -328,6 +342,23 @@ fn mentions_any(ty: &Type, params: &[String]) -> bool {
         })
     }
     walk(ty.to_token_stream(), params)
+}
+
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// The span to blame for a type requirement: the field's type.

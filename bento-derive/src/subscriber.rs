@@ -91,6 +91,12 @@ fn plan<'m, 'a>(model: &'m Model<'a>, errors: &mut Errors) -> Option<Plan<'m, 'a
             }
         };
         match seen.iter().find(|(k, _)| *k == key) {
+            Some((_, owner)) if key == "email" => errors.at(
+                role_span,
+                format_args!(
+                    "two emails: field `{owner}` already writes `email`; keep one as the email and rename or skip the other"
+                ),
+            ),
             Some((_, owner)) => errors.at(
                 role_span,
                 format_args!("duplicate key `{key}` in the subscriber record: field `{owner}` already writes it"),

@@ -21,7 +21,6 @@ struct Default;
 struct Clone;
 struct Serialize;
 struct SerializeMap;
-mod serde {}
 mod std_ {}
 fn unreachable() {}
 
@@ -48,6 +47,30 @@ struct Member<'a> {
     first_name: core::option::Option<&'a str>,
     #[bento(flatten)]
     extra: BTreeMap<String, u32>,
+}
+
+// A public event whose field types are private: the generated bounds must not
+// leak them (`private_bounds` is denied through `warnings`).
+#[derive(Debug, serde::Serialize)]
+struct PrivateDetail {
+    n: u8,
+}
+
+/// A public event.
+#[derive(Debug, BentoEvent)]
+#[bento(event = "public.event")]
+pub struct PublicEvent {
+    email: String,
+    detail: PrivateDetail,
+}
+
+#[test]
+fn private_field_types_in_a_public_event() {
+    let event = PublicEvent {
+        email: "a@example.com".into(),
+        detail: PrivateDetail { n: 1 },
+    };
+    assert!(bento_core::events::to_vec(&event).is_ok());
 }
 
 #[test]

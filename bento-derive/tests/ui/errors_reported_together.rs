@@ -1,0 +1,15 @@
+// Three mistakes, three errors, and no "trait not implemented" at the use site.
+use bento_core::BentoEvent;
+
+#[derive(BentoEvent)]
+#[bento(event = "account signup")]
+struct Signup {
+    address: String,
+    #[bento(rename = "Plan")]
+    plan: String,
+}
+
+fn main() {
+    let signup = Signup { address: String::new(), plan: String::new() };
+    let _ = bento_core::events::to_vec(&signup);
+}

@@ -1,0 +1,8 @@
+use bento_core::BentoEvent;
+
+#[derive(BentoEvent)]
+struct Signup {
+    email: String,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use bento_core::BentoEvent;
+
+#[derive(BentoEvent)]
+#[bento(event = "heartbeat")]
+struct Heartbeat;
+
+fn main() {}
