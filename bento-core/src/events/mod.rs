@@ -127,8 +127,17 @@ impl<E: BentoEvent + ?Sized> BentoEvent for &E {
 /// ```
 pub fn to_vec<E: BentoEvent + ?Sized>(event: &E) -> Result<Vec<u8>, ValidationError> {
     let mut out = Vec::with_capacity(256);
-    encode_event(event, || "event".to_owned(), &mut out)?;
+    encode_into(event, &mut out)?;
     Ok(out)
+}
+
+/// Like [`to_vec`], appending to `out`, which is left as it was on error.
+/// With enough capacity in `out`, encoding allocates nothing.
+pub fn encode_into<E: BentoEvent + ?Sized>(
+    event: &E,
+    out: &mut Vec<u8>,
+) -> Result<(), ValidationError> {
+    encode_event(event, || "event".to_owned(), out)
 }
 
 impl Client {
