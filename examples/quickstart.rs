@@ -6,9 +6,18 @@
 //!
 //!     cargo run --example quickstart
 
-use bento_core::{Client, Command, Email, Event, SubscriberImport};
+use bento_core::{BentoEvent, Client, Command, Email, Event, SubscriberImport};
 use bento_emulator::Emulator;
 use serde_json::json;
+
+#[derive(BentoEvent)]
+#[bento(event = "account.signup")]
+struct Signup<'a> {
+    email: &'a str,
+    #[bento(field)]
+    first_name: &'a str,
+    plan: &'a str,
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -51,16 +60,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("imported {} subscribers", imported.results);
 
+    // An event described by a struct, checked at compile time...
+    client
+        .track_now(&Signup {
+            email: "ada@example.com",
+            first_name: "Ada",
+            plan: "pro",
+        })
+        .await?;
+    // ...and one built at run time.
     let tracked = client
         .send_events(&[
-            Event::new("account.signup", "ada@example.com").field("first_name", "Ada").detail("plan", "pro"),
             Event::new("$purchase", "ada@example.com")
                 .detail("unique", json!({ "key": "order_1001" }))
                 .detail("value", json!({ "currency": "USD", "amount": 4900 }))
                 .detail("cart", json!({ "items": [{ "product_sku": "PRO-1", "product_name": "Pro plan", "quantity": 1 }] })),
         ])
         .await?;
-    println!("tracked {} events", tracked.results);
+    println!("tracked {} events", tracked.results + 1);
 
     client
         .run_commands(&[

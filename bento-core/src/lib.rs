@@ -29,10 +29,31 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Describe events and subscriber records as structs, checked at compile time
+//! (see [Deriving events and subscribers](#deriving-events-and-subscribers)):
+//!
+//! ```no_run
+//! use bento_core::{BentoEvent, Client};
+//!
+//! #[derive(BentoEvent)]
+//! #[bento(event = "account.signup")]
+//! struct Signup<'a> {
+//!     email: &'a str,
+//!     #[bento(field)]
+//!     first_name: &'a str,
+//!     plan: &'a str,
+//! }
+//!
+//! # async fn run(bento: Client) -> Result<(), bento_core::Error> {
+//! bento.track_now(&Signup { email: "ada@example.com", first_name: "Ada", plan: "pro" }).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Testing without Bento
 //!
 //! The `bento-emulator` crate runs a local, stateful Bento on loopback; point
 //! [`ClientBuilder::base_url`] at it.
+#![cfg_attr(feature = "derive", doc = include_str!("derive.md"))]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -19,7 +19,9 @@ use syn::{DeriveInput, parse_macro_input};
 
 /// Implements `bento_core::BentoEvent` for a struct with named fields.
 ///
-/// See the `BentoEvent` derive in `bento_core` for the attributes.
+/// Use it as `bento_core::BentoEvent`; the attributes are documented, with an
+/// example of each, in `bento_core`'s crate documentation ("Deriving events
+/// and subscribers").
 #[proc_macro_derive(BentoEvent, attributes(bento))]
 pub fn derive_bento_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -28,7 +30,8 @@ pub fn derive_bento_event(input: TokenStream) -> TokenStream {
 
 /// Implements `bento_core::BentoSubscriber` for a struct with named fields.
 ///
-/// See the `BentoSubscriber` derive in `bento_core` for the attributes.
+/// Use it as `bento_core::BentoSubscriber`; the attributes are documented,
+/// with an example of each, in `bento_core`'s crate documentation.
 #[proc_macro_derive(BentoSubscriber, attributes(bento))]
 pub fn derive_bento_subscriber(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
