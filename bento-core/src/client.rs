@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::config::{ClientBuilder, redact};
+use crate::dispatch::Dispatcher;
 use crate::error::ConfigError;
 use crate::rate_limit::Pacer;
 use crate::retry::RetryPolicy;
@@ -40,13 +41,23 @@ pub struct Client {
 }
 
 pub(crate) struct Inner {
+    /// The connection pool of direct calls, bound to the caller's runtime.
     pub(crate) http: reqwest::Client,
+    pub(crate) api: Arc<Api>,
+    /// The background delivery engine, started by the first `track`.
+    pub(crate) dispatcher: Dispatcher,
+}
+
+/// What any request needs, shared with the dispatcher thread (which has its
+/// own connection pool) without keeping the [`Client`] alive.
+pub(crate) struct Api {
     pub(crate) base_url: reqwest::Url,
     pub(crate) publishable_key: String,
     pub(crate) secret_key: SecretString,
     pub(crate) site_uuid: String,
     pub(crate) user_agent: String,
     pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) pacer: Pacer,
     pub(crate) events_per_request: usize,
@@ -54,7 +65,7 @@ pub(crate) struct Inner {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = &self.inner;
+        let inner = &self.inner.api;
         f.debug_struct("Client")
             .field("base_url", &inner.base_url.as_str())
             .field("publishable_key", &redact(&inner.publishable_key))
@@ -83,17 +94,17 @@ impl Client {
 
     /// The API root requests go to, ending in `/`.
     pub fn base_url(&self) -> &reqwest::Url {
-        &self.inner.base_url
+        &self.inner.api.base_url
     }
 
     /// The User-Agent sent with every request.
     pub fn user_agent(&self) -> &str {
-        &self.inner.user_agent
+        &self.inner.api.user_agent
     }
 
     /// The site UUID sent with every request.
     pub fn site_uuid(&self) -> &str {
-        &self.inner.site_uuid
+        &self.inner.api.site_uuid
     }
 }
 

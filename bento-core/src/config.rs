@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::client::{Client, Inner};
+use crate::client::{Api, Client, Inner};
+use crate::dispatch::{DeliveryConfig, DeliveryFailure, Dispatcher, FailureHook};
 use crate::error::ConfigError;
 use crate::rate_limit::{Pacer, RateLimits};
 use crate::retry::RetryPolicy;
@@ -53,6 +54,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     rate_limits: RateLimits,
     events_per_request: usize,
+    delivery: DeliveryConfig,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -72,6 +74,7 @@ impl fmt::Debug for ClientBuilder {
             .field("app_name", &self.app_name)
             .field("retry", &self.retry)
             .field("rate_limits", &self.rate_limits)
+            .field("delivery", &self.delivery)
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +98,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             rate_limits: RateLimits::default(),
             events_per_request: crate::events::MAX_EVENTS_PER_REQUEST,
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -196,6 +200,70 @@ impl ClientBuilder {
         self
     }
 
+    /// How many items (events and subscriber records) the background delivery
+    /// engine holds at most, queued or being retried (default 10,000). When
+    /// it is full, `track` hands items back instead of growing without bound.
+    pub fn queue_capacity(mut self, items: usize) -> Self {
+        self.delivery.queue_capacity = items;
+        self
+    }
+
+    /// How long a tracked item may wait for its batch to fill before the
+    /// batch is sent anyway (default 1 s).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.delivery.flush_interval = interval;
+        self
+    }
+
+    /// The largest request body the delivery engine builds, in bytes (default
+    /// 4 MiB). A batch closes at this size even with fewer than 1000 items;
+    /// a single item larger than this is refused by `track`.
+    pub fn max_batch_bytes(mut self, bytes: usize) -> Self {
+        self.delivery.max_batch_bytes = bytes;
+        self
+    }
+
+    /// How many batch requests the delivery engine has in flight at once (default 2).
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.delivery.max_in_flight = requests;
+        self
+    }
+
+    /// How the delivery engine retries failed batches (default: 10 attempts,
+    /// backoff up to 60 s, `Retry-After` honoured up to 10 minutes). Direct
+    /// calls use [`retry`](Self::retry).
+    pub fn delivery_retry(mut self, policy: RetryPolicy) -> Self {
+        self.delivery.retry = policy;
+        self
+    }
+
+    /// How long dropping the last `Client` waits for queued items to be
+    /// delivered (default 5 s). Prefer an explicit
+    /// [`Client::shutdown`](crate::Client::shutdown) at exit.
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.delivery.drain_timeout = timeout;
+        self
+    }
+
+    /// Called on the delivery thread with items the engine gave up on, and
+    /// why: refused by Bento, out of retries, or left at a shutdown deadline.
+    /// Keep it quick; it must not block on the client itself.
+    ///
+    /// ```
+    /// let builder = bento_core::Client::builder().on_delivery_failure(|failure| {
+    ///     eprintln!("{} Bento items not delivered: {}", failure.items.len(), failure.reason);
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn on_delivery_failure(
+        mut self,
+        hook: impl Fn(DeliveryFailure) + Send + Sync + 'static,
+    ) -> Self {
+        let hook: FailureHook = Arc::new(hook);
+        self.delivery.on_failure = Some(hook);
+        self
+    }
+
     /// Builds the client. Fails on missing keys or an unusable setting; never panics.
     pub fn build(self) -> Result<Client, ConfigError> {
         let publishable_key = self.publishable_key.ok_or(ConfigError::Missing {
@@ -241,18 +309,23 @@ impl ClientBuilder {
             ],
         )?;
         let http = crate::transport::http_client(&user_agent, self.connect_timeout)?;
+        let delivery = self.delivery.validate()?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
-                base_url,
-                publishable_key,
-                secret_key,
-                site_uuid,
-                user_agent,
-                timeout: self.timeout,
-                retry: self.retry,
-                pacer: Pacer::new(&self.rate_limits),
-                events_per_request: self.events_per_request,
+                api: Arc::new(Api {
+                    base_url,
+                    publishable_key,
+                    secret_key,
+                    site_uuid,
+                    user_agent,
+                    timeout: self.timeout,
+                    connect_timeout: self.connect_timeout,
+                    retry: self.retry,
+                    pacer: Pacer::new(&self.rate_limits),
+                    events_per_request: self.events_per_request,
+                }),
+                dispatcher: Dispatcher::new(delivery),
             }),
         })
     }

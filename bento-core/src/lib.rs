@@ -61,6 +61,7 @@ mod batch;
 mod client;
 mod config;
 mod de;
+mod dispatch;
 mod envelope;
 mod error;
 mod rate_limit;
@@ -92,6 +93,10 @@ pub use broadcasts::{Broadcast, BroadcastBatchResult, BroadcastStyle, NewBroadca
 pub use client::Client;
 pub use commands::{Command, CommandResult};
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, env};
+pub use dispatch::{
+    DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
+    TrackError,
+};
 pub use emails::Email;
 pub use error::{ApiError, ConfigError, Error, ValidationError};
 pub use events::{BentoEvent, Event};

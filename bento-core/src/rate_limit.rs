@@ -213,6 +213,15 @@ impl Pacer {
             .unwrap_or(Duration::ZERO)
     }
 
+    /// Takes a slot for a request of `family` if one is free now, or says how
+    /// long until one is.
+    pub(crate) fn try_acquire(&self, family: EndpointFamily) -> Result<(), Duration> {
+        match self.poll(family) {
+            wait if wait.is_zero() => Ok(()),
+            wait => Err(wait),
+        }
+    }
+
     /// Waits until a request of `family` may be sent, and takes its slot.
     pub(crate) async fn acquire(&self, family: EndpointFamily) {
         loop {

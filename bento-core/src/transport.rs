@@ -8,7 +8,7 @@ use http::{Method, header};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
-use crate::client::Client;
+use crate::client::{Api, Client};
 use crate::error::{ApiError, ConfigError, Error, server_message, truncate_body};
 use crate::rate_limit::EndpointFamily;
 use crate::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
@@ -92,11 +92,12 @@ impl<'a> ApiRequest<'a> {
     }
 }
 
-enum Attempt {
+pub(crate) enum Attempt {
     Answered {
         status: http::StatusCode,
         retry_after: Option<Duration>,
         body: Bytes,
+        endpoint: String,
     },
     Failed {
         outcome: Outcome,
@@ -121,7 +122,8 @@ impl Client {
 
     /// Sends the request (with pacing and retries) and returns a 2xx body as is.
     pub(crate) async fn call_raw(&self, request: ApiRequest<'_>) -> Result<Bytes, Error> {
-        let inner = &self.inner;
+        let inner = &*self.inner.api;
+        let http = &self.inner.http;
         let family = EndpointFamily::of_path(request.path);
         let mut attempts = 0u32;
         loop {
@@ -129,23 +131,13 @@ impl Client {
                 inner.pacer.acquire(family).await;
             }
             attempts += 1;
-            let (outcome, retry_after, error) = match self.attempt(&request).await {
-                Attempt::Answered { status, body, .. } if status.is_success() => return Ok(body),
-                Attempt::Answered {
-                    status,
-                    retry_after,
-                    body,
-                } => {
-                    let error = Error::Api(ApiError {
-                        status,
-                        endpoint: request.path.to_owned(),
-                        message: server_message(&body),
-                        body: truncate_body(&body),
-                        retry_after,
-                    });
-                    (Outcome::Status(status), retry_after, error)
-                }
-                Attempt::Failed { outcome, error } => (outcome, None, error),
+            let (outcome, retry_after, error) = match inner
+                .attempt(http, &request, inner.timeout)
+                .await
+                .into_result()
+            {
+                Ok(body) => return Ok(body),
+                Err(failure) => failure,
             };
             if let (Some(family), Some(delay)) = (family, retry_after) {
                 // Every caller sharing this client holds back, not just this one.
@@ -178,9 +170,43 @@ impl Client {
             }
         }
     }
+}
 
-    async fn attempt(&self, request: &ApiRequest<'_>) -> Attempt {
-        let inner = &self.inner;
+impl Attempt {
+    /// The 2xx body, or what went wrong: the outcome the retry decision
+    /// needs, the server's `Retry-After`, and the error to report.
+    pub(crate) fn into_result(self) -> Result<Bytes, (Outcome, Option<Duration>, Error)> {
+        match self {
+            Attempt::Answered { status, body, .. } if status.is_success() => Ok(body),
+            Attempt::Answered {
+                status,
+                retry_after,
+                body,
+                endpoint,
+            } => {
+                let error = Error::Api(ApiError {
+                    status,
+                    endpoint,
+                    message: server_message(&body),
+                    body: truncate_body(&body),
+                    retry_after,
+                });
+                Err((Outcome::Status(status), retry_after, error))
+            }
+            Attempt::Failed { outcome, error } => Err((outcome, None, error)),
+        }
+    }
+}
+
+impl Api {
+    /// One attempt, no pacing and no retry: those are the caller's.
+    pub(crate) async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        request: &ApiRequest<'_>,
+        timeout: Duration,
+    ) -> Attempt {
+        let inner = self;
         let endpoint = request.path;
         let mut url = match inner.base_url.join(endpoint) {
             Ok(url) => url,
@@ -201,15 +227,14 @@ impl Client {
                 pairs.append_pair(key, value);
             }
         }
-        let mut builder = inner
-            .http
+        let mut builder = http
             .request(request.method.clone(), url)
             .basic_auth(
                 &inner.publishable_key,
                 Some(inner.secret_key.expose_secret()),
             )
             .header(header::ACCEPT, "application/json")
-            .timeout(inner.timeout);
+            .timeout(timeout);
         if let Some(body) = &request.body {
             builder = builder
                 .header(header::CONTENT_TYPE, "application/json")
@@ -226,7 +251,7 @@ impl Client {
             let error = if source.is_timeout() {
                 Error::Timeout {
                     endpoint: endpoint.to_owned(),
-                    timeout: inner.timeout,
+                    timeout,
                 }
             } else {
                 Error::Transport {
@@ -251,6 +276,7 @@ impl Client {
                 status,
                 retry_after,
                 body,
+                endpoint: endpoint.to_owned(),
             },
             Err(e) => transport_error(e),
         }

@@ -62,6 +62,10 @@ pub struct Fault {
     /// The share of matching requests it applies to, from 0 to 1.
     #[serde(default)]
     pub ratio: Option<f64>,
+    /// Only requests whose body contains this text (a "poison" item, to test
+    /// how a client isolates the one item a server refuses).
+    #[serde(default)]
+    pub body_contains: Option<String>,
 }
 
 impl Fault {
@@ -71,6 +75,7 @@ impl Fault {
             path: None,
             times: None,
             ratio: None,
+            body_contains: None,
         }
     }
 
@@ -144,7 +149,30 @@ impl Fault {
         self
     }
 
-    fn matches(&self, path: &str) -> bool {
+    /// Applies only to requests whose body contains `text`.
+    ///
+    /// ```
+    /// use bento_emulator::Fault;
+    /// // Refuse, with a 400, every batch that carries this one event.
+    /// let poison = Fault::status(400).body_contains("poison@example.com").times(u64::MAX);
+    /// # let _ = poison;
+    /// ```
+    pub fn body_contains(mut self, text: impl Into<String>) -> Self {
+        self.body_contains = Some(text.into());
+        self
+    }
+
+    fn matches(&self, path: &str, body: &[u8]) -> bool {
+        let body_matches = self.body_contains.as_deref().is_none_or(|needle| {
+            !needle.is_empty()
+                && body
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+        });
+        body_matches && self.matches_path(path)
+    }
+
+    fn matches_path(&self, path: &str) -> bool {
         self.path.as_deref().is_none_or(|prefix| {
             let prefix = prefix.trim_start_matches('/');
             let prefix = prefix.strip_prefix("api/v1/").unwrap_or(prefix);
@@ -180,10 +208,11 @@ impl FaultQueue {
         self.faults.len()
     }
 
-    /// The action for a request to `path` (relative to `/api/v1/`), if a fault applies.
-    pub(crate) fn take(&mut self, path: &str) -> Option<FaultAction> {
+    /// The action for a request to `path` (relative to `/api/v1/`) with
+    /// `body`, if a fault applies.
+    pub(crate) fn take(&mut self, path: &str, body: &[u8]) -> Option<FaultAction> {
         let index = self.faults.iter().position(|(fault, _)| {
-            fault.matches(path) && fault.ratio.is_none_or(|share| fastrand::f64() < share)
+            fault.matches(path, body) && fault.ratio.is_none_or(|share| fastrand::f64() < share)
         })?;
         let (fault, remaining) = &mut self.faults[index];
         let action = fault.action.clone();
@@ -207,32 +236,40 @@ mod tests {
         queue.push(Fault::status(503).times(2));
         queue.push(Fault::drop_connection());
         assert!(matches!(
-            queue.take("batch/events"),
+            queue.take("batch/events", b""),
             Some(FaultAction::Status { status: 503, .. })
         ));
         assert!(matches!(
-            queue.take("fetch/tags"),
+            queue.take("fetch/tags", b""),
             Some(FaultAction::Status { status: 503, .. })
         ));
         assert!(matches!(
-            queue.take("batch/events"),
+            queue.take("batch/events", b""),
             Some(FaultAction::Drop { .. })
         ));
-        assert_eq!(queue.take("batch/events"), None);
+        assert_eq!(queue.take("batch/events", b""), None);
     }
 
     #[test]
     fn path_filters_and_ratios() {
         let mut queue = FaultQueue::default();
         queue.push(Fault::status(500).on("/api/v1/batch/events").ratio(1.0));
-        assert_eq!(queue.take("fetch/tags"), None);
+        assert_eq!(queue.take("fetch/tags", b""), None);
         for _ in 0..10 {
-            assert!(queue.take("batch/events").is_some());
+            assert!(queue.take("batch/events", b"").is_some());
         }
         queue.clear();
         queue.push(Fault::status(500).ratio(0.0));
-        assert_eq!(queue.take("batch/events"), None);
+        assert_eq!(queue.take("batch/events", b""), None);
         assert_eq!(queue.len(), 1);
+        queue.clear();
+        queue.push(Fault::status(400).body_contains("poison").times(5));
+        assert_eq!(queue.take("batch/events", br#"{"events":[{"a":1}]}"#), None);
+        assert!(
+            queue
+                .take("batch/events", br#"{"events":[{"poison":1}]}"#)
+                .is_some()
+        );
     }
 
     #[test]

@@ -341,7 +341,7 @@ async fn handle(
 
     let mut after = None;
     // Taken in its own statement so the lock is released before any await.
-    let injected = shared.faults().take(&path).map(Injected::from);
+    let injected = shared.faults().take(&path, &body).map(Injected::from);
     match injected {
         Some(Injected::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Injected::Fail {

@@ -155,7 +155,7 @@ impl Client {
         let encoded = &encoded;
         let chunks = in_ranges(
             encoded.len(),
-            self.inner.events_per_request,
+            self.inner.api.events_per_request,
             |range| async move {
                 let request =
                     ApiRequest::post("batch/events").json_bytes(encoded.body("events", range));

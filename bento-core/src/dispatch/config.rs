@@ -1,0 +1,79 @@
+//! The delivery engine's settings, set through `ClientBuilder`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::types::DeliveryFailure;
+use crate::error::ConfigError;
+use crate::retry::RetryPolicy;
+
+pub(crate) type FailureHook = Arc<dyn Fn(DeliveryFailure) + Send + Sync>;
+
+#[derive(Clone)]
+pub(crate) struct DeliveryConfig {
+    pub(crate) queue_capacity: usize,
+    pub(crate) flush_interval: Duration,
+    pub(crate) max_batch_bytes: usize,
+    pub(crate) max_in_flight: usize,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) drain_timeout: Duration,
+    pub(crate) on_failure: Option<FailureHook>,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 10_000,
+            flush_interval: Duration::from_secs(1),
+            max_batch_bytes: 4 * 1024 * 1024,
+            max_in_flight: 2,
+            // Background delivery can afford to be patient: nobody waits on it.
+            retry: RetryPolicy::default()
+                .max_attempts(10)
+                .max_delay(Duration::from_secs(60))
+                .max_retry_after(Duration::from_secs(600)),
+            drain_timeout: Duration::from_secs(5),
+            on_failure: None,
+        }
+    }
+}
+
+impl DeliveryConfig {
+    pub(crate) fn validate(self) -> Result<Self, ConfigError> {
+        let invalid = |setting: &'static str, reason: &str| ConfigError::Invalid {
+            setting,
+            reason: reason.to_owned(),
+        };
+        if self.queue_capacity == 0 {
+            return Err(invalid("queue_capacity", "must be at least 1"));
+        }
+        if self.flush_interval.is_zero() {
+            return Err(invalid("flush_interval", "must be longer than zero"));
+        }
+        if self.max_batch_bytes < 1024 {
+            return Err(invalid("max_batch_bytes", "must be at least 1024"));
+        }
+        if self.max_in_flight == 0 {
+            return Err(invalid("max_in_flight", "must be at least 1"));
+        }
+        Ok(self)
+    }
+}
+
+impl fmt::Debug for DeliveryConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeliveryConfig")
+            .field("queue_capacity", &self.queue_capacity)
+            .field("flush_interval", &self.flush_interval)
+            .field("max_batch_bytes", &self.max_batch_bytes)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("retry", &self.retry)
+            .field("drain_timeout", &self.drain_timeout)
+            .field(
+                "on_failure",
+                &self.on_failure.as_ref().map(|_| "Fn(DeliveryFailure)"),
+            )
+            .finish()
+    }
+}

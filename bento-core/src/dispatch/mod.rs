@@ -1,0 +1,362 @@
+//! Background delivery: [`Client::track`] checks and encodes an event at
+//! once, queues it without blocking, and returns; a dedicated thread sends
+//! queued items in batches of up to 1000 under Bento's rate limits, retries
+//! what failed, and reports what could not be delivered.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use bento_core::{BentoEvent, Client};
+//!
+//! #[derive(BentoEvent)]
+//! #[bento(event = "account.signup")]
+//! struct Signup<'a> { email: &'a str }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let bento = Client::from_env()?;
+//! bento.track(&Signup { email: "ada@example.com" })?; // returns at once
+//! // ...
+//! let report = bento.shutdown(Duration::from_secs(10)).await?; // delivers what is queued
+//! println!("{} events delivered", report.stats.sent);
+//! # Ok(()) }
+//! ```
+//!
+//! Nothing is lost silently:
+//! - an item that cannot be queued (queue full, client shut down) is handed
+//!   back in the [`TrackError`], counted in [`DeliveryStats::dropped`], and
+//!   warned about once per overflow episode;
+//! - an item Bento refuses (a 400 is bisected to isolate it), or that runs out
+//!   of retries, goes to the hook set with
+//!   [`ClientBuilder::on_delivery_failure`](crate::ClientBuilder::on_delivery_failure)
+//!   and is counted in [`DeliveryStats::failed`];
+//! - [`Client::flush`] and [`Client::shutdown`] say how many items were still
+//!   pending when their deadline passed, and dropping the last `Client` drains
+//!   the queue for up to
+//!   [`ClientBuilder::drain_timeout`](crate::ClientBuilder::drain_timeout),
+//!   warning with the count of what was left.
+
+mod clock;
+mod config;
+mod schedule;
+mod shared;
+mod types;
+mod worker;
+
+pub(crate) use config::{DeliveryConfig, FailureHook};
+pub use types::{
+    DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
+    TrackError,
+};
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use self::clock::{Clock, SystemClock};
+use self::schedule::BODY_OVERHEAD;
+use self::shared::Shared;
+use self::worker::{Control, Handle, Reply};
+use crate::client::{Api, Client};
+use crate::envelope::{encode_event, encode_record};
+use crate::error::ValidationError;
+use crate::events::BentoEvent;
+use crate::subscribers::BentoSubscriber;
+
+/// The client's handle on its delivery thread, started by the first item.
+pub(crate) struct Dispatcher {
+    config: DeliveryConfig,
+    shared: Arc<Shared>,
+    handle: OnceLock<Result<Handle, String>>,
+    /// The size of the last encoded item, so the next buffer is allocated once.
+    size_hint: AtomicUsize,
+}
+
+impl Dispatcher {
+    pub(crate) fn new(config: DeliveryConfig) -> Self {
+        Self {
+            shared: Arc::new(Shared::new(config.queue_capacity)),
+            config,
+            handle: OnceLock::new(),
+            size_hint: AtomicUsize::new(256),
+        }
+    }
+
+    fn handle(&self, api: &Arc<Api>) -> Result<&Handle, &str> {
+        self.handle
+            .get_or_init(|| {
+                let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+                worker::spawn(
+                    Arc::clone(api),
+                    self.config.clone(),
+                    Arc::clone(&self.shared),
+                    clock,
+                )
+            })
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    fn buffer(&self) -> Vec<u8> {
+        Vec::with_capacity(self.size_hint.load(Ordering::Relaxed))
+    }
+
+    fn sized(&self, kind: ItemKind, json: Vec<u8>) -> Result<Encoded, TrackError> {
+        let size = json.len();
+        if size + BODY_OVERHEAD > self.config.max_batch_bytes {
+            return Err(TrackError::TooLarge {
+                kind,
+                size,
+                limit: self.config.max_batch_bytes,
+            });
+        }
+        // Round up so that slightly larger items do not reallocate.
+        self.size_hint
+            .store((size + 64).next_multiple_of(64), Ordering::Relaxed);
+        Ok(Encoded { kind, json })
+    }
+
+    /// Reserves room for all of `items` and hands them to the delivery thread,
+    /// or hands them all back.
+    fn enqueue(&self, api: &Arc<Api>, items: Vec<Encoded>) -> Result<(), TrackError> {
+        let n = items.len();
+        if self.shared.closed.load(Ordering::Acquire) {
+            self.shared.refused_closed(n);
+            return Err(TrackError::Closed { items });
+        }
+        let handle = match self.handle(api) {
+            Ok(handle) => handle,
+            Err(reason) => {
+                self.shared.refused_closed(n);
+                return Err(TrackError::Unavailable {
+                    items,
+                    reason: reason.to_owned(),
+                });
+            }
+        };
+        if !self.shared.reserve(n) {
+            if self.shared.refused(n) {
+                tracing::warn!(
+                    capacity = self.shared.capacity,
+                    "Bento delivery queue is full; items are handed back to the caller until it drains"
+                );
+            }
+            return Err(TrackError::QueueFull {
+                items,
+                capacity: self.shared.capacity,
+            });
+        }
+        let mut items = items.into_iter();
+        while let Some(item) = items.next() {
+            if let Err(refused) = handle.data.send(item) {
+                // The delivery thread is gone (shut down meanwhile).
+                let mut back = vec![refused.0];
+                back.extend(items);
+                self.shared.unreserve(back.len());
+                self.shared.refused_closed(back.len());
+                return Err(TrackError::Closed { items: back });
+            }
+        }
+        self.shared.accepted(n);
+        Ok(())
+    }
+
+    async fn control(
+        &self,
+        make: impl FnOnce(Reply) -> Control,
+    ) -> Result<DeliveryReport, FlushError> {
+        let Some(Ok(handle)) = self.handle.get() else {
+            // Never started: nothing was queued.
+            return Ok(DeliveryReport {
+                stats: self.shared.stats(),
+                waited: Duration::ZERO,
+            });
+        };
+        let (tx, rx) = oneshot::channel();
+        if handle.control.send(make(Reply::Async(tx))).is_err() {
+            return self.already_stopped();
+        }
+        match rx.await {
+            Ok(result) => result,
+            Err(_) => self.already_stopped(),
+        }
+    }
+
+    fn already_stopped(&self) -> Result<DeliveryReport, FlushError> {
+        Ok(DeliveryReport {
+            stats: self.shared.stats(),
+            waited: Duration::ZERO,
+        })
+    }
+}
+
+impl Drop for Dispatcher {
+    fn drop(&mut self) {
+        let Some(Ok(handle)) = self.handle.get() else {
+            return;
+        };
+        if self.shared.closed.swap(true, Ordering::AcqRel) {
+            return; // shut down explicitly already
+        }
+        let timeout = self.config.drain_timeout;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sent = handle.control.send(Control::Shutdown {
+            timeout,
+            reply: Reply::Blocking(tx),
+        });
+        if sent.is_err() {
+            return;
+        }
+        // The delivery thread has its own runtime, so blocking here cannot
+        // deadlock whatever runtime the last `Client` is dropped on.
+        match rx.recv_timeout(timeout + Duration::from_secs(1)) {
+            Ok(Ok(report)) => tracing::debug!(
+                sent = report.stats.sent,
+                "Bento client dropped; queue drained"
+            ),
+            Ok(Err(FlushError::Timeout { pending, .. })) => tracing::warn!(
+                pending,
+                ?timeout,
+                "Bento client dropped with items still undelivered after the drain timeout; \
+                 call Client::shutdown before exiting to wait longer"
+            ),
+            Err(_) => tracing::warn!(
+                pending = self.shared.stats().pending,
+                "Bento client dropped; the delivery thread did not answer in time"
+            ),
+        }
+    }
+}
+
+impl Encoded {
+    /// Checks and encodes an event, as [`Client::track`] does.
+    pub fn event<E: BentoEvent + ?Sized>(event: &E) -> Result<Self, ValidationError> {
+        let mut json = Vec::new();
+        encode_event(event, || "event".to_owned(), &mut json)?;
+        Ok(Self {
+            kind: ItemKind::Event,
+            json,
+        })
+    }
+
+    /// Checks and encodes a subscriber record, as [`Client::enqueue_subscriber`] does.
+    pub fn subscriber<S: BentoSubscriber + ?Sized>(record: &S) -> Result<Self, ValidationError> {
+        let mut json = Vec::new();
+        encode_record(record, || "subscriber".to_owned(), &mut json)?;
+        Ok(Self {
+            kind: ItemKind::Subscriber,
+            json,
+        })
+    }
+}
+
+impl Client {
+    /// Queues an event for background delivery and returns at once.
+    ///
+    /// The event is checked and encoded before this returns, so a mistake is
+    /// an error here, not a log line later. It never blocks and never awaits:
+    /// call it from async handlers on any runtime, or from sync code. The
+    /// first call starts the delivery thread.
+    ///
+    /// When the queue is full the event is handed back inside
+    /// [`TrackError::QueueFull`]; [`track_wait`](Self::track_wait) waits for
+    /// room instead.
+    pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+        let dispatcher = &self.inner.dispatcher;
+        let mut json = dispatcher.buffer();
+        encode_event(event, || "event".to_owned(), &mut json)?;
+        let item = dispatcher.sized(ItemKind::Event, json)?;
+        dispatcher.enqueue(&self.inner.api, vec![item])
+    }
+
+    /// Like [`track`](Self::track), but waits for room in the queue instead
+    /// of handing the event back.
+    pub async fn track_wait<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+        let item = Encoded::event(event)?;
+        self.enqueue_wait(item).await
+    }
+
+    /// Queues an item encoded earlier, such as one handed back by a
+    /// [`TrackError`] or a [`DeliveryFailure`].
+    pub fn enqueue(&self, item: Encoded) -> Result<(), TrackError> {
+        let dispatcher = &self.inner.dispatcher;
+        let item = dispatcher.sized(item.kind, item.json)?;
+        dispatcher.enqueue(&self.inner.api, vec![item])
+    }
+
+    /// Like [`enqueue`](Self::enqueue), but waits for room in the queue.
+    pub async fn enqueue_wait(&self, item: Encoded) -> Result<(), TrackError> {
+        let shared = &self.inner.dispatcher.shared;
+        let mut items = vec![item];
+        loop {
+            // Registered before trying, so a wake-up between the two is not missed.
+            let room = shared.space.notified();
+            match self.inner.dispatcher.enqueue(&self.inner.api, items) {
+                Err(TrackError::QueueFull { items: back, .. }) => items = back,
+                other => return other,
+            }
+            room.await;
+        }
+    }
+
+    /// Queues one subscriber record for background import (`/batch/subscribers`,
+    /// which does not trigger automations).
+    pub fn enqueue_subscriber<S: BentoSubscriber + ?Sized>(
+        &self,
+        record: &S,
+    ) -> Result<(), TrackError> {
+        let dispatcher = &self.inner.dispatcher;
+        let mut json = dispatcher.buffer();
+        encode_record(record, || "subscriber".to_owned(), &mut json)?;
+        let item = dispatcher.sized(ItemKind::Subscriber, json)?;
+        dispatcher.enqueue(&self.inner.api, vec![item])
+    }
+
+    /// Queues subscriber records for background import, all or none: every
+    /// record is checked first, and if the queue cannot take them all, all
+    /// are handed back.
+    pub fn enqueue_subscribers<S: BentoSubscriber>(&self, records: &[S]) -> Result<(), TrackError> {
+        let dispatcher = &self.inner.dispatcher;
+        let mut items = Vec::with_capacity(records.len());
+        for (index, record) in records.iter().enumerate() {
+            let mut json = dispatcher.buffer();
+            encode_record(record, || format!("subscribers[{index}]"), &mut json)?;
+            items.push(dispatcher.sized(ItemKind::Subscriber, json)?);
+        }
+        dispatcher.enqueue(&self.inner.api, items)
+    }
+
+    /// The delivery engine's counters.
+    pub fn stats(&self) -> DeliveryStats {
+        self.inner.dispatcher.shared.stats()
+    }
+
+    /// Sends everything queued before this call now (ignoring the flush
+    /// interval) and waits until it is delivered or given up on, for at most
+    /// `timeout`. Requests in flight are given no more than the time left.
+    ///
+    /// Items tracked meanwhile are delivered too, but not waited for.
+    pub async fn flush(&self, timeout: Duration) -> Result<DeliveryReport, FlushError> {
+        self.inner
+            .dispatcher
+            .control(|reply| Control::Flush { timeout, reply })
+            .await
+    }
+
+    /// Stops accepting items (`track` then hands them back as
+    /// [`TrackError::Closed`]), delivers everything queued within `timeout`,
+    /// and stops the delivery thread. Whatever is still undelivered at the
+    /// deadline goes to the failure hook and is counted in the error.
+    ///
+    /// Affects every clone of this client. Call it after your server has
+    /// stopped taking requests.
+    pub async fn shutdown(&self, timeout: Duration) -> Result<DeliveryReport, FlushError> {
+        let dispatcher = &self.inner.dispatcher;
+        if dispatcher.shared.closed.swap(true, Ordering::AcqRel) {
+            return dispatcher.already_stopped();
+        }
+        dispatcher
+            .control(|reply| Control::Shutdown { timeout, reply })
+            .await
+    }
+}

@@ -1,0 +1,142 @@
+//! State shared by the producers (`track` on any thread) and the delivery
+//! thread: the capacity reservation and the counters. Lock-free, so `track`
+//! never blocks.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use tokio::sync::Notify;
+
+use super::types::DeliveryStats;
+
+pub(crate) struct Shared {
+    pub(crate) capacity: usize,
+    /// Items accepted and not yet resolved, wherever they are (channel,
+    /// batch, in flight, retry queue): what the capacity bounds, so memory
+    /// stays bounded however long Bento is down.
+    held: AtomicUsize,
+    queued: AtomicU64,
+    sent: AtomicU64,
+    retried: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+    /// Set while the queue is refusing items, so each episode warns once.
+    overflowing: AtomicBool,
+    pub(crate) closed: AtomicBool,
+    /// Signalled whenever items leave the queue, for `track_wait`.
+    pub(crate) space: Notify,
+}
+
+impl Shared {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            held: AtomicUsize::new(0),
+            queued: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            overflowing: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            space: Notify::new(),
+        }
+    }
+
+    /// Reserves room for `n` items, all or none.
+    pub(crate) fn reserve(&self, n: usize) -> bool {
+        let mut held = self.held.load(Ordering::Relaxed);
+        loop {
+            if held + n > self.capacity {
+                return false;
+            }
+            match self.held.compare_exchange_weak(
+                held,
+                held + n,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => held = actual,
+            }
+        }
+    }
+
+    /// Gives back a reservation that was not used.
+    pub(crate) fn unreserve(&self, n: usize) {
+        self.held.fetch_sub(n, Ordering::AcqRel);
+        self.space.notify_waiters();
+    }
+
+    pub(crate) fn accepted(&self, n: usize) {
+        self.queued.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Counts refused items; true for the first refusal of an episode.
+    pub(crate) fn refused(&self, n: usize) -> bool {
+        self.dropped.fetch_add(n as u64, Ordering::Relaxed);
+        !self.overflowing.swap(true, Ordering::Relaxed)
+    }
+
+    pub(crate) fn refused_closed(&self, n: usize) {
+        self.dropped.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Items delivered (`sent`) or given up on (`failed`) leave the queue.
+    pub(crate) fn resolved(&self, sent: usize, failed: usize) {
+        self.sent.fetch_add(sent as u64, Ordering::Relaxed);
+        self.failed.fetch_add(failed as u64, Ordering::Relaxed);
+        let before = self.held.fetch_sub(sent + failed, Ordering::AcqRel);
+        let now = before - (sent + failed);
+        if now <= self.capacity / 2 && self.overflowing.swap(false, Ordering::Relaxed) {
+            tracing::info!(held = now, "Bento delivery queue has room again");
+        }
+        self.space.notify_waiters();
+    }
+
+    pub(crate) fn retrying(&self, n: usize) {
+        self.retried.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn stats(&self) -> DeliveryStats {
+        DeliveryStats {
+            queued: self.queued.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            pending: self.held.load(Ordering::Relaxed) as u64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_never_exceed_capacity() {
+        let shared = Shared::new(3);
+        assert!(shared.reserve(2));
+        assert!(!shared.reserve(2));
+        assert!(shared.reserve(1));
+        assert!(!shared.reserve(1));
+        shared.resolved(1, 1);
+        assert!(shared.reserve(2));
+        assert_eq!(shared.stats().pending, 3);
+        assert_eq!((shared.stats().sent, shared.stats().failed), (1, 1));
+    }
+
+    #[test]
+    fn one_warning_per_overflow_episode() {
+        let shared = Shared::new(2);
+        assert!(shared.reserve(2));
+        assert!(shared.refused(1));
+        assert!(!shared.refused(1), "same episode");
+        shared.resolved(1, 0);
+        assert!(
+            shared.refused(1),
+            "a new episode once the queue drained to half"
+        );
+        assert_eq!(shared.stats().dropped, 3);
+    }
+}

@@ -1,0 +1,221 @@
+//! What the delivery engine hands back to the application: items it refused,
+//! counters, flush outcomes, and items that finally failed.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::{Error, ValidationError};
+
+/// Which endpoint an [`Encoded`] item is delivered to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ItemKind {
+    /// An event, for `POST /batch/events`.
+    Event,
+    /// A subscriber record, for `POST /batch/subscribers`.
+    Subscriber,
+}
+
+impl ItemKind {
+    pub(crate) const ALL: [Self; 2] = [Self::Event, Self::Subscriber];
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Self::Event => 0,
+            Self::Subscriber => 1,
+        }
+    }
+
+    pub(crate) fn path(self) -> &'static str {
+        match self {
+            Self::Event => "batch/events",
+            Self::Subscriber => "batch/subscribers",
+        }
+    }
+
+    pub(crate) fn body_key(self) -> &'static str {
+        match self {
+            Self::Event => "events",
+            Self::Subscriber => "subscribers",
+        }
+    }
+}
+
+/// An event or subscriber record, checked and encoded, as the delivery engine
+/// queues it.
+///
+/// Handed back inside [`TrackError`] when it could not be queued, and inside
+/// [`DeliveryFailure`] when it could not be delivered, so nothing is lost
+/// silently: requeue it with [`Client::enqueue`](crate::Client::enqueue), store
+/// it, or log it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Encoded {
+    pub(crate) kind: ItemKind,
+    pub(crate) json: Vec<u8>,
+}
+
+impl Encoded {
+    /// Where it goes.
+    pub fn kind(&self) -> ItemKind {
+        self.kind
+    }
+
+    /// Its JSON, exactly as it is sent.
+    pub fn json(&self) -> &[u8] {
+        &self.json
+    }
+}
+
+impl fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Encoded")
+            .field("kind", &self.kind)
+            .field("json", &String::from_utf8_lossy(&self.json))
+            .finish()
+    }
+}
+
+/// Why [`Client::track`](crate::Client::track) (or `enqueue`) did not queue an item.
+///
+/// Every variant that concerns an item that was valid hands it back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrackError {
+    /// The item is invalid; nothing was queued.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The item is larger than one request may be.
+    #[error(
+        "{kind:?} is {size} bytes once encoded, over the {limit}-byte request budget; \
+         trim its details or raise ClientBuilder::max_batch_bytes"
+    )]
+    TooLarge {
+        /// What it is.
+        kind: ItemKind,
+        /// Its encoded size.
+        size: usize,
+        /// [`ClientBuilder::max_batch_bytes`](crate::ClientBuilder::max_batch_bytes).
+        limit: usize,
+    },
+    /// The queue holds `capacity` items not yet delivered; these were not queued.
+    ///
+    /// Bento is slow or unreachable, or the application tracks faster than
+    /// Bento's rate limit allows. Retry later, use `track_wait`, or raise
+    /// [`ClientBuilder::queue_capacity`](crate::ClientBuilder::queue_capacity).
+    #[error(
+        "the Bento delivery queue is full ({capacity} items waiting); {} item(s) handed back \
+         unqueued: retry later, use track_wait, or raise ClientBuilder::queue_capacity",
+        items.len()
+    )]
+    QueueFull {
+        /// The items, handed back.
+        items: Vec<Encoded>,
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The client was shut down; these items were not queued.
+    #[error("the Bento client was shut down; {} item(s) handed back unqueued", items.len())]
+    Closed {
+        /// The items, handed back.
+        items: Vec<Encoded>,
+    },
+    /// The delivery thread could not be started.
+    #[error("the Bento delivery thread could not start ({reason}); {} item(s) handed back", items.len())]
+    Unavailable {
+        /// The items, handed back.
+        items: Vec<Encoded>,
+        /// The operating system's reason.
+        reason: String,
+    },
+}
+
+impl TrackError {
+    /// The items handed back (empty for [`Invalid`](Self::Invalid) and
+    /// [`TooLarge`](Self::TooLarge), which concern no queueable item).
+    pub fn into_items(self) -> Vec<Encoded> {
+        match self {
+            Self::QueueFull { items, .. }
+            | Self::Closed { items }
+            | Self::Unavailable { items, .. } => items,
+            Self::Invalid(_) | Self::TooLarge { .. } => Vec::new(),
+        }
+    }
+}
+
+/// The delivery engine's counters, in items (events and subscriber records),
+/// since the client was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryStats {
+    /// Accepted by `track`/`enqueue`.
+    pub queued: u64,
+    /// Accepted by Bento.
+    pub sent: u64,
+    /// Sent again after a failed attempt (an item retried twice counts twice).
+    pub retried: u64,
+    /// Given up on: refused by Bento, out of retries, or still undelivered when
+    /// a shutdown deadline passed. Each went to the failure hook.
+    pub failed: u64,
+    /// Refused by `track`/`enqueue` (queue full, client shut down); each was
+    /// handed back to the caller.
+    pub dropped: u64,
+    /// Accepted and not yet sent or failed.
+    pub pending: u64,
+}
+
+/// The counters when a [`flush`](crate::Client::flush) or
+/// [`shutdown`](crate::Client::shutdown) completed, and how long it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryReport {
+    /// The counters at completion.
+    pub stats: DeliveryStats,
+    /// How long the call waited.
+    pub waited: Duration,
+}
+
+/// Why a [`flush`](crate::Client::flush) or [`shutdown`](crate::Client::shutdown)
+/// returned without everything delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// The deadline passed with `pending` items still undelivered. After a
+    /// shutdown, those items went to the failure hook.
+    #[error("{pending} Bento item(s) were still undelivered when the {timeout:?} deadline passed")]
+    Timeout {
+        /// Items accepted before the call and still undelivered.
+        pending: u64,
+        /// The deadline given.
+        timeout: Duration,
+    },
+}
+
+/// Items the delivery engine gave up on, passed to the hook set with
+/// [`ClientBuilder::on_delivery_failure`](crate::ClientBuilder::on_delivery_failure).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct DeliveryFailure {
+    /// The items, as they were sent.
+    pub items: Vec<Encoded>,
+    /// Why.
+    pub reason: FailureReason,
+}
+
+/// Why items were given up on.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FailureReason {
+    /// Bento refused them (a 4xx, isolated to these items), or retries ran out.
+    Api(Error),
+    /// A shutdown deadline passed before they could be delivered.
+    ShutdownDeadline,
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Api(error) => error.fmt(f),
+            Self::ShutdownDeadline => f.write_str("the shutdown deadline passed before delivery"),
+        }
+    }
+}
