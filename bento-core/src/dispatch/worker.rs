@@ -3,12 +3,13 @@
 //! runtime, actix's per-worker current-thread runtimes, or no runtime at all,
 //! and can be waited for from `Drop` without deadlocking the caller's runtime.
 
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::clock::Clock;
@@ -86,6 +87,7 @@ pub(crate) fn spawn(
         in_flight: JoinSet::new(),
         waiters: Vec::new(),
         undelivered_at_deadline: 0,
+        deadline: watch::Sender::new(None),
     };
     std::thread::Builder::new()
         .name("bento-delivery".into())
@@ -119,6 +121,9 @@ struct Worker {
     waiters: Vec<Waiter>,
     /// Items given up on because a shutdown deadline passed.
     undelivered_at_deadline: u64,
+    /// The earliest flush or shutdown deadline, watched by requests in flight
+    /// so that one started before a flush still ends by its deadline.
+    deadline: watch::Sender<Option<Instant>>,
 }
 
 impl Worker {
@@ -134,6 +139,12 @@ impl Worker {
             if self.settle_waiters(now) {
                 break;
             }
+            let earliest = self.waiters.iter().map(|w| w.deadline).min();
+            self.deadline.send_if_modified(|current| {
+                let changed = *current != earliest;
+                *current = earliest;
+                changed
+            });
             let deadline = self
                 .waiters
                 .iter()
@@ -224,9 +235,11 @@ impl Worker {
         let api = Arc::clone(&self.api);
         let http = self.http.clone();
         let body = batch.body();
+        let deadline = self.deadline.subscribe();
         self.in_flight.spawn(async move {
             let request = ApiRequest::post(batch.kind.path()).json_bytes(body);
-            let result = api.attempt(&http, &request, timeout).await.into_result();
+            let attempt = api.attempt(&http, &request, timeout);
+            let result = until_deadline(attempt, deadline, batch.kind.path(), timeout).await;
             (batch, result)
         });
     }
@@ -412,6 +425,32 @@ impl Worker {
         }
         self.scheduler.set_urgent(!self.waiters.is_empty());
         stop
+    }
+}
+
+/// The attempt's result, or a timeout when the watched deadline passes first
+/// (it may be set or moved earlier while the request is in flight).
+async fn until_deadline(
+    attempt: impl Future<Output = crate::transport::Attempt>,
+    mut deadline: watch::Receiver<Option<Instant>>,
+    endpoint: &str,
+    timeout: Duration,
+) -> Result<Bytes, (Outcome, Option<Duration>, Error)> {
+    tokio::pin!(attempt);
+    let mut watching = true;
+    loop {
+        let current = *deadline.borrow_and_update();
+        tokio::select! {
+            result = &mut attempt => return result.into_result(),
+            () = sleep_until(current) => {
+                return Err((
+                    Outcome::Timeout,
+                    None,
+                    Error::Timeout { endpoint: endpoint.to_owned(), timeout },
+                ));
+            }
+            changed = deadline.changed(), if watching => watching = changed.is_ok(),
+        }
     }
 }
 
