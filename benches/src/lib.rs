@@ -1,5 +1,6 @@
 //! What the benchmarks share: a realistic `$purchase` event written three
-//! ways, and an allocator that counts allocations.
+//! ways, an allocator that counts allocations, and emulator/client setup.
 
 pub mod alloc;
 pub mod purchase;
+pub mod setup;

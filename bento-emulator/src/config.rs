@@ -96,6 +96,7 @@ pub struct EmulatorBuilder {
     pub(crate) max_events_per_request: usize,
     pub(crate) max_body_bytes: usize,
     pub(crate) workers: usize,
+    pub(crate) keep_events: Option<usize>,
 }
 
 impl Default for EmulatorBuilder {
@@ -117,6 +118,7 @@ impl Default for EmulatorBuilder {
             max_events_per_request: 1000,
             max_body_bytes: 16 * 1024 * 1024,
             workers: 2,
+            keep_events: None,
         }
     }
 }
@@ -193,6 +195,14 @@ impl EmulatorBuilder {
     /// The most events accepted per `/batch/events` request (default 1000).
     pub fn max_events_per_request(mut self, n: usize) -> Self {
         self.max_events_per_request = n.max(1);
+        self
+    }
+
+    /// Remembers only the `n` most recent events (default: all), so that a
+    /// long-running emulator or a load test stays within bounded memory.
+    /// Subscribers and their fields are still updated by every event.
+    pub fn keep_events(mut self, n: usize) -> Self {
+        self.keep_events = Some(n);
         self
     }
 

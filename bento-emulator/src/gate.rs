@@ -61,12 +61,20 @@ pub(crate) fn site_uuid(
     body: Option<&Value>,
     config: &EmulatorBuilder,
 ) -> Result<(), Reply> {
-    let from_query = query.and_then(|q| crate::server::query_param(q, "site_uuid"));
     let from_body = body
         .and_then(|b| b.get("site_uuid"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    match from_query.or(from_body) {
+        .and_then(Value::as_str);
+    site_uuid_value(query, from_body, config)
+}
+
+/// The same check, with the body's `site_uuid` already extracted.
+pub(crate) fn site_uuid_value(
+    query: Option<&str>,
+    from_body: Option<&str>,
+    config: &EmulatorBuilder,
+) -> Result<(), Reply> {
+    let from_query = query.and_then(|q| crate::server::query_param(q, "site_uuid"));
+    match from_query.or_else(|| from_body.map(str::to_owned)) {
         Some(uuid) if uuid == config.site_uuid => Ok(()),
         Some(_) => Err(Reply::error(
             StatusCode::UNAUTHORIZED,
@@ -76,6 +84,18 @@ pub(crate) fn site_uuid(
             StatusCode::UNAUTHORIZED,
             "Unauthorized: site_uuid is required (query parameter or JSON body member)",
         )),
+    }
+}
+
+/// Takes a rate-limit slot for a request to `path`, or answers 429.
+pub(crate) fn admit(shared: &crate::server::Shared, path: &str) -> Result<(), Reply> {
+    match Family::of(path) {
+        Some(family) => shared
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .admit(family, std::time::Instant::now()),
+        None => Ok(()),
     }
 }
 

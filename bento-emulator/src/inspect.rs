@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use crate::faults::Fault;
 use crate::reply::{Reply, bad, not_found};
 use crate::server::{Shared, query_param};
+use crate::state::StoredEvent;
 
 pub(crate) fn handle(
     shared: &Shared,
@@ -33,7 +34,13 @@ pub(crate) fn handle(
     let state = || shared.state();
     let list = |value: Result<Value, serde_json::Error>| Reply::ok(value.unwrap_or_default());
     match (method.as_str(), path) {
-        ("GET", "events") => list(serde_json::to_value(&state().events)),
+        ("GET", "events") => list(serde_json::to_value(
+            state()
+                .events
+                .iter()
+                .map(StoredEvent::to_record)
+                .collect::<Vec<_>>(),
+        )),
         ("GET", "subscribers") => {
             let state = state();
             match query.and_then(|q| query_param(q, "email")) {

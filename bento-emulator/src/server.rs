@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -13,11 +13,11 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::config::{EmulatorBuilder, Family};
+use crate::config::EmulatorBuilder;
 use crate::faults::{Fault, FaultAction, FaultQueue};
 use crate::gate::{self, Limiter};
 use crate::reply::{Reply, bad, not_found};
-use crate::state::{RecordedEvent, RequestRecord, SentEmail, State, SubscriberRecord};
+use crate::state::{RecordedEvent, RequestRecord, SentEmail, State, StoredEvent, SubscriberRecord};
 
 pub(crate) struct Shared {
     pub(crate) config: EmulatorBuilder,
@@ -85,10 +85,12 @@ impl Emulator {
             .thread_name("bento-emulator")
             .enable_all()
             .build()?;
+        let mut state = State::seeded();
+        state.event_limit = config.keep_events;
         let shared = Arc::new(Shared {
             limiter: Mutex::new(Limiter::new(&config)),
             config,
-            state: Mutex::new(State::seeded()),
+            state: Mutex::new(state),
             faults: Mutex::new(FaultQueue::default()),
         });
         let (stop, stopped) = watch::channel(false);
@@ -149,7 +151,12 @@ impl Emulator {
 
     /// Every event received, in order.
     pub fn events(&self) -> Vec<RecordedEvent> {
-        self.shared.state().events.clone()
+        self.shared
+            .state()
+            .events
+            .iter()
+            .map(StoredEvent::to_record)
+            .collect()
     }
 
     /// Every subscriber, in creation order.
@@ -449,27 +456,26 @@ fn process(
                 "a request body must be JSON sent with Content-Type: application/json",
             ));
         }
+        if method == Method::POST && path == "batch/events" {
+            if let Some(answer) = crate::api::batch_fast_events(shared, query, body) {
+                return answer;
+            }
+        }
         Some(
             serde_json::from_slice::<Value>(body)
                 .map_err(|e| bad(format!("the body is not valid JSON: {e}")))?,
         )
     };
     gate::site_uuid(query, json.as_ref(), config)?;
-    if let Some(family) = Family::of(path) {
-        shared
-            .limiter
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .admit(family, Instant::now())?;
-    }
-    let call = crate::api::Call {
+    gate::admit(shared, path)?;
+    let mut call = crate::api::Call {
         shared,
         method,
         path,
         query: query.unwrap_or(""),
-        body: json.as_ref(),
+        body: json,
     };
-    crate::api::route(&call)
+    crate::api::route(&mut call)
 }
 
 fn render(reply: Reply) -> Response<Full<Bytes>> {

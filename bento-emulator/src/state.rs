@@ -2,10 +2,11 @@
 //! broadcasts and the seeded read-only resources, with Bento's semantics for
 //! how events, imports and commands change them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::SystemTime;
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::time::rfc3339;
@@ -26,6 +27,58 @@ pub struct RecordedEvent {
     pub date: Option<String>,
     /// When the emulator received it.
     pub received_at: String,
+}
+
+/// An event as kept in memory: what the emulator's own logic reads, and the
+/// event's `fields` and `details` as the JSON text received, so that taking in
+/// a batch builds no tree of values. [`RecordedEvent`]s are built from it on
+/// inspection.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredEvent {
+    pub(crate) event_type: String,
+    pub(crate) email: String,
+    pub(crate) fields: Option<Box<RawValue>>,
+    pub(crate) details: Option<Box<RawValue>>,
+    pub(crate) date: Option<String>,
+    pub(crate) received_at: String,
+}
+
+impl StoredEvent {
+    pub(crate) fn from_record(event: RecordedEvent) -> Self {
+        let raw = |map: Map<String, Value>| {
+            (!map.is_empty())
+                .then(|| serde_json::value::to_raw_value(&map).ok())
+                .flatten()
+        };
+        Self {
+            event_type: event.event_type,
+            email: event.email,
+            fields: raw(event.fields),
+            details: raw(event.details),
+            date: event.date,
+            received_at: event.received_at,
+        }
+    }
+
+    fn object(raw: Option<&RawValue>) -> Map<String, Value> {
+        raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn fields(&self) -> Map<String, Value> {
+        Self::object(self.fields.as_deref())
+    }
+
+    pub(crate) fn to_record(&self) -> RecordedEvent {
+        RecordedEvent {
+            event_type: self.event_type.clone(),
+            email: self.email.clone(),
+            fields: self.fields(),
+            details: Self::object(self.details.as_deref()),
+            date: self.date.clone(),
+            received_at: self.received_at.clone(),
+        }
+    }
 }
 
 /// A subscriber's current state.
@@ -146,7 +199,9 @@ pub(crate) struct State {
     by_email: HashMap<String, usize>,
     pub(crate) tags: Vec<Tag>,
     pub(crate) fields: Vec<Field>,
-    pub(crate) events: Vec<RecordedEvent>,
+    pub(crate) events: VecDeque<StoredEvent>,
+    /// At most this many events are kept (the oldest are forgotten).
+    pub(crate) event_limit: Option<usize>,
     pub(crate) emails: Vec<SentEmail>,
     pub(crate) broadcasts: Vec<Value>,
     pub(crate) templates: Vec<Template>,
@@ -210,7 +265,9 @@ impl State {
     }
 
     pub(crate) fn reset(&mut self) {
+        let event_limit = self.event_limit;
         *self = Self::seeded();
+        self.event_limit = event_limit;
     }
 
     fn id(&mut self) -> u64 {
@@ -367,14 +424,23 @@ impl State {
 
     /// Applies an event as Bento does: creates the subscriber, writes fields,
     /// and honours the built-in event types.
-    pub(crate) fn record_event(&mut self, event: RecordedEvent) {
+    pub(crate) fn record_event(&mut self, event: StoredEvent) {
         let index = self.upsert(&event.email);
-        self.set_fields(index, &event.fields);
-        let tag = event
-            .details
-            .get("tag")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        if event.fields.is_some() {
+            self.set_fields(index, &event.fields());
+        }
+        let builtin = matches!(
+            event.event_type.as_str(),
+            "$subscribe" | "$unsubscribe" | "$tag" | "$remove_tag"
+        );
+        let tag = builtin
+            .then(|| StoredEvent::object(event.details.as_deref()))
+            .and_then(|details| {
+                details
+                    .get("tag")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
         match event.event_type.as_str() {
             "$subscribe" => self.set_subscribed(index, true),
             "$unsubscribe" => self.set_subscribed(index, false),
@@ -390,7 +456,13 @@ impl State {
             }
             _ => {}
         }
-        self.events.push(event);
+        self.events.push_back(event);
+        if self
+            .event_limit
+            .is_some_and(|limit| self.events.len() > limit)
+        {
+            self.events.pop_front();
+        }
     }
 
     pub(crate) fn tag_names(&self, subscriber: &Subscriber) -> Vec<String> {
@@ -431,15 +503,15 @@ fn splitmix(seed: u64) -> u64 {
 mod tests {
     use super::*;
 
-    fn event(kind: &str, email: &str, fields: Value, details: Value) -> RecordedEvent {
-        RecordedEvent {
+    fn event(kind: &str, email: &str, fields: Value, details: Value) -> StoredEvent {
+        StoredEvent::from_record(RecordedEvent {
             event_type: kind.into(),
             email: email.into(),
             fields: fields.as_object().cloned().unwrap_or_default(),
             details: details.as_object().cloned().unwrap_or_default(),
             date: None,
             received_at: now(),
-        }
+        })
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::Call;
 use super::subscribers::render;
 use crate::config::Dialect;
 use crate::reply::{Handled, Reply, bad, email, is_email, member, object, string};
-use crate::state::{RecordedEvent, State, now};
+use crate::state::{RecordedEvent, State, StoredEvent, now};
 
 enum Op {
     AddTag(String),
@@ -77,14 +77,14 @@ fn apply(state: &mut State, address: &str, op: Op) -> (usize, bool) {
         Op::AddTagViaEvent(tag) => {
             let mut details = Map::new();
             details.insert("tag".into(), Value::String(tag));
-            state.record_event(RecordedEvent {
+            state.record_event(StoredEvent::from_record(RecordedEvent {
                 event_type: "$tag".into(),
                 email: address.to_owned(),
                 fields: Map::new(),
                 details,
                 date: None,
                 received_at: now(),
-            });
+            }));
             true
         }
         Op::RemoveTag(tag) => {
@@ -117,6 +117,7 @@ fn apply(state: &mut State, address: &str, op: Op) -> (usize, bool) {
 pub(super) fn run(call: &Call<'_>) -> Handled {
     let body = call
         .body
+        .as_ref()
         .ok_or_else(|| bad("a JSON body with `command` is required"))?;
     let body = object(body, "body")?;
     // Documented as an array; the multi-query guide sends a single object.

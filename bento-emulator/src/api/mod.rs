@@ -8,6 +8,8 @@ use crate::reply::{Handled, not_found};
 use crate::server::{Shared, query_param};
 
 mod batch;
+
+pub(crate) use batch::fast_events as batch_fast_events;
 mod commands;
 mod experimental;
 mod resources;
@@ -21,7 +23,9 @@ pub(crate) struct Call<'a> {
     /// The path after `/api/v1/`, without a trailing slash.
     pub(crate) path: &'a str,
     pub(crate) query: &'a str,
-    pub(crate) body: Option<&'a Value>,
+    /// The parsed JSON body, owned so that the hot endpoint can move it into
+    /// storage instead of copying it.
+    pub(crate) body: Option<Value>,
 }
 
 impl Call<'_> {
@@ -34,7 +38,7 @@ impl Call<'_> {
     }
 }
 
-pub(crate) fn route(call: &Call<'_>) -> Handled {
+pub(crate) fn route(call: &mut Call<'_>) -> Handled {
     let segments: Vec<&str> = call.path.split('/').collect();
     match (call.method.as_str(), segments.as_slice()) {
         ("POST", ["batch", "events"]) => batch::events(call),

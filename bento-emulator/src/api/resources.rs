@@ -23,9 +23,10 @@ fn created(call: &Call<'_>, object: Value) -> Reply {
     })
 }
 
-fn nested<'a>(call: &Call<'a>, key: &str) -> Result<&'a serde_json::Map<String, Value>, Reply> {
+fn nested<'c>(call: &'c Call<'_>, key: &str) -> Result<&'c serde_json::Map<String, Value>, Reply> {
     let body = call
         .body
+        .as_ref()
         .ok_or_else(|| bad(format!("a JSON body with `{key}` is required")))?;
     opt_object(object(body, "body")?, key, "body")?
         .ok_or_else(|| bad(format!("`{key}` is required")))

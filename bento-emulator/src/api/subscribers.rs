@@ -64,6 +64,7 @@ pub(super) fn find(call: &Call<'_>) -> Handled {
 pub(super) fn create(call: &Call<'_>) -> Handled {
     let body = call
         .body
+        .as_ref()
         .ok_or_else(|| bad("a JSON body with `subscriber` is required"))?;
     let body = object(body, "body")?;
     // Documented: {"subscriber": {...}}; the multi-query guide posts {"email": ...}.
@@ -118,7 +119,7 @@ fn within(value: Option<&str>, (gt, lt): (Option<&str>, Option<&str>)) -> bool {
 
 pub(super) fn search(call: &Call<'_>) -> Handled {
     let empty = Map::new();
-    let filters = match call.body {
+    let filters = match call.body.as_ref() {
         Some(body) => object(body, "body")?,
         None => &empty,
     };
