@@ -456,10 +456,11 @@ fn process(
                 "a request body must be JSON sent with Content-Type: application/json",
             ));
         }
-        if method == Method::POST && path == "batch/events" {
-            if let Some(answer) = crate::api::batch_fast_events(shared, query, body) {
-                return answer;
-            }
+        if method == Method::POST
+            && path == "batch/events"
+            && let Some(answer) = crate::api::batch_fast_events(shared, query, body)
+        {
+            return answer;
         }
         Some(
             serde_json::from_slice::<Value>(body)
