@@ -4,3 +4,4 @@
 pub mod alloc;
 pub mod purchase;
 pub mod setup;
+pub mod sink;

@@ -98,7 +98,9 @@ impl Dispatcher {
     }
 
     fn buffer(&self) -> Vec<u8> {
-        Vec::with_capacity(self.size_hint.load(Ordering::Relaxed))
+        self.shared
+            .reuse_buffer()
+            .unwrap_or_else(|| Vec::with_capacity(self.size_hint.load(Ordering::Relaxed)))
     }
 
     fn sized(&self, kind: ItemKind, json: Vec<u8>) -> Result<Encoded, TrackError> {
@@ -111,25 +113,37 @@ impl Dispatcher {
             });
         }
         // Round up so that slightly larger items do not reallocate.
-        self.size_hint
-            .store((size + 64).next_multiple_of(64), Ordering::Relaxed);
+        let hint = (size + 64).next_multiple_of(64);
+        if self.size_hint.load(Ordering::Relaxed) != hint {
+            self.size_hint.store(hint, Ordering::Relaxed);
+        }
         Ok(Encoded { kind, json })
     }
 
     /// Reserves room for all of `items` and hands them to the delivery thread,
     /// or hands them all back.
-    fn enqueue(&self, api: &Arc<Api>, items: Vec<Encoded>) -> Result<(), TrackError> {
+    ///
+    /// Takes an iterator so that one item needs no `Vec` (a heap allocation
+    /// on every `track`); one is built only to hand items back.
+    fn enqueue<I>(&self, api: &Arc<Api>, items: I) -> Result<(), TrackError>
+    where
+        I: IntoIterator<Item = Encoded>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let mut items = items.into_iter();
         let n = items.len();
         if self.shared.closed.load(Ordering::Acquire) {
             self.shared.refused_closed(n);
-            return Err(TrackError::Closed { items });
+            return Err(TrackError::Closed {
+                items: items.collect(),
+            });
         }
         let handle = match self.handle(api) {
             Ok(handle) => handle,
             Err(reason) => {
                 self.shared.refused_closed(n);
                 return Err(TrackError::Unavailable {
-                    items,
+                    items: items.collect(),
                     reason: reason.to_owned(),
                 });
             }
@@ -142,11 +156,10 @@ impl Dispatcher {
                 );
             }
             return Err(TrackError::QueueFull {
-                items,
+                items: items.collect(),
                 capacity: self.shared.capacity,
             });
         }
-        let mut items = items.into_iter();
         while let Some(item) = items.next() {
             if let Err(refused) = handle.data.send(item) {
                 // The delivery thread is gone (shut down meanwhile).
@@ -157,7 +170,7 @@ impl Dispatcher {
                 return Err(TrackError::Closed { items: back });
             }
         }
-        self.shared.accepted(n);
+        handle.arrivals.arrived(n);
         Ok(())
     }
 
@@ -266,7 +279,7 @@ impl Client {
         let mut json = dispatcher.buffer();
         encode_event(event, || "event".to_owned(), &mut json)?;
         let item = dispatcher.sized(ItemKind::Event, json)?;
-        dispatcher.enqueue(&self.inner.api, vec![item])
+        dispatcher.enqueue(&self.inner.api, [item])
     }
 
     /// Like [`track`](Self::track), but waits for room in the queue instead
@@ -281,7 +294,7 @@ impl Client {
     pub fn enqueue(&self, item: Encoded) -> Result<(), TrackError> {
         let dispatcher = &self.inner.dispatcher;
         let item = dispatcher.sized(item.kind, item.json)?;
-        dispatcher.enqueue(&self.inner.api, vec![item])
+        dispatcher.enqueue(&self.inner.api, [item])
     }
 
     /// Like [`enqueue`](Self::enqueue), but waits for room in the queue.
@@ -309,7 +322,7 @@ impl Client {
         let mut json = dispatcher.buffer();
         encode_record(record, || "subscriber".to_owned(), &mut json)?;
         let item = dispatcher.sized(ItemKind::Subscriber, json)?;
-        dispatcher.enqueue(&self.inner.api, vec![item])
+        dispatcher.enqueue(&self.inner.api, [item])
     }
 
     /// Queues subscriber records for background import, all or none: every

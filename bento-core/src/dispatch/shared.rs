@@ -2,6 +2,7 @@
 //! thread: the capacity reservation and the counters. Lock-free, so `track`
 //! never blocks.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
@@ -14,7 +15,6 @@ pub(crate) struct Shared {
     /// batch, in flight, retry queue): what the capacity bounds, so memory
     /// stays bounded however long Bento is down.
     held: AtomicUsize,
-    queued: AtomicU64,
     sent: AtomicU64,
     retried: AtomicU64,
     failed: AtomicU64,
@@ -24,14 +24,22 @@ pub(crate) struct Shared {
     pub(crate) closed: AtomicBool,
     /// Signalled whenever items leave the queue, for `track_wait`.
     pub(crate) space: Notify,
+    /// Buffers of delivered items, reused by `track`: the same memory cycles
+    /// between the callers and the delivery thread instead of being allocated
+    /// on one thread and freed on another, which the system allocator
+    /// handles poorly.
+    buffers: Mutex<Vec<Vec<u8>>>,
 }
+
+/// Buffers kept for reuse, and the largest capacity worth keeping.
+const POOLED_BUFFERS: usize = 4096;
+const POOLED_CAPACITY: usize = 8 * 1024;
 
 impl Shared {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity,
             held: AtomicUsize::new(0),
-            queued: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             retried: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -39,6 +47,27 @@ impl Shared {
             overflowing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             space: Notify::new(),
+            buffers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An empty buffer from the pool, if one is free and the pool is not busy
+    /// (`track` never waits for a lock).
+    pub(crate) fn reuse_buffer(&self) -> Option<Vec<u8>> {
+        self.buffers.try_lock().ok()?.pop()
+    }
+
+    /// Returns delivered items' buffers to the pool.
+    pub(crate) fn recycle(&self, buffers: impl Iterator<Item = Vec<u8>>) {
+        let mut pool = self.buffers.lock().unwrap_or_else(|p| p.into_inner());
+        for mut buffer in buffers {
+            if pool.len() >= POOLED_BUFFERS {
+                break;
+            }
+            if buffer.capacity() <= POOLED_CAPACITY {
+                buffer.clear();
+                pool.push(buffer);
+            }
         }
     }
 
@@ -65,10 +94,6 @@ impl Shared {
     pub(crate) fn unreserve(&self, n: usize) {
         self.held.fetch_sub(n, Ordering::AcqRel);
         self.space.notify_waiters();
-    }
-
-    pub(crate) fn accepted(&self, n: usize) {
-        self.queued.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Counts refused items; true for the first refusal of an episode.
@@ -98,13 +123,18 @@ impl Shared {
     }
 
     pub(crate) fn stats(&self) -> DeliveryStats {
+        let sent = self.sent.load(Ordering::Relaxed);
+        let failed = self.failed.load(Ordering::Relaxed);
+        let pending = self.held.load(Ordering::Relaxed) as u64;
         DeliveryStats {
-            queued: self.queued.load(Ordering::Relaxed),
-            sent: self.sent.load(Ordering::Relaxed),
+            // Every accepted item is sent, failed or still held: one counter
+            // fewer for `track` to touch.
+            queued: sent + failed + pending,
+            sent,
             retried: self.retried.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
+            failed,
             dropped: self.dropped.load(Ordering::Relaxed),
-            pending: self.held.load(Ordering::Relaxed) as u64,
+            pending,
         }
     }
 }

@@ -6,10 +6,11 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use super::clock::Clock;
@@ -52,6 +53,27 @@ pub(crate) enum Control {
 pub(crate) struct Handle {
     pub(crate) data: mpsc::UnboundedSender<Encoded>,
     pub(crate) control: mpsc::UnboundedSender<Control>,
+    pub(crate) arrivals: Arc<Arrivals>,
+}
+
+/// Wakes the worker for new items only when it matters: for the first item
+/// after it last looked (which starts that batch's flush interval) and each
+/// time a batch's worth has arrived. Waking a parked thread costs a system
+/// call, too much to pay on every `track`; in between, the worker finds the
+/// items when its timer fires.
+pub(crate) struct Arrivals {
+    unseen: AtomicUsize,
+    batch: usize,
+    wake: Notify,
+}
+
+impl Arrivals {
+    pub(crate) fn arrived(&self, n: usize) {
+        let before = self.unseen.fetch_add(n, Ordering::AcqRel);
+        if before == 0 || (before % self.batch) + n >= self.batch {
+            self.wake.notify_one();
+        }
+    }
 }
 
 pub(crate) fn spawn(
@@ -68,6 +90,11 @@ pub(crate) fn spawn(
     let http = crate::transport::http_client(&api.user_agent, api.connect_timeout)
         .map_err(|e| e.to_string())?;
     let (data_tx, data_rx) = mpsc::unbounded_channel();
+    let arrivals = Arc::new(Arrivals {
+        unseen: AtomicUsize::new(0),
+        batch: api.events_per_request.max(1),
+        wake: Notify::new(),
+    });
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let limits = Limits {
         max_items: [
@@ -88,6 +115,7 @@ pub(crate) fn spawn(
         waiters: Vec::new(),
         undelivered_at_deadline: 0,
         deadline: watch::Sender::new(None),
+        arrivals: Arc::clone(&arrivals),
     };
     std::thread::Builder::new()
         .name("bento-delivery".into())
@@ -96,6 +124,7 @@ pub(crate) fn spawn(
     Ok(Handle {
         data: data_tx,
         control: control_tx,
+        arrivals,
     })
 }
 
@@ -124,6 +153,7 @@ struct Worker {
     /// The earliest flush or shutdown deadline, watched by requests in flight
     /// so that one started before a flush still ends by its deadline.
     deadline: watch::Sender<Option<Instant>>,
+    arrivals: Arc<Arrivals>,
 }
 
 impl Worker {
@@ -177,17 +207,14 @@ impl Worker {
                         Err(error) => tracing::error!(%error, "Bento delivery task failed"),
                     }
                 }
-                Some(item) = data.recv() => {
-                    self.scheduler.push(item, now);
-                    // Take what else is there in one go.
-                    for _ in 0..4096 {
-                        match data.try_recv() {
-                            Ok(item) => self.scheduler.push(item, now),
-                            Err(_) => break,
-                        }
-                    }
-                }
+                () = self.arrivals.wake.notified() => {}
                 () = sleep_until(wake) => {}
+            }
+            // Items are taken whenever the worker is awake, whatever woke it.
+            self.arrivals.unseen.store(0, Ordering::Release);
+            let now = self.clock.now();
+            while let Ok(item) = data.try_recv() {
+                self.scheduler.push(item, now);
             }
         }
         // Refuse late arrivals (the sender gets its item back), then account
@@ -261,7 +288,8 @@ impl Worker {
                         "Bento accepted a batch but reported some of its items as failed"
                     );
                 }
-                self.scheduler.resolve(batch);
+                let items = self.scheduler.resolve(batch);
+                self.shared.recycle(items.into_iter().map(|item| item.json));
                 self.shared.resolved(n - refused, refused);
                 return;
             }

@@ -1,0 +1,97 @@
+//! A minimal HTTP/1.1 server that accepts every request with
+//! `{"results": 0, "failed": 0}` without reading the body's JSON: a stand-in
+//! for a remote Bento that costs this machine almost no CPU, so that a
+//! benchmark measures the client, not a co-located server.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A running sink.
+#[derive(Debug)]
+pub struct Sink {
+    addr: SocketAddr,
+    requests: Arc<AtomicU64>,
+    hold: Arc<AtomicBool>,
+}
+
+impl Sink {
+    /// Starts on `127.0.0.1:0`; it serves until the process exits.
+    pub fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let requests = Arc::new(AtomicU64::new(0));
+        let hold = Arc::new(AtomicBool::new(false));
+        let (counter, held) = (Arc::clone(&requests), Arc::clone(&hold));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (counter, held) = (Arc::clone(&counter), Arc::clone(&held));
+                std::thread::spawn(move || {
+                    // A closed or broken connection just ends its thread.
+                    let _ = serve(stream, &counter, &held);
+                });
+            }
+        });
+        Ok(Self {
+            addr,
+            requests,
+            hold,
+        })
+    }
+
+    /// The API root to point a client at.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api/v1", self.addr)
+    }
+
+    /// While set, requests wait for their answer (and the client's delivery
+    /// thread, its requests in flight, waits with them).
+    pub fn hold(&self, hold: bool) {
+        self.hold.store(hold, Ordering::Relaxed);
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+fn serve(stream: TcpStream, requests: &AtomicU64, hold: &AtomicBool) -> std::io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::with_capacity(1 << 16, stream);
+    let mut line = String::new();
+    let mut body = Vec::new();
+    loop {
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        body.resize(length, 0);
+        reader.read_exact(&mut body)?;
+        while hold.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        requests.fetch_add(1, Ordering::Relaxed);
+        let answer = br#"{"results":0,"failed":0}"#;
+        write!(
+            writer,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            answer.len()
+        )?;
+        writer.write_all(answer)?;
+    }
+}
