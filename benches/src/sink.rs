@@ -6,15 +6,23 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 
 /// A running sink.
 #[derive(Debug)]
 pub struct Sink {
     addr: SocketAddr,
     requests: Arc<AtomicU64>,
-    hold: Arc<AtomicBool>,
+    hold: Arc<Hold>,
+}
+
+/// Whether answers are held, with a condition variable so held connections
+/// sleep without waking up (a polling loop would preempt the measured thread).
+#[derive(Debug, Default)]
+struct Hold {
+    held: Mutex<bool>,
+    released: Condvar,
 }
 
 impl Sink {
@@ -23,7 +31,7 @@ impl Sink {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let requests = Arc::new(AtomicU64::new(0));
-        let hold = Arc::new(AtomicBool::new(false));
+        let hold = Arc::new(Hold::default());
         let (counter, held) = (Arc::clone(&requests), Arc::clone(&hold));
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -49,7 +57,10 @@ impl Sink {
     /// While set, requests wait for their answer (and the client's delivery
     /// thread, its requests in flight, waits with them).
     pub fn hold(&self, hold: bool) {
-        self.hold.store(hold, Ordering::Relaxed);
+        *self.hold.held.lock().unwrap_or_else(|p| p.into_inner()) = hold;
+        if !hold {
+            self.hold.released.notify_all();
+        }
     }
 
     /// Requests answered so far.
@@ -58,7 +69,7 @@ impl Sink {
     }
 }
 
-fn serve(stream: TcpStream, requests: &AtomicU64, hold: &AtomicBool) -> std::io::Result<()> {
+fn serve(stream: TcpStream, requests: &AtomicU64, hold: &Hold) -> std::io::Result<()> {
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::with_capacity(1 << 16, stream);
     let mut line = String::new();
@@ -82,9 +93,11 @@ fn serve(stream: TcpStream, requests: &AtomicU64, hold: &AtomicBool) -> std::io:
         }
         body.resize(length, 0);
         reader.read_exact(&mut body)?;
-        while hold.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_micros(200));
+        let mut held = hold.held.lock().unwrap_or_else(|p| p.into_inner());
+        while *held {
+            held = hold.released.wait(held).unwrap_or_else(|p| p.into_inner());
         }
+        drop(held);
         requests.fetch_add(1, Ordering::Relaxed);
         let answer = br#"{"results":0,"failed":0}"#;
         write!(
