@@ -10,17 +10,27 @@ use crate::model::{self, FieldModel, Model, type_span};
 use crate::object::{Kind, object};
 
 pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
-    let mut errors = Errors::default();
-    let model = model::parse(input, Derive::Event, &mut errors);
-    let plan = model.as_ref().and_then(|model| plan(model, &mut errors));
-    match (&model, plan) {
-        (Some(model), Some(plan)) if errors.is_empty() => generate(model, &plan),
-        (model, _) => {
-            let stub = stub(input, model.as_ref());
-            let errors = errors.into_compile_errors();
-            quote!(#errors #stub)
-        }
-    }
+    model::expand(
+        input,
+        Derive::Event,
+        |model, errors| plan(model, errors).map(|plan| generate(model, &plan)),
+        |private| {
+            quote! {
+                fn event_type(&self) -> &str {
+                    ::core::unreachable!()
+                }
+                fn email(&self) -> &str {
+                    ::core::unreachable!()
+                }
+                fn serialize_details<__M: #private::SerializeMap>(
+                    &self,
+                    _: &mut __M,
+                ) -> ::core::result::Result<(), __M::Error> {
+                    ::core::unreachable!()
+                }
+            }
+        },
+    )
 }
 
 /// Which field plays which part, after every check passed.
@@ -215,11 +225,8 @@ fn generate(model: &Model<'_>, plan: &Plan<'_, '_>) -> TokenStream {
     let name = &plan.name;
 
     let mut bounds = Vec::new();
-    let email_ty = plan.email.ty;
-    bounds.push((email_ty, quote!(#private::EmailAddress)));
-    let email_member = plan.email.ident;
-    let email =
-        quote_spanned!(type_span(email_ty)=> #private::EmailAddress::as_email(&self.#email_member));
+    bounds.push((plan.email.ty, quote!(#private::EmailAddress)));
+    let email = model::email_expr(&private, plan.email);
 
     let date = plan.date.map(|field| {
         bounds.push((field.ty, quote!(#private::EventDate)));
@@ -260,15 +267,8 @@ fn generate(model: &Model<'_>, plan: &Plan<'_, '_>) -> TokenStream {
             }
         }
     });
-    let validate = (!check_fields.is_empty() || !check_details.is_empty()).then(|| {
-        quote! {
-            fn validate(&self) -> ::core::result::Result<(), #private::ValidationError> {
-                #(#check_fields)*
-                #(#check_details)*
-                ::core::result::Result::Ok(())
-            }
-        }
-    });
+    let checks: Vec<TokenStream> = check_fields.iter().chain(check_details).cloned().collect();
+    let validate = model::validate_method(&private, &checks);
     let where_clause = model.where_clause(&bounds);
 
     quote! {
@@ -304,33 +304,6 @@ fn generate(model: &Model<'_>, plan: &Plan<'_, '_>) -> TokenStream {
                 }
 
                 #validate
-            }
-        };
-    }
-}
-
-/// What is emitted next to the errors: an impl that type-checks, so the
-/// user's uses of the type do not add "trait not implemented" errors.
-fn stub(input: &DeriveInput, model: Option<&Model<'_>>) -> TokenStream {
-    let private = model.map_or_else(|| quote!(::bento_core::__private), Model::private);
-    let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    quote! {
-        #[allow(unused_qualifications)]
-        const _: () = {
-            impl #impl_generics #private::BentoEvent for #ident #ty_generics #where_clause {
-                fn event_type(&self) -> &str {
-                    ::core::unreachable!()
-                }
-                fn email(&self) -> &str {
-                    ::core::unreachable!()
-                }
-                fn serialize_details<__M: #private::SerializeMap>(
-                    &self,
-                    _: &mut __M,
-                ) -> ::core::result::Result<(), __M::Error> {
-                    ::core::unreachable!()
-                }
             }
         };
     }

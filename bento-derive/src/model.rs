@@ -37,6 +37,66 @@ impl FieldModel<'_> {
     }
 }
 
+/// Runs one derive: parse and check, then `generate`; or, when anything was
+/// reported, every error next to a stub impl of `trait_name` (with
+/// `stub_methods`, given the `__private` path) that type-checks, so the
+/// user's uses of the type add no "trait not implemented" errors.
+pub(crate) fn expand<'a>(
+    input: &'a DeriveInput,
+    derive: Derive,
+    generate: impl FnOnce(&Model<'a>, &mut Errors) -> Option<TokenStream>,
+    stub_methods: impl FnOnce(&TokenStream) -> TokenStream,
+) -> TokenStream {
+    let mut errors = Errors::default();
+    let model = parse(input, derive, &mut errors);
+    let generated = model
+        .as_ref()
+        .and_then(|model| generate(model, &mut errors));
+    match generated {
+        Some(code) if errors.is_empty() => code,
+        _ => {
+            let private = model
+                .as_ref()
+                .map_or_else(|| quote!(::bento_core::__private), Model::private);
+            let trait_name = syn::Ident::new(derive.name(), proc_macro2::Span::call_site());
+            let methods = stub_methods(&private);
+            let ident = &input.ident;
+            let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+            let errors = errors.into_compile_errors();
+            quote! {
+                #errors
+                #[allow(unused_qualifications)]
+                const _: () = {
+                    impl #impl_generics #private::#trait_name for #ident #ty_generics #where_clause {
+                        #methods
+                    }
+                };
+            }
+        }
+    }
+}
+
+/// `EmailAddress::as_email(&self.field)`, blamed on the field's type.
+pub(crate) fn email_expr(private: &TokenStream, field: &FieldModel<'_>) -> TokenStream {
+    let member = field.ident;
+    quote_spanned!(type_span(field.ty)=> #private::EmailAddress::as_email(&self.#member))
+}
+
+/// `fn validate` running the generated run-time checks, if there are any.
+pub(crate) fn validate_method(
+    private: &TokenStream,
+    checks: &[TokenStream],
+) -> Option<TokenStream> {
+    (!checks.is_empty()).then(|| {
+        quote! {
+            fn validate(&self) -> ::core::result::Result<(), #private::ValidationError> {
+                #(#checks)*
+                ::core::result::Result::Ok(())
+            }
+        }
+    })
+}
+
 /// Checks the shape and parses every attribute. `None` when the input is not
 /// a struct with named fields (after reporting why).
 pub(crate) fn parse<'a>(

@@ -1,26 +1,33 @@
 //! `#[derive(BentoSubscriber)]`.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::quote;
 use syn::DeriveInput;
 
 use crate::attr::{Derive, Role};
 use crate::errors::Errors;
-use crate::model::{self, FieldModel, Model, type_span};
+use crate::model::{self, FieldModel, Model};
 use crate::object::{Kind, object};
 
 pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
-    let mut errors = Errors::default();
-    let model = model::parse(input, Derive::Subscriber, &mut errors);
-    let plan = model.as_ref().and_then(|model| plan(model, &mut errors));
-    match (&model, plan) {
-        (Some(model), Some(plan)) if errors.is_empty() => generate(model, &plan),
-        (model, _) => {
-            let stub = stub(input, model.as_ref());
-            let errors = errors.into_compile_errors();
-            quote!(#errors #stub)
-        }
-    }
+    model::expand(
+        input,
+        Derive::Subscriber,
+        |model, errors| plan(model, errors).map(|plan| generate(model, &plan)),
+        |private| {
+            quote! {
+                fn email(&self) -> &str {
+                    ::core::unreachable!()
+                }
+                fn serialize_record<__M: #private::SerializeMap>(
+                    &self,
+                    _: &mut __M,
+                ) -> ::core::result::Result<(), __M::Error> {
+                    ::core::unreachable!()
+                }
+            }
+        },
+    )
 }
 
 struct Plan<'m, 'a> {
@@ -125,11 +132,8 @@ fn generate(model: &Model<'_>, plan: &Plan<'_, '_>) -> TokenStream {
     let ident = &model.input.ident;
 
     let mut bounds = Vec::new();
-    let email_ty = plan.email.ty;
-    bounds.push((email_ty, quote!(#private::EmailAddress)));
-    let email_member = plan.email.ident;
-    let email =
-        quote_spanned!(type_span(email_ty)=> #private::EmailAddress::as_email(&self.#email_member));
+    bounds.push((plan.email.ty, quote!(#private::EmailAddress)));
+    let email = model::email_expr(&private, plan.email);
 
     let members: Vec<&FieldModel<'_>> = plan.members.iter().map(|(field, _)| *field).collect();
     let kinds: Vec<(&syn::Ident, Kind)> = plan
@@ -145,14 +149,7 @@ fn generate(model: &Model<'_>, plan: &Plan<'_, '_>) -> TokenStream {
     };
     let record = object(&members, &private, &mut bounds, &["email"], kind_of);
     let (writes, checks) = (&record.writes, &record.checks);
-    let validate = (!checks.is_empty()).then(|| {
-        quote! {
-            fn validate(&self) -> ::core::result::Result<(), #private::ValidationError> {
-                #(#checks)*
-                ::core::result::Result::Ok(())
-            }
-        }
-    });
+    let validate = model::validate_method(&private, checks);
     let where_clause = model.where_clause(&bounds);
 
     quote! {
@@ -174,28 +171,6 @@ fn generate(model: &Model<'_>, plan: &Plan<'_, '_>) -> TokenStream {
                 }
 
                 #validate
-            }
-        };
-    }
-}
-
-fn stub(input: &DeriveInput, model: Option<&Model<'_>>) -> TokenStream {
-    let private = model.map_or_else(|| quote!(::bento_core::__private), Model::private);
-    let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    quote! {
-        #[allow(unused_qualifications)]
-        const _: () = {
-            impl #impl_generics #private::BentoSubscriber for #ident #ty_generics #where_clause {
-                fn email(&self) -> &str {
-                    ::core::unreachable!()
-                }
-                fn serialize_record<__M: #private::SerializeMap>(
-                    &self,
-                    _: &mut __M,
-                ) -> ::core::result::Result<(), __M::Error> {
-                    ::core::unreachable!()
-                }
             }
         };
     }
