@@ -1,0 +1,136 @@
+//! The `Bento` extractor.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use bento_core::{BentoEvent, Client, Encoded, TrackError};
+use http::StatusCode;
+use http::request::Parts;
+
+use crate::held::Held;
+
+/// A handler's handle on Bento, put in every request by [`BentoLayer`](crate::BentoLayer).
+///
+/// [`track`](Self::track) returns at once; [`client`](Self::client) gives the
+/// whole API for calls a handler wants to await.
+///
+/// ```no_run
+/// use axum::{Router, routing::post};
+/// use bento_axum::{Bento, BentoLayer};
+/// use bento_core::BentoEvent;
+///
+/// #[derive(BentoEvent)]
+/// #[bento(event = "account.signup")]
+/// struct Signup { email: String }
+///
+/// async fn signup(bento: Bento) -> &'static str {
+///     if let Err(error) = bento.track(&Signup { email: "ada@example.com".into() }) {
+///         eprintln!("signup event not queued: {error}");
+///     }
+///     "welcome"
+/// }
+///
+/// # fn app(client: bento_core::Client) -> Router {
+/// Router::new().route("/signup", post(signup)).layer(BentoLayer::new(client))
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Bento {
+    pub(crate) client: Client,
+    pub(crate) held: Option<Arc<Held>>,
+}
+
+impl std::fmt::Debug for Bento {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bento")
+            .field("client", &self.client)
+            .field("deliver_on_success", &self.held.is_some())
+            .finish()
+    }
+}
+
+impl Bento {
+    /// Checks and encodes the event, and queues it for background delivery
+    /// (or, under [`deliver_on_success`](crate::BentoLayer::deliver_on_success),
+    /// holds it until the response exists). Never blocks.
+    pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+        match &self.held {
+            None => self.client.track(event),
+            Some(held) => held.track(&self.client, Encoded::event(event)?),
+        }
+    }
+
+    /// The client, for every other Bento call.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Bento {
+    type Rejection = MissingBentoLayer;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Bento>()
+            .cloned()
+            .ok_or(MissingBentoLayer)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Bento {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Bento>().cloned())
+    }
+}
+
+/// The rejection when a handler takes [`Bento`] but the route has no
+/// [`BentoLayer`](crate::BentoLayer): a 500, and an error log saying what to add.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct MissingBentoLayer;
+
+impl std::fmt::Display for MissingBentoLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "a handler extracts `Bento` but the route has no BentoLayer: add \
+             `.layer(bento_axum::BentoLayer::new(client))` to the Router (after the routes \
+             that use it), or take `Option<Bento>`",
+        )
+    }
+}
+
+impl std::error::Error for MissingBentoLayer {}
+
+impl IntoResponse for MissingBentoLayer {
+    fn into_response(self) -> Response {
+        tracing::error!("{self}");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Bento is not configured for this route",
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rejection_says_which_line_to_add() {
+        let message = MissingBentoLayer.to_string();
+        assert!(
+            message.contains(".layer(bento_axum::BentoLayer::new(client))"),
+            "{message}"
+        );
+        assert_eq!(MissingBentoLayer.into_response().status(), 500);
+    }
+}

@@ -1,0 +1,174 @@
+//! `BentoLayer`: shares a client with every request.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use bento_core::Client;
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::extract::Bento;
+use crate::held::{Held, PolicyCounters};
+
+/// A tower [`Layer`] that puts a [`Bento`] handle in every request's
+/// extensions, for handlers to extract.
+///
+/// By default, events a handler tracks go straight to the client's delivery
+/// queue. With [`deliver_on_success`](Self::deliver_on_success), they are held
+/// until the response exists and dropped if it is a server error.
+///
+/// Cheap to clone; no request type parameter, so it is `Send + Sync` whatever
+/// the body type.
+#[derive(Clone, Debug)]
+pub struct BentoLayer {
+    client: Client,
+    on_success: bool,
+    counters: Arc<PolicyCounters>,
+}
+
+impl BentoLayer {
+    /// A layer handing tracked events to `client`'s delivery queue at once.
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            on_success: false,
+            counters: Arc::default(),
+        }
+    }
+
+    /// Holds the events a request tracks until its response exists, then
+    /// delivers them if the status is below 500 and discards them otherwise,
+    /// so a failed signup does not emit `account.signup`. A handler that
+    /// panics, or a request cancelled before its response, discards them too.
+    pub fn deliver_on_success(mut self) -> Self {
+        self.on_success = true;
+        self
+    }
+
+    /// Events this layer held and then delivered (under `deliver_on_success`).
+    pub fn delivered(&self) -> u64 {
+        self.counters.delivered.load(Ordering::Relaxed)
+    }
+
+    /// Events this layer held and then discarded (under `deliver_on_success`).
+    pub fn discarded(&self) -> u64 {
+        self.counters.discarded.load(Ordering::Relaxed)
+    }
+
+    /// The client requests receive.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl<S> Layer<S> for BentoLayer {
+    type Service = BentoService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BentoService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`BentoLayer`] wraps around a router or handler.
+#[derive(Clone, Debug)]
+pub struct BentoService<S> {
+    inner: S,
+    layer: BentoLayer,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for BentoService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let held = self
+            .layer
+            .on_success
+            .then(|| Arc::new(Held::new(Arc::clone(&self.layer.counters))));
+        request.extensions_mut().insert(Bento {
+            client: self.layer.client.clone(),
+            held: held.clone(),
+        });
+        ResponseFuture {
+            inner: self.inner.call(request),
+            guard: held.map(|held| Settle {
+                held,
+                client: self.layer.client.clone(),
+            }),
+        }
+    }
+}
+
+/// Settles held events exactly once: on the response, or on drop (a panic
+/// unwinding through the handler, or a cancelled request) by discarding them.
+struct Settle {
+    held: Arc<Held>,
+    client: Client,
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        // A no-op when the response already settled them.
+        self.held
+            .settle(&self.client, false, "the request ended without a response");
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`BentoService`]: the inner future, unboxed, and the
+    /// request's held events.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        guard: Option<Settle>,
+    }
+}
+
+impl<F: std::fmt::Debug> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let Some(guard) = this.guard.take() {
+            match &result {
+                Ok(response) if !response.status().is_server_error() => {
+                    guard.held.settle(&guard.client, true, "");
+                }
+                Ok(_) => guard
+                    .held
+                    .settle(&guard.client, false, "the response is a server error"),
+                Err(_) => guard
+                    .held
+                    .settle(&guard.client, false, "the service failed"),
+            }
+        }
+        Poll::Ready(result)
+    }
+}

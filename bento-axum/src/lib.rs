@@ -1,0 +1,80 @@
+//! [Bento](https://bentonow.com) for [axum](https://docs.rs/axum): a layer
+//! that shares one [`bento_core::Client`] with every request, and a [`Bento`]
+//! extractor whose `track` returns at once while the client's delivery thread
+//! sends events in batches.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use axum::{Router, routing::post};
+//! use bento_axum::{Bento, BentoLayer};
+//! use bento_core::{BentoEvent, Client};
+//!
+//! #[derive(BentoEvent)]
+//! #[bento(event = "account.signup")]
+//! struct Signup { email: String }
+//!
+//! async fn signup(bento: Bento) -> &'static str {
+//!     let _ = bento.track(&Signup { email: "ada@example.com".into() });
+//!     "welcome"
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let client = Client::from_env()?;
+//!     let app = Router::new()
+//!         .route("/signup", post(signup))
+//!         .layer(BentoLayer::new(client.clone()));
+//!     let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+//!     axum::serve(listener, app)
+//!         .with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; })
+//!         .await?;
+//!     // The server has stopped taking requests: deliver what is queued.
+//!     client.shutdown(Duration::from_secs(10)).await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Without the extractor
+//!
+//! The client is an ordinary `Clone` value, so it also works as state,
+//! alone or in an app state with `#[derive(FromRef)]`:
+//!
+//! ```no_run
+//! use axum::{Router, extract::{FromRef, State}, routing::post};
+//! use bento_core::{Client, Event};
+//!
+//! #[derive(Clone, FromRef)]
+//! struct AppState { bento: Client, greeting: &'static str }
+//!
+//! async fn signup(State(bento): State<Client>, State(greeting): State<&'static str>) -> &'static str {
+//!     let _ = bento.track(&Event::new("account.signup", "ada@example.com"));
+//!     greeting
+//! }
+//!
+//! # fn app(client: Client) -> Router {
+//! Router::new()
+//!     .route("/signup", post(signup))
+//!     .with_state(AppState { bento: client, greeting: "welcome" })
+//! # }
+//! ```
+//!
+//! # Delivery policy
+//!
+//! [`BentoLayer::deliver_on_success`] holds the events a request tracks until
+//! its response exists: below 500 they are delivered, otherwise (and when the
+//! handler panics or the request is cancelled) they are discarded and counted
+//! in [`BentoLayer::discarded`].
+//!
+//! # Missing layer
+//!
+//! A handler that extracts [`Bento`] on a route without the layer answers 500
+//! and logs which line to add ([`MissingBentoLayer`]); take `Option<Bento>` to
+//! make the layer optional.
+#![deny(missing_docs)]
+
+mod extract;
+mod held;
+mod layer;
+
+pub use extract::{Bento, MissingBentoLayer};
+pub use layer::{BentoLayer, BentoService, ResponseFuture};

@@ -1,0 +1,363 @@
+//! A real `axum::serve` on 127.0.0.1:0, with the layer, the client's delivery
+//! thread and the emulator, driven over HTTP.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use bento_axum::{Bento, BentoLayer};
+use bento_core::{BentoEvent, Client, Event, RateLimits};
+use bento_emulator::Emulator;
+use tokio::net::TcpListener;
+
+#[derive(BentoEvent)]
+#[bento(event = "account.signup")]
+struct Signup {
+    email: String,
+    #[bento(field)]
+    plan: &'static str,
+}
+
+fn signup_for(n: usize) -> Signup {
+    Signup {
+        email: format!("user{n}@example.com"),
+        plan: "pro",
+    }
+}
+
+async fn emulator_and_client() -> (Emulator, Client) {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let client = Client::builder()
+        .base_url(emulator.base_url())
+        .publishable_key(emulator.publishable_key())
+        .secret_key(emulator.secret_key())
+        .site_uuid(emulator.site_uuid())
+        .rate_limits(RateLimits::unlimited())
+        .flush_interval(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    (emulator, client)
+}
+
+/// Serves `app` on a free port; returns its base URL and a switch that stops
+/// it gracefully, and the server's join handle.
+async fn serve(
+    app: Router,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    (url, stop, server)
+}
+
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+async fn signup(bento: Bento, body: String) -> StatusCode {
+    let n: usize = body.parse().unwrap_or(0);
+    match bento.track(&signup_for(n)) {
+        Ok(()) => StatusCode::CREATED,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+#[tokio::test]
+async fn events_tracked_in_handlers_arrive_with_the_right_shape() {
+    let (emulator, client) = emulator_and_client().await;
+    let app = Router::new()
+        .route("/signup", post(signup))
+        .layer(BentoLayer::new(client.clone()));
+    let (url, stop, server) = serve(app).await;
+    let response = http()
+        .post(format!("{url}/signup"))
+        .body("7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    stop.send(()).unwrap();
+    server.await.unwrap();
+    client.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    let events = emulator.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "account.signup");
+    assert_eq!(events[0].email, "user7@example.com");
+    assert_eq!(
+        emulator.subscriber("user7@example.com").unwrap().fields["plan"],
+        "pro"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_under_concurrent_load_delivers_every_event() {
+    const REQUESTS: usize = 2000;
+    let (emulator, client) = emulator_and_client().await;
+    let app = Router::new()
+        .route("/signup", post(signup))
+        .layer(BentoLayer::new(client.clone()));
+    let (url, stop, server) = serve(app).await;
+    let http = http();
+    let mut tasks = Vec::new();
+    for worker in 0..16 {
+        let (http, url) = (http.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in (worker..REQUESTS).step_by(16) {
+                let status = http
+                    .post(format!("{url}/signup"))
+                    .body(i.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(status, 201);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    stop.send(()).unwrap();
+    server.await.unwrap();
+    let report = client.shutdown(Duration::from_secs(20)).await.unwrap();
+    assert_eq!(report.stats.sent, REQUESTS as u64);
+    let mut emails: Vec<String> = emulator.events().into_iter().map(|e| e.email).collect();
+    emails.sort();
+    emails.dedup();
+    assert_eq!(
+        emails.len(),
+        REQUESTS,
+        "every request's event, exactly once"
+    );
+}
+
+#[tokio::test]
+async fn without_the_layer_the_extractor_answers_500_and_option_works() {
+    async fn optional(bento: Option<Bento>) -> &'static str {
+        if bento.is_some() { "layer" } else { "no layer" }
+    }
+    let app = Router::new()
+        .route("/signup", post(signup))
+        .route("/optional", get(optional));
+    let (url, stop, server) = serve(app).await;
+    let http = http();
+    let response = http
+        .post(format!("{url}/signup"))
+        .body("1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "Bento is not configured for this route"
+    );
+    let answer = http.get(format!("{url}/optional")).send().await.unwrap();
+    assert_eq!(answer.text().await.unwrap(), "no layer");
+    stop.send(()).unwrap();
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn nested_routers_and_layer_ordering() {
+    let (emulator, client) = emulator_and_client().await;
+    async fn has(bento: Option<Bento>) -> &'static str {
+        if bento.is_some() { "yes" } else { "no" }
+    }
+    // `Router::layer` wraps the routes added before it, nested ones included;
+    // a route added after the layer does not get it.
+    let api = Router::new()
+        .route("/signup", post(signup))
+        .route("/has", get(has));
+    let app = Router::new()
+        .nest("/api", api)
+        .layer(BentoLayer::new(client.clone()))
+        .route("/late", get(has));
+    let (url, stop, server) = serve(app).await;
+    let http = http();
+    assert_eq!(
+        http.post(format!("{url}/api/signup"))
+            .body("3")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        http.get(format!("{url}/api/has"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "yes"
+    );
+    assert_eq!(
+        http.get(format!("{url}/late"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "no"
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap();
+    client.flush(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(emulator.events().len(), 1);
+}
+
+#[tokio::test]
+async fn state_and_from_ref_work_without_the_extractor() {
+    #[derive(Clone, FromRef)]
+    struct AppState {
+        bento: Client,
+        greeting: &'static str,
+    }
+    async fn handler(
+        State(bento): State<Client>,
+        State(greeting): State<&'static str>,
+    ) -> &'static str {
+        bento
+            .track(&Event::new("state.used", "ada@example.com"))
+            .unwrap();
+        greeting
+    }
+    let (emulator, client) = emulator_and_client().await;
+    let app = Router::new().route("/", get(handler)).with_state(AppState {
+        bento: client.clone(),
+        greeting: "hi",
+    });
+    let (url, stop, server) = serve(app).await;
+    assert_eq!(
+        http().get(&url).send().await.unwrap().text().await.unwrap(),
+        "hi"
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap();
+    client.flush(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(emulator.events()[0].event_type, "state.used");
+}
+
+#[tokio::test]
+async fn deliver_on_success_keeps_events_of_failed_requests_out() {
+    let (emulator, client) = emulator_and_client().await;
+    let layer = BentoLayer::new(client.clone()).deliver_on_success();
+    let panicked = Arc::new(AtomicBool::new(false));
+
+    async fn ok(bento: Bento) -> StatusCode {
+        bento.track(&signup_for(1)).unwrap();
+        StatusCode::OK
+    }
+    async fn client_error(bento: Bento) -> StatusCode {
+        bento.track(&signup_for(2)).unwrap();
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+    async fn server_error(bento: Bento) -> StatusCode {
+        bento.track(&signup_for(3)).unwrap();
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+    async fn slow(bento: Bento) -> StatusCode {
+        bento.track(&signup_for(4)).unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        StatusCode::OK
+    }
+    let flag = Arc::clone(&panicked);
+    let panics = move |bento: Bento| async move {
+        bento.track(&signup_for(5)).unwrap();
+        flag.store(true, Ordering::SeqCst);
+        if flag.load(Ordering::SeqCst) {
+            panic!("handler bug");
+        }
+        StatusCode::OK
+    };
+    let app = Router::new()
+        .route("/ok", get(ok))
+        .route("/client-error", get(client_error))
+        .route("/server-error", get(server_error))
+        .route("/slow", get(slow))
+        .route("/panics", get(panics))
+        .layer(layer.clone());
+
+    // Driven in-process with tower's `oneshot`, so that a panicking handler and
+    // a cancelled request are exercised deterministically.
+    use tower::ServiceExt;
+    let request = |path: &str| {
+        axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        app.clone().oneshot(request("/ok")).await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        app.clone()
+            .oneshot(request("/client-error"))
+            .await
+            .unwrap()
+            .status(),
+        422
+    );
+    assert_eq!(
+        app.clone()
+            .oneshot(request("/server-error"))
+            .await
+            .unwrap()
+            .status(),
+        500
+    );
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(50),
+        app.clone().oneshot(request("/slow")),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the request was cancelled");
+    let crashed = tokio::spawn(app.clone().oneshot(request("/panics"))).await;
+    assert!(
+        crashed.is_err() && panicked.load(Ordering::SeqCst),
+        "the handler panicked"
+    );
+
+    client.flush(Duration::from_secs(5)).await.unwrap();
+    let mut emails: Vec<String> = emulator.events().into_iter().map(|e| e.email).collect();
+    emails.sort();
+    assert_eq!(emails, vec!["user1@example.com", "user2@example.com"]);
+    assert_eq!((layer.delivered(), layer.discarded()), (2, 3));
+}
+
+#[test]
+fn layer_service_and_handle_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<BentoLayer>();
+    assert_send_sync::<Bento>();
+    assert_send_sync::<bento_axum::BentoService<Router>>();
+    fn assert_send<T: Send>() {}
+    assert_send::<
+        bento_axum::ResponseFuture<
+            std::future::Ready<Result<axum::response::Response, std::convert::Infallible>>,
+        >,
+    >();
+}
