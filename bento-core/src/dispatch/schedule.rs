@@ -146,6 +146,11 @@ impl Scheduler {
         });
     }
 
+    /// Whether fresh items wait (so a timer or a request will bring the worker back).
+    pub(crate) fn has_fresh(&self) -> bool {
+        self.fresh.iter().any(|queue| !queue.is_empty())
+    }
+
     /// While set, everything waiting is sent as soon as the pacer allows.
     pub(crate) fn set_urgent(&mut self, urgent: bool) {
         self.urgent = urgent;

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -56,21 +56,26 @@ pub(crate) struct Handle {
     pub(crate) arrivals: Arc<Arrivals>,
 }
 
-/// Wakes the worker for new items only when it matters: for the first item
-/// after it last looked (which starts that batch's flush interval) and each
-/// time a batch's worth has arrived. Waking a parked thread costs a system
-/// call, too much to pay on every `track`; in between, the worker finds the
-/// items when its timer fires.
+/// Wakes the worker for new items only when it matters: when it holds no
+/// items at all (so no timer will bring it back), and each time a batch's
+/// worth has arrived. Waking a parked thread costs a system call and a
+/// context switch, too much to pay on every `track`; otherwise the worker
+/// finds new items when its flush-interval timer fires or a request ends.
 pub(crate) struct Arrivals {
     unseen: AtomicUsize,
     batch: usize,
     wake: Notify,
+    /// Set by the worker when it holds no items and has no timer armed.
+    idle: AtomicBool,
 }
 
 impl Arrivals {
     pub(crate) fn arrived(&self, n: usize) {
         let before = self.unseen.fetch_add(n, Ordering::AcqRel);
-        if before == 0 || (before % self.batch) + n >= self.batch {
+        // Pairs with the worker's fence: either it sees the item, or we see `idle`.
+        fence(Ordering::SeqCst);
+        let was_idle = self.idle.load(Ordering::Relaxed) && self.idle.swap(false, Ordering::AcqRel);
+        if was_idle || (before % self.batch) + n >= self.batch {
             self.wake.notify_one();
         }
     }
@@ -94,6 +99,7 @@ pub(crate) fn spawn(
         unseen: AtomicUsize::new(0),
         batch: api.events_per_request.max(1),
         wake: Notify::new(),
+        idle: AtomicBool::new(true),
     });
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let limits = Limits {
@@ -215,6 +221,17 @@ impl Worker {
             let now = self.clock.now();
             while let Ok(item) = data.try_recv() {
                 self.scheduler.push(item, now);
+            }
+            if !self.scheduler.has_fresh() {
+                self.arrivals.idle.store(true, Ordering::Relaxed);
+                fence(Ordering::SeqCst);
+                // An item sent just before `idle` was set did not wake us: look once more.
+                while let Ok(item) = data.try_recv() {
+                    self.scheduler.push(item, now);
+                }
+                if self.scheduler.has_fresh() {
+                    self.arrivals.idle.store(false, Ordering::Relaxed);
+                }
             }
         }
         // Refuse late arrivals (the sender gets its item back), then account
