@@ -5,11 +5,9 @@ use std::sync::Arc;
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use bento_core::{BentoEvent, Client, Encoded, TrackError};
+use bento_core::{BentoEvent, Client, HeldEvents, TrackError};
 use http::StatusCode;
 use http::request::Parts;
-
-use crate::held::Held;
 
 /// A handler's handle on Bento, put in every request by [`BentoLayer`](crate::BentoLayer).
 ///
@@ -39,7 +37,7 @@ use crate::held::Held;
 #[derive(Clone)]
 pub struct Bento {
     pub(crate) client: Client,
-    pub(crate) held: Option<Arc<Held>>,
+    pub(crate) held: Option<Arc<HeldEvents>>,
 }
 
 impl std::fmt::Debug for Bento {
@@ -58,7 +56,7 @@ impl Bento {
     pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
         match &self.held {
             None => self.client.track(event),
-            Some(held) => held.track(&self.client, Encoded::event(event)?),
+            Some(held) => held.track(&self.client, event),
         }
     }
 

@@ -3,16 +3,14 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
-use bento_core::Client;
+use bento_core::{Client, HeldEvents, HeldStats, Settlement};
 use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::extract::Bento;
-use crate::held::{Held, PolicyCounters};
 
 /// A tower [`Layer`] that puts a [`Bento`] handle in every request's
 /// extensions, for handlers to extract.
@@ -27,7 +25,7 @@ use crate::held::{Held, PolicyCounters};
 pub struct BentoLayer {
     client: Client,
     on_success: bool,
-    counters: Arc<PolicyCounters>,
+    stats: Arc<HeldStats>,
 }
 
 impl BentoLayer {
@@ -36,7 +34,7 @@ impl BentoLayer {
         Self {
             client,
             on_success: false,
-            counters: Arc::default(),
+            stats: Arc::default(),
         }
     }
 
@@ -51,12 +49,12 @@ impl BentoLayer {
 
     /// Events this layer held and then delivered (under `deliver_on_success`).
     pub fn delivered(&self) -> u64 {
-        self.counters.delivered.load(Ordering::Relaxed)
+        self.stats.delivered()
     }
 
     /// Events this layer held and then discarded (under `deliver_on_success`).
     pub fn discarded(&self) -> u64 {
-        self.counters.discarded.load(Ordering::Relaxed)
+        self.stats.discarded()
     }
 
     /// The client requests receive.
@@ -96,36 +94,21 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let held = self
-            .layer
-            .on_success
-            .then(|| Arc::new(Held::new(Arc::clone(&self.layer.counters))));
+        let (held, settlement) = match self.layer.on_success {
+            true => {
+                let (held, settlement) = HeldEvents::start(&self.layer.client, &self.layer.stats);
+                (Some(held), Some(settlement))
+            }
+            false => (None, None),
+        };
         request.extensions_mut().insert(Bento {
             client: self.layer.client.clone(),
-            held: held.clone(),
+            held,
         });
         ResponseFuture {
             inner: self.inner.call(request),
-            guard: held.map(|held| Settle {
-                held,
-                client: self.layer.client.clone(),
-            }),
+            settlement,
         }
-    }
-}
-
-/// Settles held events exactly once: on the response, or on drop (a panic
-/// unwinding through the handler, or a cancelled request) by discarding them.
-struct Settle {
-    held: Arc<Held>,
-    client: Client,
-}
-
-impl Drop for Settle {
-    fn drop(&mut self) {
-        // A no-op when the response already settled them.
-        self.held
-            .settle(&self.client, false, "the request ended without a response");
     }
 }
 
@@ -135,7 +118,9 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        guard: Option<Settle>,
+        // Settles the request's held events; dropped unsettled (a panic, a
+        // cancelled request), it discards them.
+        settlement: Option<Settlement>,
     }
 }
 
@@ -156,17 +141,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = std::task::ready!(this.inner.poll(cx));
-        if let Some(guard) = this.guard.take() {
+        if let Some(settlement) = this.settlement.take() {
             match &result {
-                Ok(response) if !response.status().is_server_error() => {
-                    guard.held.settle(&guard.client, true, "");
-                }
-                Ok(_) => guard
-                    .held
-                    .settle(&guard.client, false, "the response is a server error"),
-                Err(_) => guard
-                    .held
-                    .settle(&guard.client, false, "the service failed"),
+                Ok(response) => settlement.respond(response.status()),
+                Err(_) => settlement.fail(),
             }
         }
         Poll::Ready(result)

@@ -73,7 +73,6 @@
 #![deny(missing_docs)]
 
 mod extract;
-mod held;
 mod layer;
 
 pub use extract::{Bento, MissingBentoLayer};

@@ -36,12 +36,14 @@
 
 mod clock;
 mod config;
+mod held;
 mod schedule;
 mod shared;
 mod types;
 mod worker;
 
 pub(crate) use config::{DeliveryConfig, FailureHook};
+pub use held::{HeldEvents, HeldStats, Settlement};
 pub use types::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
     TrackError,
