@@ -143,7 +143,7 @@ where
         let result = std::task::ready!(this.inner.poll(cx));
         if let Some(settlement) = this.settlement.take() {
             match &result {
-                Ok(response) => settlement.respond(response.status()),
+                Ok(response) => settlement.respond(response.status().as_u16()),
                 Err(_) => settlement.fail(),
             }
         }

@@ -131,10 +131,11 @@ impl std::fmt::Debug for Settlement {
 }
 
 impl Settlement {
-    /// The response exists: deliver the events if `status` is below 500,
-    /// discard them otherwise.
-    pub fn respond(self, status: http::StatusCode) {
-        if status.is_server_error() {
+    /// The response exists with HTTP `status`: deliver the events if it is
+    /// below 500, discard them otherwise. (A number, not a typed status, so
+    /// that frameworks on any version of the `http` crate can call it.)
+    pub fn respond(self, status: u16) {
+        if status >= 500 {
             self.held
                 .settle(&self.client, false, "the response is a server error");
         } else {

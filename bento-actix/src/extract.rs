@@ -1,0 +1,111 @@
+//! The `Bento` extractor.
+
+use std::future::{Ready, ready};
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use bento_core::{BentoEvent, Client, HeldEvents, TrackError};
+
+/// A handler's handle on Bento: from [`BentoMiddleware`](crate::BentoMiddleware)
+/// when the request went through it, otherwise from the app data (a `Client`
+/// or a `web::Data<Client>`), so `App::new().app_data(client)` works alone.
+///
+/// [`track`](Self::track) returns at once; [`client`](Self::client) gives the
+/// whole API for calls a handler wants to await.
+#[derive(Clone)]
+pub struct Bento {
+    pub(crate) client: Client,
+    pub(crate) held: Option<Arc<HeldEvents>>,
+}
+
+impl std::fmt::Debug for Bento {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bento")
+            .field("client", &self.client)
+            .field("deliver_on_success", &self.held.is_some())
+            .finish()
+    }
+}
+
+impl Bento {
+    /// Checks and encodes the event, and queues it for background delivery
+    /// (or, under [`deliver_on_success`](crate::BentoMiddleware::deliver_on_success),
+    /// holds it until the response exists). Never blocks.
+    pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+        match &self.held {
+            None => self.client.track(event),
+            Some(held) => held.track(&self.client, event),
+        }
+    }
+
+    /// The client, for every other Bento call.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl FromRequest for Bento {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(bento) = request.extensions().get::<Bento>() {
+            return ready(Ok(bento.clone()));
+        }
+        let client = request.app_data::<Client>().cloned().or_else(|| {
+            request
+                .app_data::<web::Data<Client>>()
+                .map(|data| data.get_ref().clone())
+        });
+        ready(match client {
+            Some(client) => Ok(Bento { client, held: None }),
+            None => {
+                tracing::error!("{MissingBento}");
+                Err(MissingBento.into())
+            }
+        })
+    }
+}
+
+/// The error when a handler takes [`Bento`] but the app has neither
+/// [`BentoMiddleware`](crate::BentoMiddleware) nor a `Client` in its app data:
+/// a 500, and an error log saying what to add.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct MissingBento;
+
+impl std::fmt::Display for MissingBento {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "a handler extracts `Bento` but the app has no Bento client: add \
+             `.wrap(bento_actix::BentoMiddleware::new(client.clone()))` or \
+             `.app_data(client.clone())` to the App, or take `Option<Bento>`",
+        )
+    }
+}
+
+impl ResponseError for MissingBento {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        actix_web::HttpResponse::InternalServerError()
+            .body("Bento is not configured for this route")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_says_what_to_add() {
+        let message = MissingBento.to_string();
+        assert!(message.contains(".wrap(bento_actix::BentoMiddleware::new(client.clone()))"));
+        assert!(message.contains(".app_data(client.clone())"));
+        assert_eq!(MissingBento.status_code(), 500);
+    }
+}

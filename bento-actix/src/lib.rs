@@ -1,0 +1,76 @@
+//! [Bento](https://bentonow.com) for [actix-web](https://docs.rs/actix-web):
+//! a middleware that shares one [`bento_core::Client`] with every request, and
+//! a [`Bento`] extractor whose `track` returns at once while the client's
+//! delivery thread sends events in batches. The same names and semantics as
+//! `bento-axum`.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use actix_web::{App, HttpServer, web};
+//! use bento_actix::{Bento, BentoMiddleware};
+//! use bento_core::{BentoEvent, Client};
+//!
+//! #[derive(BentoEvent)]
+//! #[bento(event = "account.signup")]
+//! struct Signup { email: String }
+//!
+//! async fn signup(bento: Bento) -> &'static str {
+//!     let _ = bento.track(&Signup { email: "ada@example.com".into() });
+//!     "welcome"
+//! }
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     actix_web::rt::System::new().block_on(async {
+//!         // Built once, outside the closure: HttpServer::new runs it once per worker.
+//!         let client = Client::from_env()?;
+//!         let middleware = BentoMiddleware::new(client.clone());
+//!         HttpServer::new(move || {
+//!             App::new()
+//!                 .wrap(middleware.clone())
+//!                 .route("/signup", web::post().to(signup))
+//!         })
+//!         .bind(("0.0.0.0", 3000))?
+//!         .run()
+//!         .await?;
+//!         // `run` returns after a graceful stop (Ctrl-C): deliver what is queued.
+//!         client.shutdown(Duration::from_secs(10)).await?;
+//!         Ok(())
+//!     })
+//! }
+//! ```
+//!
+//! # Without the middleware
+//!
+//! The extractor falls back to the app data, so this works too (without the
+//! request-scoped delivery policy, which needs the middleware):
+//!
+//! ```no_run
+//! # use actix_web::{App, web};
+//! # use bento_actix::Bento;
+//! # async fn signup(_: Bento) -> &'static str { "" }
+//! # fn app(client: bento_core::Client) {
+//! App::new()
+//!     .app_data(client.clone()) // or .app_data(web::Data::new(client))
+//!     .route("/signup", web::post().to(signup));
+//! # }
+//! ```
+//!
+//! # Delivery policy
+//!
+//! [`BentoMiddleware::deliver_on_success`] holds the events a request tracks
+//! until its response exists: below 500 they are delivered, otherwise (and
+//! when the handler panics or the request is cancelled) they are discarded and
+//! counted in [`BentoMiddleware::discarded`].
+//!
+//! # Missing client
+//!
+//! A handler that extracts [`Bento`] in an app with neither the middleware nor
+//! a client in its app data answers 500 and logs what to add
+//! ([`MissingBento`]); take `Option<Bento>` to make it optional.
+#![deny(missing_docs)]
+
+mod extract;
+mod middleware;
+
+pub use extract::{Bento, MissingBento};
+pub use middleware::{BentoMiddleware, BentoService, ResponseFuture};

@@ -1,0 +1,158 @@
+//! `BentoMiddleware`: shares a client with every request.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use actix_web::HttpMessage;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use bento_core::{Client, HeldEvents, HeldStats, Settlement};
+
+use crate::extract::Bento;
+
+/// Middleware that puts a [`Bento`] handle in every request's extensions, for
+/// handlers to extract. The same semantics as `bento_axum::BentoLayer`.
+///
+/// By default, events a handler tracks go straight to the client's delivery
+/// queue. With [`deliver_on_success`](Self::deliver_on_success), they are held
+/// until the response exists and dropped if it is a server error.
+///
+/// Build the client once, outside the `HttpServer::new` closure (which runs
+/// once per worker), and clone the middleware into it.
+#[derive(Clone, Debug)]
+pub struct BentoMiddleware {
+    client: Client,
+    on_success: bool,
+    stats: Arc<HeldStats>,
+}
+
+impl BentoMiddleware {
+    /// Middleware handing tracked events to `client`'s delivery queue at once.
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            on_success: false,
+            stats: Arc::default(),
+        }
+    }
+
+    /// Holds the events a request tracks until its response exists, then
+    /// delivers them if the status is below 500 and discards them otherwise.
+    /// A handler that panics, or a request cancelled before its response,
+    /// discards them too.
+    pub fn deliver_on_success(mut self) -> Self {
+        self.on_success = true;
+        self
+    }
+
+    /// Events held and then delivered (under `deliver_on_success`), across
+    /// every clone of this middleware.
+    pub fn delivered(&self) -> u64 {
+        self.stats.delivered()
+    }
+
+    /// Events held and then discarded (under `deliver_on_success`).
+    pub fn discarded(&self) -> u64 {
+        self.stats.discarded()
+    }
+
+    /// The client requests receive.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for BentoMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = BentoService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(BentoService {
+            service,
+            middleware: self.clone(),
+        }))
+    }
+}
+
+/// The service [`BentoMiddleware`] wraps around an app or scope.
+#[derive(Debug)]
+pub struct BentoService<S> {
+    service: S,
+    middleware: BentoMiddleware,
+}
+
+impl<S, B> Service<ServiceRequest> for BentoService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let middleware = &self.middleware;
+        let (held, settlement) = match middleware.on_success {
+            true => {
+                let (held, settlement) = HeldEvents::start(&middleware.client, &middleware.stats);
+                (Some(held), Some(settlement))
+            }
+            false => (None, None),
+        };
+        request.extensions_mut().insert(Bento {
+            client: middleware.client.clone(),
+            held,
+        });
+        ResponseFuture {
+            inner: self.service.call(request),
+            settlement,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`BentoService`]: the inner future, unboxed, and the
+    /// request's held events.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        // Settles the request's held events; dropped unsettled (a panic, a
+        // cancelled request), it discards them.
+        settlement: Option<Settlement>,
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, actix_web::Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        if let Some(settlement) = this.settlement.take() {
+            let status = match &result {
+                Ok(response) => response.status(),
+                // actix turns the error into a response with this status.
+                Err(error) => error.as_response_error().status_code(),
+            };
+            settlement.respond(status.as_u16());
+        }
+        Poll::Ready(result)
+    }
+}

@@ -1,0 +1,291 @@
+//! `actix_web::test` services and a real `HttpServer` on 127.0.0.1:0, with the
+//! middleware, the client's delivery thread and the emulator.
+#![allow(clippy::unwrap_used)]
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpResponse, HttpServer, test, web};
+use bento_actix::{Bento, BentoMiddleware};
+use bento_core::{BentoEvent, Client, RateLimits};
+use bento_emulator::Emulator;
+
+#[derive(BentoEvent)]
+#[bento(event = "account.signup")]
+struct Signup {
+    email: String,
+    #[bento(field)]
+    plan: &'static str,
+}
+
+fn signup_for(n: usize) -> Signup {
+    Signup {
+        email: format!("user{n}@example.com"),
+        plan: "pro",
+    }
+}
+
+fn emulator_and_client() -> (Emulator, Client) {
+    let emulator = Emulator::builder()
+        .no_rate_limits()
+        .start_blocking()
+        .unwrap();
+    let client = Client::builder()
+        .base_url(emulator.base_url())
+        .publishable_key(emulator.publishable_key())
+        .secret_key(emulator.secret_key())
+        .site_uuid(emulator.site_uuid())
+        .rate_limits(RateLimits::unlimited())
+        .flush_interval(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    (emulator, client)
+}
+
+/// Runs `body` on actix's runtime (a current-thread runtime, as each worker's is).
+fn actix<F: std::future::Future<Output = ()>>(body: F) {
+    actix_web::rt::System::new().block_on(body);
+}
+
+async fn signup(bento: Bento, body: String) -> HttpResponse {
+    let n: usize = body.parse().unwrap_or(0);
+    match bento.track(&signup_for(n)) {
+        Ok(()) => HttpResponse::Created().finish(),
+        Err(_) => HttpResponse::ServiceUnavailable().finish(),
+    }
+}
+
+#[test]
+fn events_tracked_in_handlers_arrive_with_the_right_shape() {
+    let (emulator, client) = emulator_and_client();
+    actix(async {
+        let app = test::init_service(
+            App::new()
+                .wrap(BentoMiddleware::new(client.clone()))
+                .route("/signup", web::post().to(signup)),
+        )
+        .await;
+        let request = test::TestRequest::post()
+            .uri("/signup")
+            .set_payload("7")
+            .to_request();
+        assert_eq!(
+            test::call_service(&app, request).await.status(),
+            StatusCode::CREATED
+        );
+        client.shutdown(Duration::from_secs(5)).await.unwrap();
+    });
+    let events = emulator.events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].event_type.as_str(), events[0].email.as_str()),
+        ("account.signup", "user7@example.com")
+    );
+    assert_eq!(
+        emulator.subscriber("user7@example.com").unwrap().fields["plan"],
+        "pro"
+    );
+}
+
+#[test]
+fn app_data_works_without_the_middleware() {
+    let (emulator, client) = emulator_and_client();
+    actix(async {
+        let plain = test::init_service(
+            App::new()
+                .app_data(client.clone())
+                .route("/signup", web::post().to(signup)),
+        )
+        .await;
+        let data = test::init_service(
+            App::new()
+                .app_data(web::Data::new(client.clone()))
+                .route("/signup", web::post().to(signup)),
+        )
+        .await;
+        for (app, n) in [(&plain, "1"), (&data, "2")] {
+            let request = test::TestRequest::post()
+                .uri("/signup")
+                .set_payload(n)
+                .to_request();
+            assert_eq!(
+                test::call_service(app, request).await.status(),
+                StatusCode::CREATED
+            );
+        }
+        client.flush(Duration::from_secs(5)).await.unwrap();
+    });
+    assert_eq!(emulator.events().len(), 2);
+}
+
+#[test]
+fn without_a_client_the_extractor_answers_500_and_option_works() {
+    async fn optional(bento: Option<Bento>) -> &'static str {
+        if bento.is_some() {
+            "client"
+        } else {
+            "no client"
+        }
+    }
+    actix(async {
+        let app = test::init_service(
+            App::new()
+                .route("/signup", web::post().to(signup))
+                .route("/optional", web::get().to(optional)),
+        )
+        .await;
+        let response =
+            test::call_service(&app, test::TestRequest::post().uri("/signup").to_request()).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            test::read_body(response).await,
+            "Bento is not configured for this route"
+        );
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri("/optional").to_request()).await;
+        assert_eq!(test::read_body(response).await, "no client");
+    });
+}
+
+#[test]
+fn deliver_on_success_keeps_events_of_failed_requests_out() {
+    let (emulator, client) = emulator_and_client();
+    let middleware = BentoMiddleware::new(client.clone()).deliver_on_success();
+    async fn ok(bento: Bento) -> HttpResponse {
+        bento.track(&signup_for(1)).unwrap();
+        HttpResponse::Ok().finish()
+    }
+    async fn client_error(bento: Bento) -> Result<HttpResponse, actix_web::Error> {
+        bento.track(&signup_for(2)).unwrap();
+        Err(actix_web::error::ErrorUnprocessableEntity("invalid"))
+    }
+    async fn server_error(bento: Bento) -> HttpResponse {
+        bento.track(&signup_for(3)).unwrap();
+        HttpResponse::InternalServerError().finish()
+    }
+    async fn slow(bento: Bento) -> HttpResponse {
+        bento.track(&signup_for(4)).unwrap();
+        actix_web::rt::time::sleep(Duration::from_secs(30)).await;
+        HttpResponse::Ok().finish()
+    }
+    async fn panics(bento: Bento) -> HttpResponse {
+        bento.track(&signup_for(5)).unwrap();
+        if bento.client().stats().queued < u64::MAX {
+            panic!("handler bug");
+        }
+        HttpResponse::Ok().finish()
+    }
+    actix(async {
+        let app = Rc::new(
+            test::init_service(
+                App::new()
+                    .wrap(middleware.clone())
+                    .route("/ok", web::get().to(ok))
+                    .route("/client-error", web::get().to(client_error))
+                    .route("/server-error", web::get().to(server_error))
+                    .route("/slow", web::get().to(slow))
+                    .route("/panics", web::get().to(panics)),
+            )
+            .await,
+        );
+        let get = |path: &str| test::TestRequest::get().uri(path).to_request();
+        assert_eq!(test::call_service(&*app, get("/ok")).await.status(), 200);
+        assert_eq!(
+            test::call_service(&*app, get("/client-error"))
+                .await
+                .status(),
+            422
+        );
+        assert_eq!(
+            test::call_service(&*app, get("/server-error"))
+                .await
+                .status(),
+            500
+        );
+        let cancelled = actix_web::rt::time::timeout(
+            Duration::from_millis(50),
+            test::call_service(&*app, get("/slow")),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the request was cancelled");
+        let crashing = Rc::clone(&app);
+        let crashed = actix_web::rt::spawn(async move {
+            test::call_service(
+                &*crashing,
+                test::TestRequest::get().uri("/panics").to_request(),
+            )
+            .await
+        })
+        .await;
+        assert!(crashed.is_err(), "the handler panicked");
+        client.flush(Duration::from_secs(5)).await.unwrap();
+    });
+    let mut emails: Vec<String> = emulator.events().into_iter().map(|e| e.email).collect();
+    emails.sort();
+    assert_eq!(emails, vec!["user1@example.com", "user2@example.com"]);
+    assert_eq!((middleware.delivered(), middleware.discarded()), (2, 3));
+}
+
+#[test]
+fn several_workers_track_concurrently_and_graceful_shutdown_delivers_everything() {
+    const REQUESTS: usize = 2000;
+    let (emulator, client) = emulator_and_client();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    actix(async {
+        // Built outside the closure, which runs once per worker.
+        let middleware = BentoMiddleware::new(client.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(middleware.clone())
+                .route("/signup", web::post().to(signup))
+        })
+        .workers(2)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let url = format!("http://{}", server.addrs()[0]);
+        let server = server.run();
+        let handle = server.handle();
+        let running = actix_web::rt::spawn(server);
+
+        let http = reqwest::Client::new();
+        let mut tasks = Vec::new();
+        for worker in 0..16 {
+            let (http, url) = (http.clone(), url.clone());
+            tasks.push(actix_web::rt::spawn(async move {
+                for i in (worker..REQUESTS).step_by(16) {
+                    let status = http
+                        .post(format!("{url}/signup"))
+                        .body(i.to_string())
+                        .send()
+                        .await
+                        .unwrap()
+                        .status();
+                    assert_eq!(status, 201);
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        handle.stop(true).await;
+        running.await.unwrap().unwrap();
+        let report = client.shutdown(Duration::from_secs(20)).await.unwrap();
+        assert_eq!(report.stats.sent, REQUESTS as u64);
+    });
+    let mut emails: Vec<String> = emulator.events().into_iter().map(|e| e.email).collect();
+    emails.sort();
+    emails.dedup();
+    assert_eq!(
+        emails.len(),
+        REQUESTS,
+        "every request's event, exactly once"
+    );
+}
+
+#[test]
+fn middleware_and_handle_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<BentoMiddleware>();
+    assert_send_sync::<Bento>();
+}
