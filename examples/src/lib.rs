@@ -1,1 +1,8 @@
-//! Runnable examples for the Bento Rust SDK; see the `[[example]]` targets.
+//! The demo app, written once and served by both frameworks: the events,
+//! records and request handling live here; `axum_app` and `actix_app` are
+//! thin adapters, so the parity test can prove both send Bento the same data.
+
+pub mod actix_demo;
+pub mod app;
+pub mod axum_demo;
+pub mod demo;

@@ -1,0 +1,112 @@
+//! What both demo programs share: the client (or the in-process emulator),
+//! the requests that drive the app, and the summary of what Bento received.
+
+use std::time::Duration;
+
+use bento_core::{Client, ClientBuilder};
+use bento_emulator::Emulator;
+use serde_json::{Value, json};
+
+/// A client for Bento when `BENTO_*` variables are set, else for an emulator
+/// started in-process (returned too, to print what it received).
+pub fn client(app_name: &str) -> Result<(Client, Option<Emulator>), Box<dyn std::error::Error>> {
+    if std::env::var_os(bento_core::env::SECRET_KEY).is_some() {
+        return Ok((ClientBuilder::from_env()?.app_name(app_name).build()?, None));
+    }
+    let emulator = Emulator::builder().start_blocking()?;
+    println!(
+        "No BENTO_* variables set: using the in-process emulator at {}",
+        emulator.base_url()
+    );
+    let client = Client::builder()
+        .base_url(emulator.base_url())
+        .publishable_key(emulator.publishable_key())
+        .secret_key(emulator.secret_key())
+        .site_uuid(emulator.site_uuid())
+        .app_name(app_name)
+        .flush_interval(Duration::from_millis(200))
+        .build()?;
+    Ok((client, Some(emulator)))
+}
+
+/// The demo's requests: two signups that succeed or fail in different ways,
+/// a purchase with a 3-item cart, and a subscriber import.
+pub fn requests() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "/signup",
+            json!({"email": "ada@example.com", "first_name": "Ada", "plan": "pro"}),
+        ),
+        (
+            "/signup",
+            json!({"email": "fail@example.com", "first_name": "Bob", "plan": "free"}),
+        ),
+        (
+            "/signup",
+            json!({"email": "not-an-email", "first_name": "Cy", "plan": "free"}),
+        ),
+        (
+            "/purchase",
+            json!({
+                "email": "ada@example.com", "order_id": "ord_1001", "currency": "USD",
+                "items": [
+                    {"product_sku": "MUG-1", "product_name": "Engine Mug", "quantity": 2, "price": 1500},
+                    {"product_sku": "TEA-7", "product_name": "Earl Grey", "quantity": 1, "price": 2000},
+                    {"product_sku": "SPN-3", "product_name": "Brass Spoon", "quantity": 4, "price": 750}
+                ]
+            }),
+        ),
+        (
+            "/import",
+            json!([
+                {"email": "grace@example.com", "first_name": "Grace", "tags": ["lead", "newsletter"]},
+                {"email": "alan@example.com", "company": "Bletchley"}
+            ]),
+        ),
+    ]
+}
+
+/// Sends the demo's requests to the app at `url`; returns each status.
+pub async fn drive(url: &str, verbose: bool) -> Result<Vec<u16>, Box<dyn std::error::Error>> {
+    // reqwest is built with `rustls-no-provider` in this workspace.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for (path, body) in requests() {
+        let response = http
+            .post(format!("{url}{path}"))
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body)?)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if verbose {
+            println!("POST {path:<9} -> {status} {text}");
+        }
+        statuses.push(status.as_u16());
+    }
+    Ok(statuses)
+}
+
+/// Prints what the emulator received.
+pub fn print_received(emulator: &Emulator) {
+    println!("\nWhat Bento received:");
+    for event in emulator.events() {
+        println!(
+            "  event  {:<16} {:<22} fields {} details {}",
+            event.event_type,
+            event.email,
+            Value::Object(event.fields.clone()),
+            Value::Object(event.details.clone()),
+        );
+    }
+    for person in emulator.subscribers() {
+        println!(
+            "  person {:<22} tags {:?} fields {}",
+            person.email,
+            person.tags,
+            Value::Object(person.fields)
+        );
+    }
+}
