@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use bento_benches::alloc::{self, Counting};
 use bento_benches::purchase::{HandWritten, purchase};
+use bento_benches::setup::client_for_sink;
 use bento_benches::sink::Sink;
-use bento_core::{Client, RateLimits};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[global_allocator]
@@ -29,12 +29,7 @@ static ALLOCATOR: Counting = Counting;
 fn track(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let sink = Sink::start().expect("sink");
-    let client = Client::builder()
-        .base_url(sink.base_url())
-        .publishable_key("pk")
-        .secret_key("sk")
-        .site_uuid("site")
-        .rate_limits(RateLimits::unlimited())
+    let client = client_for_sink(&sink)
         .queue_capacity(4_000_000)
         .build()
         .expect("client");

@@ -2,6 +2,7 @@
 //! ways, an allocator that counts allocations, and emulator/client setup.
 
 pub mod alloc;
+pub mod load;
 pub mod purchase;
 pub mod setup;
 pub mod sink;

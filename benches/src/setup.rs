@@ -1,7 +1,9 @@
 //! An emulator and a client pointed at it, for the bench binaries.
 
-use bento_core::{Client, ClientBuilder, RateLimits};
+use bento_core::{BentoEvent, Client, ClientBuilder, RateLimits};
 use bento_emulator::Emulator;
+
+use crate::sink::Sink;
 
 /// A client for `emulator` without client-side rate limits.
 pub fn client_for(emulator: &Emulator) -> ClientBuilder {
@@ -13,6 +15,33 @@ pub fn client_for(emulator: &Emulator) -> ClientBuilder {
         .app_name("bento-benches")
         .rate_limits(RateLimits::unlimited())
 }
+
+/// A client delivering to `sink`, with room for a long benchmark's events.
+pub fn client_for_sink(sink: &Sink) -> ClientBuilder {
+    Client::builder()
+        .base_url(sink.base_url())
+        .publishable_key("pk")
+        .secret_key("sk")
+        .site_uuid("site")
+        .rate_limits(RateLimits::unlimited())
+        .queue_capacity(1_000_000)
+}
+
+/// The small event the web benchmarks track once per request.
+#[derive(Debug, BentoEvent)]
+#[bento(event = "page.view")]
+pub struct PageView {
+    /// The visitor.
+    pub email: &'static str,
+    /// The page.
+    pub path: &'static str,
+}
+
+/// The page view of `GET /hello`.
+pub const HELLO_VIEW: PageView = PageView {
+    email: "visitor@example.com",
+    path: "/hello",
+};
 
 /// The process's peak resident set size so far, in bytes (Linux `VmHWM`).
 pub fn peak_rss() -> Option<u64> {

@@ -6,34 +6,21 @@
 //!
 //! `cargo run --release -p bento-benches --bin axum_load [connections] [seconds] [rounds]`
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-
 use axum::Router;
 use axum::routing::get;
 use bento_axum::{Bento, BentoLayer};
+use bento_benches::load;
+use bento_benches::setup::{HELLO_VIEW, client_for_sink};
 use bento_benches::sink::Sink;
-use bento_core::{BentoEvent, Client, RateLimits};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-
-#[derive(BentoEvent)]
-#[bento(event = "page.view")]
-struct PageView {
-    email: &'static str,
-    path: &'static str,
-}
+use bento_core::Client;
+use tokio::net::TcpListener;
 
 async fn hello() -> &'static str {
     "hello"
 }
 
 async fn hello_tracked(bento: Bento) -> &'static str {
-    let _ = bento.track(&PageView {
-        email: "visitor@example.com",
-        path: "/hello",
-    });
+    let _ = bento.track(&HELLO_VIEW);
     "hello"
 }
 
@@ -56,7 +43,7 @@ fn app(variant: Variant, client: &Client) -> Router {
     }
 }
 
-/// Requests per second over `seconds`, after a one-second warm-up.
+/// Serves `app` while the load generator runs; requests per second.
 fn measure(server: &tokio::runtime::Runtime, app: Router, connections: usize, seconds: u64) -> f64 {
     let listener = server
         .block_on(TcpListener::bind("127.0.0.1:0"))
@@ -71,71 +58,10 @@ fn measure(server: &tokio::runtime::Runtime, app: Router, connections: usize, se
             .await
             .expect("serve");
     });
-
-    let load = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("load runtime");
-    let counting = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let rps = load.block_on(async {
-        let mut clients = Vec::new();
-        for _ in 0..connections {
-            let (counting, done, count) = (counting.clone(), done.clone(), count.clone());
-            clients.push(tokio::spawn(async move {
-                let mut stream = TcpStream::connect(addr).await.expect("connect");
-                stream.set_nodelay(true).expect("nodelay");
-                let mut buf = vec![0u8; 4096];
-                while !done.load(Ordering::Relaxed) {
-                    stream
-                        .write_all(b"GET /hello HTTP/1.1\r\nhost: bench\r\n\r\n")
-                        .await
-                        .expect("write");
-                    read_response(&mut stream, &mut buf).await;
-                    if counting.load(Ordering::Relaxed) {
-                        count.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }));
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        counting.store(true, Ordering::Relaxed);
-        let started = Instant::now();
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
-        let served = count.load(Ordering::Relaxed);
-        let elapsed = started.elapsed();
-        done.store(true, Ordering::Relaxed);
-        for client in clients {
-            let _ = client.await;
-        }
-        served as f64 / elapsed.as_secs_f64()
-    });
+    let rps = load::requests_per_second(addr, connections, seconds);
     let _ = stop.send(());
     let _ = server.block_on(serving);
     rps
-}
-
-/// Reads one response: headers, then `content-length` bytes of body.
-async fn read_response(stream: &mut TcpStream, buf: &mut [u8]) {
-    let mut filled = 0;
-    loop {
-        let n = stream.read(&mut buf[filled..]).await.expect("read");
-        assert!(n > 0, "the server closed the connection");
-        filled += n;
-        let head = &buf[..filled];
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-            let headers = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
-            let length: usize = headers
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if filled >= end + 4 + length {
-                return;
-            }
-        }
-    }
 }
 
 fn main() {
@@ -150,15 +76,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("server runtime");
-    let client = Client::builder()
-        .base_url(sink.base_url())
-        .publishable_key("pk")
-        .secret_key("sk")
-        .site_uuid("site")
-        .rate_limits(RateLimits::unlimited())
-        .queue_capacity(1_000_000)
-        .build()
-        .expect("client");
+    let client = client_for_sink(&sink).build().expect("client");
 
     let variants = [Variant::Plain, Variant::Layer, Variant::LayerAndEvent];
     let mut results: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
@@ -169,26 +87,18 @@ fn main() {
             results[i].push(rps);
         }
     }
-    let median = |values: &mut Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
-    let plain = median(&mut results[0]);
-    let layer = median(&mut results[1]);
-    let tracked = median(&mut results[2]);
+    load::report(
+        "axum",
+        &[
+            "plain axum",
+            "+ BentoLayer",
+            "+ BentoLayer + 1 event/request",
+        ],
+        results,
+        connections,
+        seconds,
+    );
     let stats = client.stats();
-    println!(
-        "\n{connections} connections, {seconds} s per measurement, median of {rounds} rounds:"
-    );
-    println!("  plain axum:                    {plain:.0} requests/s");
-    println!(
-        "  + BentoLayer:                  {layer:.0} requests/s ({:.3}x)",
-        layer / plain
-    );
-    println!(
-        "  + BentoLayer + 1 event/request: {tracked:.0} requests/s ({:.3}x)",
-        tracked / plain
-    );
     println!(
         "  events tracked {} / refused {} / sink requests {}",
         stats.queued,
