@@ -366,3 +366,44 @@ async fn garbage_never_panics_the_server() {
     );
     assert_eq!(raw.emulator.events().len(), 2);
 }
+
+/// Valid `/batch/events` bodies take a zero-copy path, everything else the
+/// general one: both must record the same thing, and an invalid item still
+/// gets its precise 400 with nothing recorded.
+#[tokio::test]
+async fn fast_and_general_event_paths_agree() {
+    let raw = Raw::new().await;
+    let body = json!({"events": [
+        {"type": "a", "email": "a@b.co", "fields": {"n": 1, "nested": {"x": [1, 2]}}, "details": {"d": "é\"q"}},
+        {"type": "b", "email": "b@b.co", "fields": null, "details": null, "date": "2024-05-01T12:00:00Z"},
+        {"type": "c", "email": "c@b.co", "extra": true},
+    ]});
+    let (status, _) = raw
+        .send(raw.post("batch/events", true).body(body.to_string()))
+        .await;
+    assert_eq!(status, 200);
+    // The same events with a body-level site_uuid and a non-object `fields` on
+    // one of them, so the general path must answer.
+    let mut invalid = body.clone();
+    invalid["events"][1]["fields"] = json!(5);
+    let (status, text) = raw
+        .send(raw.post("batch/events", true).body(invalid.to_string()))
+        .await;
+    assert_eq!(status, 400);
+    assert!(text.contains("events[1].fields"), "{text}");
+
+    let events = raw.emulator.events();
+    assert_eq!(events.len(), 3, "the refused batch recorded nothing");
+    assert_eq!(
+        Value::Object(events[0].fields.clone()),
+        json!({"n": 1, "nested": {"x": [1, 2]}})
+    );
+    assert_eq!(
+        Value::Object(events[0].details.clone()),
+        json!({"d": "é\"q"})
+    );
+    assert!(events[1].fields.is_empty() && events[1].details.is_empty());
+    assert_eq!(events[1].date.as_deref(), Some("2024-05-01T12:00:00Z"));
+    assert_eq!(events[2].event_type, "c");
+    assert_eq!(raw.emulator.subscriber("a@b.co").unwrap().fields["n"], 1);
+}
