@@ -247,7 +247,9 @@ impl ClientBuilder {
 
     /// Called on the delivery thread with items the engine gave up on, and
     /// why: refused by Bento, out of retries, or left at a shutdown deadline.
-    /// Keep it quick; it must not block on the client itself.
+    /// Keep it quick; it must not block on the client itself. A hook that
+    /// holds a clone of the client keeps the client alive, so dropping it
+    /// will not drain the queue: call [`Client::shutdown`](crate::Client::shutdown).
     ///
     /// ```
     /// let builder = bento_core::Client::builder().on_delivery_failure(|failure| {
