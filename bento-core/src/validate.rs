@@ -17,19 +17,28 @@ pub(crate) fn email(field: impl FnOnce() -> String, value: &str) -> Result<(), V
 }
 
 pub(crate) fn is_valid_email(value: &str) -> bool {
-    if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // Byte-wise for ASCII (every tracked event passes through here); a
+    // non-ASCII address takes the character-wise check.
+    let bytes = value.as_bytes();
+    let forbidden = if value.is_ascii() {
+        bytes.iter().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    } else {
+        value.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if value.len() > 254 || forbidden {
         return false;
     }
-    let Some((local, domain)) = value.rsplit_once('@') else {
+    let Some(at) = bytes.iter().rposition(|b| *b == b'@') else {
         return false;
     };
-    if local.is_empty() || local.len() > 64 || local.contains('@') {
+    let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
+    if local.is_empty() || local.len() > 64 || local.contains(&b'@') {
         return false;
     }
-    domain.contains('.')
+    domain.contains(&b'.')
         && domain
-            .split('.')
-            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
+            .split(|b| *b == b'.')
+            .all(|label| !label.is_empty() && label[0] != b'-' && label[label.len() - 1] != b'-')
 }
 
 pub(crate) fn non_empty(
