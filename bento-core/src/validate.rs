@@ -21,7 +21,9 @@ pub(crate) fn is_valid_email(value: &str) -> bool {
     // non-ASCII address takes the character-wise check.
     let bytes = value.as_bytes();
     let forbidden = if value.is_ascii() {
-        bytes.iter().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        bytes
+            .iter()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
     } else {
         value.chars().any(|c| c.is_whitespace() || c.is_control())
     };
