@@ -1,12 +1,11 @@
 //! The `Bento` extractor.
 
 use std::future::{Ready, ready};
-use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
-use bento_core::{BentoEvent, Client, HeldEvents, TrackError};
+use bento_core::{BentoEvent, Client, RequestEvents, TrackError};
 
 /// A handler's handle on Bento: from [`BentoMiddleware`](crate::BentoMiddleware)
 /// when the request went through it, otherwise from the app data (a `Client`
@@ -14,35 +13,20 @@ use bento_core::{BentoEvent, Client, HeldEvents, TrackError};
 ///
 /// [`track`](Self::track) returns at once; [`client`](Self::client) gives the
 /// whole API for calls a handler wants to await.
-#[derive(Clone)]
-pub struct Bento {
-    pub(crate) client: Client,
-    pub(crate) held: Option<Arc<HeldEvents>>,
-}
-
-impl std::fmt::Debug for Bento {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bento")
-            .field("client", &self.client)
-            .field("deliver_on_success", &self.held.is_some())
-            .finish()
-    }
-}
+#[derive(Clone, Debug)]
+pub struct Bento(pub(crate) RequestEvents);
 
 impl Bento {
     /// Checks and encodes the event, and queues it for background delivery
-    /// (or, under [`deliver_on_success`](crate::BentoMiddleware::deliver_on_success),
-    /// holds it until the response exists). Never blocks.
+    /// (or, under `deliver_on_success`, holds it until the response exists).
+    /// Never blocks.
     pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
-        match &self.held {
-            None => self.client.track(event),
-            Some(held) => held.track(&self.client, event),
-        }
+        self.0.track(event)
     }
 
     /// The client, for every other Bento call.
     pub fn client(&self) -> &Client {
-        &self.client
+        self.0.client()
     }
 }
 
@@ -60,7 +44,7 @@ impl FromRequest for Bento {
                 .map(|data| data.get_ref().clone())
         });
         ready(match client {
-            Some(client) => Ok(Bento { client, held: None }),
+            Some(client) => Ok(Bento(RequestEvents::direct(client))),
             None => {
                 tracing::error!("{MissingBento}");
                 Err(MissingBento.into())

@@ -2,12 +2,11 @@
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use actix_web::HttpMessage;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use bento_core::{Client, HeldEvents, HeldStats, Settlement};
+use bento_core::{Client, RequestTracking, Settlement};
 
 use crate::extract::Bento;
 
@@ -21,45 +20,36 @@ use crate::extract::Bento;
 /// Build the client once, outside the `HttpServer::new` closure (which runs
 /// once per worker), and clone the middleware into it.
 #[derive(Clone, Debug)]
-pub struct BentoMiddleware {
-    client: Client,
-    on_success: bool,
-    stats: Arc<HeldStats>,
-}
+pub struct BentoMiddleware(RequestTracking);
 
 impl BentoMiddleware {
     /// Middleware handing tracked events to `client`'s delivery queue at once.
     pub fn new(client: Client) -> Self {
-        Self {
-            client,
-            on_success: false,
-            stats: Arc::default(),
-        }
+        Self(RequestTracking::new(client))
     }
 
     /// Holds the events a request tracks until its response exists, then
     /// delivers them if the status is below 500 and discards them otherwise.
     /// A handler that panics, or a request cancelled before its response,
     /// discards them too.
-    pub fn deliver_on_success(mut self) -> Self {
-        self.on_success = true;
-        self
+    pub fn deliver_on_success(self) -> Self {
+        Self(self.0.deliver_on_success())
     }
 
     /// Events held and then delivered (under `deliver_on_success`), across
     /// every clone of this middleware.
     pub fn delivered(&self) -> u64 {
-        self.stats.delivered()
+        self.0.delivered()
     }
 
     /// Events held and then discarded (under `deliver_on_success`).
     pub fn discarded(&self) -> u64 {
-        self.stats.discarded()
+        self.0.discarded()
     }
 
     /// The client requests receive.
     pub fn client(&self) -> &Client {
-        &self.client
+        self.0.client()
     }
 }
 
@@ -99,18 +89,8 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let middleware = &self.middleware;
-        let (held, settlement) = match middleware.on_success {
-            true => {
-                let (held, settlement) = HeldEvents::start(&middleware.client, &middleware.stats);
-                (Some(held), Some(settlement))
-            }
-            false => (None, None),
-        };
-        request.extensions_mut().insert(Bento {
-            client: middleware.client.clone(),
-            held,
-        });
+        let (events, settlement) = self.middleware.0.begin();
+        request.extensions_mut().insert(Bento(events));
         ResponseFuture {
             inner: self.service.call(request),
             settlement,

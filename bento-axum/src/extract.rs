@@ -1,11 +1,10 @@
 //! The `Bento` extractor.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use bento_core::{BentoEvent, Client, HeldEvents, TrackError};
+use bento_core::{BentoEvent, Client, RequestEvents, TrackError};
 use http::StatusCode;
 use http::request::Parts;
 
@@ -34,35 +33,20 @@ use http::request::Parts;
 /// Router::new().route("/signup", post(signup)).layer(BentoLayer::new(client))
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct Bento {
-    pub(crate) client: Client,
-    pub(crate) held: Option<Arc<HeldEvents>>,
-}
-
-impl std::fmt::Debug for Bento {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bento")
-            .field("client", &self.client)
-            .field("deliver_on_success", &self.held.is_some())
-            .finish()
-    }
-}
+#[derive(Clone, Debug)]
+pub struct Bento(pub(crate) RequestEvents);
 
 impl Bento {
     /// Checks and encodes the event, and queues it for background delivery
-    /// (or, under [`deliver_on_success`](crate::BentoLayer::deliver_on_success),
-    /// holds it until the response exists). Never blocks.
+    /// (or, under `deliver_on_success`, holds it until the response exists).
+    /// Never blocks.
     pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
-        match &self.held {
-            None => self.client.track(event),
-            Some(held) => held.track(&self.client, event),
-        }
+        self.0.track(event)
     }
 
     /// The client, for every other Bento call.
     pub fn client(&self) -> &Client {
-        &self.client
+        self.0.client()
     }
 }
 

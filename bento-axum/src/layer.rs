@@ -2,10 +2,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bento_core::{Client, HeldEvents, HeldStats, Settlement};
+use bento_core::{Client, RequestTracking, Settlement};
 use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -22,44 +21,35 @@ use crate::extract::Bento;
 /// Cheap to clone; no request type parameter, so it is `Send + Sync` whatever
 /// the body type.
 #[derive(Clone, Debug)]
-pub struct BentoLayer {
-    client: Client,
-    on_success: bool,
-    stats: Arc<HeldStats>,
-}
+pub struct BentoLayer(RequestTracking);
 
 impl BentoLayer {
     /// A layer handing tracked events to `client`'s delivery queue at once.
     pub fn new(client: Client) -> Self {
-        Self {
-            client,
-            on_success: false,
-            stats: Arc::default(),
-        }
+        Self(RequestTracking::new(client))
     }
 
     /// Holds the events a request tracks until its response exists, then
     /// delivers them if the status is below 500 and discards them otherwise,
     /// so a failed signup does not emit `account.signup`. A handler that
     /// panics, or a request cancelled before its response, discards them too.
-    pub fn deliver_on_success(mut self) -> Self {
-        self.on_success = true;
-        self
+    pub fn deliver_on_success(self) -> Self {
+        Self(self.0.deliver_on_success())
     }
 
     /// Events this layer held and then delivered (under `deliver_on_success`).
     pub fn delivered(&self) -> u64 {
-        self.stats.delivered()
+        self.0.delivered()
     }
 
     /// Events this layer held and then discarded (under `deliver_on_success`).
     pub fn discarded(&self) -> u64 {
-        self.stats.discarded()
+        self.0.discarded()
     }
 
     /// The client requests receive.
     pub fn client(&self) -> &Client {
-        &self.client
+        self.0.client()
     }
 }
 
@@ -94,17 +84,8 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let (held, settlement) = match self.layer.on_success {
-            true => {
-                let (held, settlement) = HeldEvents::start(&self.layer.client, &self.layer.stats);
-                (Some(held), Some(settlement))
-            }
-            false => (None, None),
-        };
-        request.extensions_mut().insert(Bento {
-            client: self.layer.client.clone(),
-            held,
-        });
+        let (events, settlement) = self.layer.0.begin();
+        request.extensions_mut().insert(Bento(events));
         ResponseFuture {
             inner: self.inner.call(request),
             settlement,

@@ -94,8 +94,8 @@ pub use client::Client;
 pub use commands::{Command, CommandResult};
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, env};
 pub use dispatch::{
-    DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, HeldEvents,
-    HeldStats, ItemKind, Settlement, TrackError,
+    DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
+    RequestEvents, RequestTracking, Settlement, TrackError,
 };
 pub use emails::Email;
 pub use error::{ApiError, ConfigError, Error, ValidationError};

@@ -1,6 +1,9 @@
-//! Request-scoped delivery, for framework integrations (`bento-axum`,
-//! `bento-actix`): events a request tracks are held until its outcome is
-//! known, then delivered or discarded. Shared here so every framework gets
+//! Request-scoped tracking, for framework integrations (`bento-axum`,
+//! `bento-actix`): a [`RequestTracking`] per layer or middleware starts a
+//! [`RequestEvents`] handle and a [`Settlement`] per request. Under
+//! `deliver_on_success`, events a request tracks are held until its outcome
+//! is known, then delivered or discarded. Everything a framework adapter
+//! would otherwise write for itself lives here, so every framework gets
 //! exactly the same semantics.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,21 +15,124 @@ use crate::events::BentoEvent;
 
 /// Events held and then delivered or discarded, over many requests.
 #[derive(Debug, Default)]
-pub struct HeldStats {
+struct HeldStats {
     delivered: AtomicU64,
     discarded: AtomicU64,
 }
 
 impl HeldStats {
+    fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
+    }
+
+    fn discarded(&self) -> u64 {
+        self.discarded.load(Ordering::Relaxed)
+    }
+}
+
+/// A layer's or middleware's settings: the client requests get, and whether
+/// their events wait for the response ([`deliver_on_success`](Self::deliver_on_success)).
+/// Cheap to clone; clones share their counters.
+#[derive(Clone, Debug)]
+pub struct RequestTracking {
+    client: Client,
+    on_success: bool,
+    stats: Arc<HeldStats>,
+}
+
+impl RequestTracking {
+    /// Requests hand tracked events to `client`'s delivery queue at once.
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            on_success: false,
+            stats: Arc::default(),
+        }
+    }
+
+    /// Holds the events a request tracks until its response exists, then
+    /// delivers them if the status is below 500 and discards them otherwise.
+    /// A handler that panics, or a request cancelled before its response,
+    /// discards them too.
+    pub fn deliver_on_success(mut self) -> Self {
+        self.on_success = true;
+        self
+    }
+
     /// Held events that were delivered (their request succeeded).
     pub fn delivered(&self) -> u64 {
-        self.delivered.load(Ordering::Relaxed)
+        self.stats.delivered()
     }
 
     /// Held events that were discarded (their request failed, panicked or
     /// was cancelled).
     pub fn discarded(&self) -> u64 {
-        self.discarded.load(Ordering::Relaxed)
+        self.stats.discarded()
+    }
+
+    /// The client requests get.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// One request's handle, and (under `deliver_on_success`) the settlement
+    /// its response path must complete.
+    pub fn begin(&self) -> (RequestEvents, Option<Settlement>) {
+        if !self.on_success {
+            return (RequestEvents::direct(self.client.clone()), None);
+        }
+        let held = Arc::new(HeldEvents {
+            state: Mutex::new(State::Holding(Vec::new())),
+            stats: Arc::clone(&self.stats),
+        });
+        let settlement = Settlement {
+            held: Arc::clone(&held),
+            client: self.client.clone(),
+        };
+        let events = RequestEvents {
+            client: self.client.clone(),
+            held: Some(held),
+        };
+        (events, Some(settlement))
+    }
+}
+
+/// One request's handle on Bento: what a framework's `Bento` extractor wraps.
+#[derive(Clone)]
+pub struct RequestEvents {
+    client: Client,
+    held: Option<Arc<HeldEvents>>,
+}
+
+impl std::fmt::Debug for RequestEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestEvents")
+            .field("client", &self.client)
+            .field("deliver_on_success", &self.held.is_some())
+            .finish()
+    }
+}
+
+impl RequestEvents {
+    /// A handle that queues events at once, for a request that did not go
+    /// through a layer (a client found in the app's state, say).
+    pub fn direct(client: Client) -> Self {
+        Self { client, held: None }
+    }
+
+    /// Checks and encodes the event, and queues it for background delivery,
+    /// or holds it until the response exists under `deliver_on_success`.
+    /// Never blocks.
+    pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+        match &self.held {
+            None => self.client.track(event),
+            Some(held) => held.track(&self.client, event),
+        }
+    }
+
+    /// The client, for every other Bento call.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 }
 
@@ -38,39 +144,15 @@ enum State {
 }
 
 /// The events one request tracked, held until [`Settlement`] decides.
-pub struct HeldEvents {
+struct HeldEvents {
     state: Mutex<State>,
     stats: Arc<HeldStats>,
 }
 
-impl std::fmt::Debug for HeldEvents {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HeldEvents").finish_non_exhaustive()
-    }
-}
-
 impl HeldEvents {
-    /// Holds one request's events, counting into `stats`; returns the events
-    /// (for the request's handle) and the settlement (for the response path).
-    pub fn start(client: &Client, stats: &Arc<HeldStats>) -> (Arc<HeldEvents>, Settlement) {
-        let held = Arc::new(HeldEvents {
-            state: Mutex::new(State::Holding(Vec::new())),
-            stats: Arc::clone(stats),
-        });
-        let settlement = Settlement {
-            held: Arc::clone(&held),
-            client: client.clone(),
-        };
-        (held, settlement)
-    }
-
     /// Checks and encodes `event` now, then holds it, or queues it when the
     /// request is already settled.
-    pub fn track<E: BentoEvent + ?Sized>(
-        &self,
-        client: &Client,
-        event: &E,
-    ) -> Result<(), TrackError> {
+    fn track<E: BentoEvent + ?Sized>(&self, client: &Client, event: &E) -> Result<(), TrackError> {
         let item = Encoded::event(event)?;
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match &mut *state {

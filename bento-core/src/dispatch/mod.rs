@@ -43,7 +43,7 @@ mod types;
 mod worker;
 
 pub(crate) use config::{DeliveryConfig, FailureHook};
-pub use held::{HeldEvents, HeldStats, Settlement};
+pub use held::{RequestEvents, RequestTracking, Settlement};
 pub use types::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
     TrackError,
