@@ -8,8 +8,8 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, test, web};
 use bento_actix::{Bento, BentoMiddleware};
-use bento_core::{BentoEvent, Client, RateLimits};
-use bento_emulator::Emulator;
+use bento_core::BentoEvent;
+use bento_tests::emulator_and_client_blocking;
 
 #[derive(BentoEvent)]
 #[bento(event = "account.signup")]
@@ -24,23 +24,6 @@ fn signup_for(n: usize) -> Signup {
         email: format!("user{n}@example.com"),
         plan: "pro",
     }
-}
-
-fn emulator_and_client() -> (Emulator, Client) {
-    let emulator = Emulator::builder()
-        .no_rate_limits()
-        .start_blocking()
-        .unwrap();
-    let client = Client::builder()
-        .base_url(emulator.base_url())
-        .publishable_key(emulator.publishable_key())
-        .secret_key(emulator.secret_key())
-        .site_uuid(emulator.site_uuid())
-        .rate_limits(RateLimits::unlimited())
-        .flush_interval(Duration::from_millis(50))
-        .build()
-        .unwrap();
-    (emulator, client)
 }
 
 /// Runs `body` on actix's runtime (a current-thread runtime, as each worker's is).
@@ -58,7 +41,7 @@ async fn signup(bento: Bento, body: String) -> HttpResponse {
 
 #[test]
 fn events_tracked_in_handlers_arrive_with_the_right_shape() {
-    let (emulator, client) = emulator_and_client();
+    let (emulator, client) = emulator_and_client_blocking();
     actix(async {
         let app = test::init_service(
             App::new()
@@ -90,7 +73,7 @@ fn events_tracked_in_handlers_arrive_with_the_right_shape() {
 
 #[test]
 fn app_data_works_without_the_middleware() {
-    let (emulator, client) = emulator_and_client();
+    let (emulator, client) = emulator_and_client_blocking();
     actix(async {
         let plain = test::init_service(
             App::new()
@@ -150,7 +133,7 @@ fn without_a_client_the_extractor_answers_500_and_option_works() {
 
 #[test]
 fn deliver_on_success_keeps_events_of_failed_requests_out() {
-    let (emulator, client) = emulator_and_client();
+    let (emulator, client) = emulator_and_client_blocking();
     let middleware = BentoMiddleware::new(client.clone()).deliver_on_success();
     async fn ok(bento: Bento) -> HttpResponse {
         bento.track(&signup_for(1)).unwrap();
@@ -230,7 +213,7 @@ fn deliver_on_success_keeps_events_of_failed_requests_out() {
 #[test]
 fn several_workers_track_concurrently_and_graceful_shutdown_delivers_everything() {
     const REQUESTS: usize = 2000;
-    let (emulator, client) = emulator_and_client();
+    let (emulator, client) = emulator_and_client_blocking();
     let _ = rustls::crypto::ring::default_provider().install_default();
     actix(async {
         // Built outside the closure, which runs once per worker.

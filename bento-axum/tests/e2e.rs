@@ -11,8 +11,8 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use bento_axum::{Bento, BentoLayer};
-use bento_core::{BentoEvent, Client, Event, RateLimits};
-use bento_emulator::Emulator;
+use bento_core::{BentoEvent, Client, Event};
+use bento_tests::emulator_and_client;
 use tokio::net::TcpListener;
 
 #[derive(BentoEvent)]
@@ -28,20 +28,6 @@ fn signup_for(n: usize) -> Signup {
         email: format!("user{n}@example.com"),
         plan: "pro",
     }
-}
-
-async fn emulator_and_client() -> (Emulator, Client) {
-    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
-    let client = Client::builder()
-        .base_url(emulator.base_url())
-        .publishable_key(emulator.publishable_key())
-        .secret_key(emulator.secret_key())
-        .site_uuid(emulator.site_uuid())
-        .rate_limits(RateLimits::unlimited())
-        .flush_interval(Duration::from_millis(50))
-        .build()
-        .unwrap();
-    (emulator, client)
 }
 
 /// Serves `app` on a free port; returns its base URL and a switch that stops

@@ -8,26 +8,10 @@ use std::time::Duration;
 use actix_web::{App, HttpServer};
 use bento_actix::BentoMiddleware;
 use bento_axum::BentoLayer;
-use bento_core::{Client, RateLimits};
 use bento_emulator::Emulator;
 use bento_examples::{actix_demo, axum_demo, demo};
+use bento_tests::emulator_and_client_blocking;
 use serde_json::{Value, json};
-
-fn emulator_and_client() -> (Emulator, Client) {
-    let emulator = Emulator::builder()
-        .no_rate_limits()
-        .start_blocking()
-        .unwrap();
-    let client = Client::builder()
-        .base_url(emulator.base_url())
-        .publishable_key(emulator.publishable_key())
-        .secret_key(emulator.secret_key())
-        .site_uuid(emulator.site_uuid())
-        .rate_limits(RateLimits::unlimited())
-        .build()
-        .unwrap();
-    (emulator, client)
-}
 
 /// What Bento received, in a comparable form (times of receipt left out).
 fn received(emulator: &Emulator) -> Value {
@@ -49,7 +33,7 @@ fn received(emulator: &Emulator) -> Value {
 }
 
 fn run_axum() -> (Vec<u16>, Value, u64) {
-    let (emulator, client) = emulator_and_client();
+    let (emulator, client) = emulator_and_client_blocking();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (statuses, discarded) = runtime.block_on(async {
         let layer = BentoLayer::new(client.clone()).deliver_on_success();
@@ -73,7 +57,7 @@ fn run_axum() -> (Vec<u16>, Value, u64) {
 }
 
 fn run_actix() -> (Vec<u16>, Value, u64) {
-    let (emulator, client) = emulator_and_client();
+    let (emulator, client) = emulator_and_client_blocking();
     let (statuses, discarded) = actix_web::rt::System::new().block_on(async {
         let middleware = BentoMiddleware::new(client.clone()).deliver_on_success();
         let factory = middleware.clone();

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bento_core::{
-    BentoEvent, Client, ClientBuilder, DeliveryFailure, Event, FailureReason, FlushError, ItemKind,
-    RateLimits, RetryPolicy, SubscriberImport, TrackError,
+    BentoEvent, ClientBuilder, DeliveryFailure, Event, FailureReason, FlushError, ItemKind,
+    RetryPolicy, SubscriberImport, TrackError,
 };
 use bento_emulator::{Emulator, Fault};
 
@@ -28,20 +28,13 @@ fn view(n: u64) -> PageView {
 }
 
 fn builder(emulator: &Emulator) -> ClientBuilder {
-    Client::builder()
-        .base_url(emulator.base_url())
-        .publishable_key(emulator.publishable_key())
-        .secret_key(emulator.secret_key())
-        .site_uuid(emulator.site_uuid())
-        .rate_limits(RateLimits::unlimited())
-        .flush_interval(Duration::from_millis(50))
-        .delivery_retry(
-            RetryPolicy::default()
-                .max_attempts(30)
-                .base_delay(Duration::from_millis(10))
-                .max_delay(Duration::from_millis(200))
-                .max_retry_after(Duration::from_secs(5)),
-        )
+    bento_tests::client_for(emulator).delivery_retry(
+        RetryPolicy::default()
+            .max_attempts(30)
+            .base_delay(Duration::from_millis(10))
+            .max_delay(Duration::from_millis(200))
+            .max_retry_after(Duration::from_secs(5)),
+    )
 }
 
 async fn emulator() -> Emulator {
