@@ -8,23 +8,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, test, web};
 use bento_actix::{Bento, BentoMiddleware};
-use bento_core::BentoEvent;
-use bento_tests::emulator_and_client_blocking;
-
-#[derive(BentoEvent)]
-#[bento(event = "account.signup")]
-struct Signup {
-    email: String,
-    #[bento(field)]
-    plan: &'static str,
-}
-
-fn signup_for(n: usize) -> Signup {
-    Signup {
-        email: format!("user{n}@example.com"),
-        plan: "pro",
-    }
-}
+use bento_tests::{emulator_and_client_blocking, signup_for};
 
 /// Runs `body` on actix's runtime (a current-thread runtime, as each worker's is).
 fn actix<F: std::future::Future<Output = ()>>(body: F) {

@@ -11,24 +11,9 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use bento_axum::{Bento, BentoLayer};
-use bento_core::{BentoEvent, Client, Event};
-use bento_tests::emulator_and_client;
+use bento_core::{Client, Event};
+use bento_tests::{emulator_and_client, signup_for};
 use tokio::net::TcpListener;
-
-#[derive(BentoEvent)]
-#[bento(event = "account.signup")]
-struct Signup {
-    email: String,
-    #[bento(field)]
-    plan: &'static str,
-}
-
-fn signup_for(n: usize) -> Signup {
-    Signup {
-        email: format!("user{n}@example.com"),
-        plan: "pro",
-    }
-}
 
 /// Serves `app` on a free port; returns its base URL and a switch that stops
 /// it gracefully, and the server's join handle.

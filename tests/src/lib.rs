@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bento_core::{Client, ClientBuilder, RateLimits, RetryPolicy};
+use bento_core::{BentoEvent, Client, ClientBuilder, RateLimits, RetryPolicy};
 use bento_emulator::Emulator;
 
 /// A client for `emulator`: no client-side rate limits, quick retries, and a
@@ -43,4 +43,23 @@ pub fn emulator_and_client_blocking() -> (Emulator, Client) {
         .expect("the emulator starts on 127.0.0.1:0");
     let client = client_for(&emulator).build().expect("the client builds");
     (emulator, client)
+}
+
+/// The signup event the framework tests track, one per request.
+#[derive(Debug, BentoEvent)]
+#[bento(event = "account.signup")]
+pub struct Signup {
+    /// `user<n>@example.com`.
+    pub email: String,
+    /// Written to the subscriber's profile.
+    #[bento(field)]
+    pub plan: &'static str,
+}
+
+/// The signup of user `n`.
+pub fn signup_for(n: usize) -> Signup {
+    Signup {
+        email: format!("user{n}@example.com"),
+        plan: "pro",
+    }
 }
