@@ -21,9 +21,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     actix_web::rt::System::new().block_on(async {
         let factory = middleware.clone();
-        let address = if serve_forever { ("127.0.0.1", 3000) } else { ("127.0.0.1", 0) };
+        let address = if serve_forever { demo::listen_address() } else { "127.0.0.1:0".to_owned() };
+        // actix-web's own signal handling is off: the demo stops on Ctrl-C
+        // and SIGTERM alike, always gracefully, then delivers what is queued.
         let server = HttpServer::new(move || App::new().wrap(factory.clone()).configure(actix_demo::routes))
             .workers(2)
+            .disable_signals()
             .bind(address)?;
         let url = format!("http://{}", server.addrs()[0]);
         println!("Serving on {url}");
@@ -31,11 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let handle = server.handle();
         let running = actix_web::rt::spawn(server);
         if serve_forever {
-            println!("Ctrl-C stops the server (gracefully) and delivers what is queued.");
+            println!("Ctrl-C or SIGTERM stops the server (gracefully) and delivers what is queued.");
+            demo::shutdown_signal().await;
         } else {
             demo::drive(&url, true).await?;
-            handle.stop(true).await;
         }
+        handle.stop(true).await;
         running.await??;
 
         let report = client.shutdown(Duration::from_secs(10)).await?;

@@ -7,9 +7,11 @@
 //!
 //!     cargo run --example axum_app              # drives a few requests, shuts down, prints what Bento received
 //!     cargo run --example axum_app -- --serve   # keeps serving on 127.0.0.1:3000 for curl
+//!     cargo run --example axum_app -- --serve --listen 127.0.0.1:8080
 //!
-//! Shutdown is graceful: the server stops taking requests, finishes the ones
-//! in flight, then `client.shutdown` delivers every queued event. The app
+//! Shutdown is graceful, on Ctrl-C or SIGTERM (how systemd, Docker and
+//! Kubernetes stop a process): the server stops taking requests, finishes the
+//! ones in flight, then `client.shutdown` delivers every queued event. The app
 //! itself is in `src/app.rs` and `src/axum_demo.rs`.
 
 use std::time::Duration;
@@ -24,9 +26,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let layer = BentoLayer::new(client.clone()).deliver_on_success();
 
     let address = if serve_forever {
-        "127.0.0.1:3000"
+        demo::listen_address()
     } else {
-        "127.0.0.1:0"
+        "127.0.0.1:0".to_owned()
     };
     let listener = tokio::net::TcpListener::bind(address).await?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -44,8 +46,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "Try:\n  curl -X POST {url}/signup -H 'content-type: application/json' \\\n    -d '{{\"email\":\"ada@example.com\",\"first_name\":\"Ada\",\"plan\":\"pro\"}}'"
         );
-        println!("Ctrl-C stops the server and delivers what is queued.");
-        tokio::signal::ctrl_c().await?;
+        println!("Ctrl-C or SIGTERM stops the server and delivers what is queued.");
+        demo::shutdown_signal().await;
     } else {
         demo::drive(&url, true).await?;
     }

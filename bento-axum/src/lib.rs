@@ -18,6 +18,22 @@
 //!     "welcome"
 //! }
 //!
+//! /// Ctrl-C, or SIGTERM: how systemd, Docker and Kubernetes stop a process.
+//! async fn shutdown_signal() {
+//!     let interrupt = async { let _ = tokio::signal::ctrl_c().await; };
+//!     #[cfg(unix)]
+//!     let terminate = async {
+//!         use tokio::signal::unix::{SignalKind, signal};
+//!         match signal(SignalKind::terminate()) {
+//!             Ok(mut term) => { term.recv().await; }
+//!             Err(_) => std::future::pending().await,
+//!         }
+//!     };
+//!     #[cfg(not(unix))]
+//!     let terminate = std::future::pending::<()>();
+//!     tokio::select! { () = interrupt => {}, () = terminate => {} }
+//! }
+//!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let client = Client::from_env()?;
@@ -26,7 +42,7 @@
 //!         .layer(BentoLayer::new(client.clone()));
 //!     let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
 //!     axum::serve(listener, app)
-//!         .with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; })
+//!         .with_graceful_shutdown(shutdown_signal())
 //!         .await?;
 //!     // The server has stopped taking requests: deliver what is queued.
 //!     client.shutdown(Duration::from_secs(10)).await?;

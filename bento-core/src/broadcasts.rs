@@ -249,7 +249,7 @@ impl Serialize for NewBroadcast {
 #[non_exhaustive]
 pub struct BroadcastBatchResult {
     /// Broadcasts created.
-    #[serde(default, alias = "result")]
+    #[serde(alias = "result")]
     pub results: u64,
     /// Broadcasts refused.
     #[serde(default)]
@@ -324,6 +324,9 @@ impl Client {
                 let request = ApiRequest::post("batch/broadcasts")
                     .json(&BroadcastsBody { broadcasts: chunk })?;
                 let mut part: BroadcastBatchResult = self.call(request).await?;
+                let sent = chunk.len() as u64;
+                part.results = part.results.min(sent);
+                part.failed = part.failed.min(sent - part.results);
                 for failure in &mut part.failures {
                     failure.index += offset;
                 }
@@ -334,8 +337,8 @@ impl Client {
         Ok(parts
             .into_iter()
             .fold(BroadcastBatchResult::default(), |mut total, part| {
-                total.results += part.results;
-                total.failed += part.failed;
+                total.results = total.results.saturating_add(part.results);
+                total.failed = total.failed.saturating_add(part.failed);
                 total.broadcasts.extend(part.broadcasts);
                 total.failures.extend(part.failures);
                 total

@@ -61,6 +61,7 @@ pub(crate) struct Api {
     pub(crate) retry: RetryPolicy,
     pub(crate) pacer: Pacer,
     pub(crate) events_per_request: usize,
+    pub(crate) max_response_bytes: u64,
 }
 
 impl fmt::Debug for Client {

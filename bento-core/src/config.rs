@@ -54,8 +54,12 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     rate_limits: RateLimits,
     events_per_request: usize,
+    max_response_bytes: u64,
     delivery: DeliveryConfig,
 }
+
+/// The default cap on a response body: far above anything Bento sends.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -69,8 +73,10 @@ impl fmt::Debug for ClientBuilder {
                 &self.secret_key.as_ref().map(|_| "[redacted]"),
             )
             .field("site_uuid", &self.site_uuid)
-            .field("base_url", &self.base_url)
+            .field("base_url", &crate::error::redact_url(&self.base_url))
             .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("app_name", &self.app_name)
             .field("retry", &self.retry)
             .field("rate_limits", &self.rate_limits)
@@ -98,6 +104,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             rate_limits: RateLimits::default(),
             events_per_request: crate::events::MAX_EVENTS_PER_REQUEST,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             delivery: DeliveryConfig::default(),
         }
     }
@@ -200,6 +207,17 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body the client reads, in bytes (default 16 MiB,
+    /// at least 1024). A larger answer is
+    /// [`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge): the
+    /// `Content-Length` is checked first and reading stops at the cap, so a
+    /// misbehaving server or proxy cannot exhaust the application's memory.
+    /// Error answers (4xx, 5xx) are read up to 64 KiB only, whatever this is.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// How many items (events and subscriber records) the background delivery
     /// engine holds at most, queued or being retried (default 10,000). When
     /// it is full, `track` hands items back instead of growing without bound.
@@ -247,9 +265,10 @@ impl ClientBuilder {
 
     /// Called on the delivery thread with items the engine gave up on, and
     /// why: refused by Bento, out of retries, or left at a shutdown deadline.
-    /// Keep it quick; it must not block on the client itself. A hook that
-    /// holds a clone of the client keeps the client alive, so dropping it
-    /// will not drain the queue: call [`Client::shutdown`](crate::Client::shutdown).
+    /// Keep it quick; it must not block on the client itself. To requeue
+    /// items, use [`DeliveryFailure::client`] rather than capturing a
+    /// `Client`: a hook that owns a clone keeps the client alive, so dropping
+    /// your last handle would never drain the queue.
     ///
     /// ```
     /// let builder = bento_core::Client::builder().on_delivery_failure(|failure| {
@@ -264,6 +283,21 @@ impl ClientBuilder {
         let hook: FailureHook = Arc::new(hook);
         self.delivery.on_failure = Some(hook);
         self
+    }
+
+    /// Tests only: switches that make the engine panic in its loop, or in its
+    /// next request, once each.
+    #[cfg(test)]
+    pub(crate) fn engine_panics(
+        &self,
+    ) -> (
+        Arc<std::sync::atomic::AtomicBool>,
+        Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        (
+            Arc::clone(&self.delivery.inject_panic),
+            Arc::clone(&self.delivery.inject_request_panic),
+        )
     }
 
     /// Builds the client. Fails on missing keys or an unusable setting; never panics.
@@ -295,10 +329,21 @@ impl ClientBuilder {
                 reason: format!("{} is outside 1..=1000", self.events_per_request),
             });
         }
-        if self.timeout.is_zero() {
+        for (setting, value) in [
+            ("timeout", self.timeout),
+            ("connect_timeout", self.connect_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::Invalid {
+                    setting,
+                    reason: "must be longer than zero".into(),
+                });
+            }
+        }
+        if self.max_response_bytes < 1024 {
             return Err(ConfigError::Invalid {
-                setting: "timeout",
-                reason: "must be longer than zero".into(),
+                setting: "max_response_bytes",
+                reason: format!("{} is below the minimum of 1024", self.max_response_bytes),
             });
         }
         let base_url = parse_base_url(&self.base_url)?;
@@ -326,6 +371,7 @@ impl ClientBuilder {
                     retry: self.retry,
                     pacer: Pacer::new(&self.rate_limits),
                     events_per_request: self.events_per_request,
+                    max_response_bytes: self.max_response_bytes,
                 }),
                 dispatcher: Dispatcher::new(delivery),
             }),
@@ -334,8 +380,9 @@ impl ClientBuilder {
 }
 
 fn parse_base_url(raw: &str) -> Result<reqwest::Url, ConfigError> {
+    // The URL goes into the error, and so into logs: never with a key in it.
     let invalid = |reason: &str| ConfigError::BaseUrl {
-        url: raw.to_owned(),
+        url: crate::error::redact_url(raw),
         reason: reason.to_owned(),
     };
     let mut url = reqwest::Url::parse(raw.trim()).map_err(|e| invalid(&e.to_string()))?;
@@ -463,6 +510,34 @@ mod tests {
         assert!(matches!(
             base().base_url("https://pk:sk@h/api").build(),
             Err(ConfigError::BaseUrl { .. })
+        ));
+        for leaky in [
+            "https://pk:SECRET@h/api",
+            "https://h/api?key=SECRET",
+            "https://h/api#SECRET",
+            "not a url?key=SECRET",
+            "ftp://SECRET@h",
+        ] {
+            let builder = base().base_url(leaky);
+            assert!(!format!("{builder:?}").contains("SECRET"), "{leaky}");
+            let err = builder.build().unwrap_err();
+            assert!(matches!(err, ConfigError::BaseUrl { .. }));
+            assert!(!err.to_string().contains("SECRET"), "{err}");
+            assert!(!format!("{err:?}").contains("SECRET"), "{err:?}");
+        }
+        assert!(matches!(
+            base().connect_timeout(Duration::ZERO).build(),
+            Err(ConfigError::Invalid {
+                setting: "connect_timeout",
+                ..
+            })
+        ));
+        assert!(matches!(
+            base().max_response_bytes(10).build(),
+            Err(ConfigError::Invalid {
+                setting: "max_response_bytes",
+                ..
+            })
         ));
         assert!(matches!(
             base().events_per_request(0).build(),

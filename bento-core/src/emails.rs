@@ -136,7 +136,7 @@ impl Client {
             let request = ApiRequest::post("batch/emails")
                 .json(&EmailsBody { emails: chunk })?
                 .at_most_once();
-            self.call::<BatchResult>(request).await
+            self.call_batch(request, chunk.len()).await
         })
         .await?;
         Ok(chunks.into_iter().sum())

@@ -14,6 +14,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use crate::convert::Timestamp;
 use crate::error::ValidationError;
 use crate::events::BentoEvent;
+use crate::finite::{Finite, Found};
 use crate::subscribers::BentoSubscriber;
 use crate::validate;
 
@@ -116,13 +117,23 @@ fn write(
     out: &mut Vec<u8>,
 ) -> Result<(), ValidationError> {
     let start = out.len();
-    serde_json::to_writer(&mut *out, value).map_err(|error| {
-        out.truncate(start);
-        ValidationError::Unserializable {
-            field: item(),
-            message: error.to_string(),
-        }
-    })
+    let found = Found::default();
+    let mut serializer = serde_json::Serializer::new(&mut *out);
+    value
+        .serialize(Finite::new(&mut serializer, &found))
+        .map_err(|error| {
+            out.truncate(start);
+            match found.take() {
+                Some((path, value)) => ValidationError::NonFiniteNumber {
+                    field: format!("{}.{path}", item()),
+                    value,
+                },
+                None => ValidationError::Unserializable {
+                    field: item(),
+                    message: error.to_string(),
+                },
+            }
+        })
 }
 
 /// Many encoded items, ready to be cut into request bodies.
@@ -245,5 +256,41 @@ mod tests {
             ValidationError::TagContainsComma { field, .. } if field == "subscribers[0].tags"
         ));
         assert_eq!(out, b"prefix");
+    }
+
+    #[test]
+    fn non_finite_numbers_in_derived_details_are_refused_by_key() {
+        #[derive(serde::Serialize)]
+        struct Money {
+            amount: f64,
+        }
+        struct Priced(f64);
+        impl BentoEvent for Priced {
+            fn event_type(&self) -> &str {
+                "x"
+            }
+            fn email(&self) -> &str {
+                "a@example.com"
+            }
+            fn has_details(&self) -> bool {
+                true
+            }
+            fn serialize_details<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
+                map.serialize_entry("value", &Money { amount: self.0 })
+            }
+        }
+        let mut out = b"prefix".to_vec();
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let error = encode_event(&Priced(bad), || "event".into(), &mut out).unwrap_err();
+            match error {
+                ValidationError::NonFiniteNumber { field, .. } => {
+                    assert_eq!(field, "event.details.value.amount")
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            assert_eq!(out, b"prefix");
+        }
+        encode_event(&Priced(1.5), || "event".into(), &mut out).unwrap();
+        assert!(out.ends_with(br#""details":{"value":{"amount":1.5}}}"#));
     }
 }

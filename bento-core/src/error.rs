@@ -24,8 +24,22 @@ pub enum Error {
     /// Bento answered with an error status; see [`ApiError`].
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// The request never got an answer: DNS, connect, TLS or a dropped connection.
-    #[error("could not reach Bento for {endpoint}: {source}")]
+    /// No connection could be made (DNS, refused, connect timeout, TLS
+    /// handshake): the request was certainly not sent, so it is safe to retry.
+    #[error(
+        "could not connect to Bento for {endpoint}: {source}; nothing was sent, so retrying is \
+         safe (check the network, or BENTO_BASE_URL)"
+    )]
+    Connect {
+        /// The API path, such as `batch/events`.
+        endpoint: String,
+        /// The underlying HTTP client error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The connection broke after the request was sent: Bento may or may not
+    /// have processed it.
+    #[error("lost the connection to Bento during {endpoint}: {source}")]
     Transport {
         /// The API path, such as `batch/events`.
         endpoint: String,
@@ -55,6 +69,52 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// Bento answered with a redirect. Bento's API never redirects, and
+    /// following one would send personal data (and the keys) elsewhere, so it
+    /// is not followed.
+    #[error(
+        "Bento answered {endpoint} with a redirect ({status}) to {}; it was not followed. \
+         Check the base URL (it must be the API root, such as https://app.bentonow.com/api/v1)",
+        location.as_deref().unwrap_or("no location")
+    )]
+    Redirected {
+        /// The API path, such as `fetch/tags`.
+        endpoint: String,
+        /// The 3xx status.
+        status: StatusCode,
+        /// The host the redirect pointed to (never its path or query).
+        location: Option<String>,
+    },
+    /// The answer's body is larger than
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes);
+    /// reading stopped at the limit.
+    #[error(
+        "Bento's answer to {endpoint} is larger than {limit} bytes and was not read; raise \
+         ClientBuilder::max_response_bytes if this endpoint really returns that much"
+    )]
+    ResponseTooLarge {
+        /// The API path, such as `fetch/subscribers`.
+        endpoint: String,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The client is holding this endpoint family back (Bento answered 429
+    /// with a `Retry-After`, or the client's own pacing is full) for longer
+    /// than [`RetryPolicy::max_retry_after`](crate::RetryPolicy::max_retry_after):
+    /// nothing was sent.
+    #[error(
+        "Bento's rate limit holds {family:?} requests back for another {}s, longer than this \
+         call waits; nothing was sent: retry {endpoint} after that",
+        retry_after.as_secs_f64().ceil()
+    )]
+    RateLimited {
+        /// The API path, such as `fetch/subscribers`.
+        endpoint: String,
+        /// The endpoint family that is held back.
+        family: crate::EndpointFamily,
+        /// How long until a request of this family may be sent.
+        retry_after: Duration,
+    },
     /// A batch larger than one request was split, and one of its requests failed.
     ///
     /// The first `accepted` items were delivered; resend from that index.
@@ -81,9 +141,16 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(api) => api.is_retryable(),
-            Error::Transport { .. } | Error::Timeout { .. } => true,
+            Error::Connect { .. }
+            | Error::Transport { .. }
+            | Error::Timeout { .. }
+            | Error::RateLimited { .. } => true,
             Error::PartialBatch { source, .. } => source.is_retryable(),
-            Error::Config(_) | Error::Invalid(_) | Error::Decode { .. } => false,
+            Error::Config(_)
+            | Error::Invalid(_)
+            | Error::Decode { .. }
+            | Error::Redirected { .. }
+            | Error::ResponseTooLarge { .. } => false,
         }
     }
 
@@ -91,7 +158,19 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(api) => Some(api.status),
+            Error::Redirected { status, .. } => Some(*status),
             Error::PartialBatch { source, .. } => source.status(),
+            _ => None,
+        }
+    }
+
+    /// How long to wait before trying again, when Bento (or the client's
+    /// pacing) said so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api(api) => api.retry_after,
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
+            Error::PartialBatch { source, .. } => source.retry_after(),
             _ => None,
         }
     }
@@ -206,7 +285,8 @@ pub enum ConfigError {
     /// The base URL is not an absolute http(s) URL.
     #[error("invalid base URL `{url}`: {reason}; expected e.g. https://app.bentonow.com/api/v1")]
     BaseUrl {
-        /// The URL as given.
+        /// The URL as given, with any user info and query replaced by
+        /// `[redacted]`: they may hold keys.
         url: String,
         /// What is wrong with it.
         reason: String,
@@ -283,6 +363,17 @@ pub enum ValidationError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A number is NaN or infinite, which JSON cannot carry (it would arrive
+    /// as `null`).
+    #[error(
+        "{field} is {value}, which JSON cannot represent; send a finite number or leave it out"
+    )]
+    NonFiniteNumber {
+        /// Where the number was found, such as `events[3].details.price`.
+        field: String,
+        /// `NaN`, `inf` or `-inf`.
+        value: String,
+    },
     /// An item's own `Serialize` implementation failed.
     #[error("{field} could not be serialized: {message}")]
     Unserializable {
@@ -303,6 +394,7 @@ impl ValidationError {
             | Self::TagContainsComma { field, .. }
             | Self::InvalidDate { field, .. }
             | Self::InvalidKey { field, .. }
+            | Self::NonFiniteNumber { field, .. }
             | Self::Unserializable { field, .. } => {
                 *field = if field.is_empty() {
                     item.to_owned()
@@ -315,6 +407,42 @@ impl ValidationError {
         }
         self
     }
+}
+
+/// A URL fit for messages and `Debug`: user info (`user:password@`) and the
+/// query replaced by `[redacted]`, since either may carry a key. Works on
+/// text that does not parse as a URL too.
+pub(crate) fn redact_url(raw: &str) -> String {
+    let (before_fragment, fragment) = match raw.find('#') {
+        Some(at) => raw.split_at(at),
+        None => (raw, ""),
+    };
+    let (mut rest, query) = match before_fragment.find('?') {
+        Some(at) => (&before_fragment[..at], Some(())),
+        None => (before_fragment, None),
+    };
+    let mut out = String::with_capacity(raw.len());
+    if let Some(at) = rest.find("://") {
+        out.push_str(&rest[..at + 3]);
+        rest = &rest[at + 3..];
+    }
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rfind('@') {
+        Some(at) => {
+            out.push_str("[redacted]@");
+            out.push_str(&authority[at + 1..]);
+        }
+        None => out.push_str(authority),
+    }
+    out.push_str(path);
+    if query.is_some() {
+        out.push_str("?[redacted]");
+    }
+    if !fragment.is_empty() {
+        out.push_str("#[redacted]");
+    }
+    out
 }
 
 pub(crate) fn truncate_body(body: &[u8]) -> String {
@@ -384,6 +512,17 @@ mod tests {
         let long = "é".repeat(3000);
         let cut = truncate_body(long.as_bytes());
         assert!(cut.contains("bytes in all"));
+    }
+
+    #[test]
+    fn urls_are_redacted_for_messages() {
+        assert_eq!(
+            redact_url("https://pk:SECRET@app.bentonow.com/api/v1?key=SECRET#x"),
+            "https://[redacted]@app.bentonow.com/api/v1?[redacted]#[redacted]"
+        );
+        assert_eq!(redact_url("https://h/api"), "https://h/api");
+        assert_eq!(redact_url("pk:SECRET@h/x?y"), "[redacted]@h/x?[redacted]");
+        assert!(!redact_url("ftp://user:SECRET@@host?SECRET").contains("SECRET"));
     }
 
     #[test]

@@ -49,6 +49,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Delivery guarantees
+//!
+//! [`Client::track`] returns at once; a background thread delivers. Every
+//! item it accepts ends in exactly one of three places: delivered (a 2xx
+//! whose body decodes as Bento's answer), handed to the failure hook
+//! ([`ClientBuilder::on_delivery_failure`]) with a [`FailureReason`], or
+//! counted as pending in the [`FlushError::Timeout`] of [`Client::flush`] and
+//! [`Client::shutdown`]. Nothing a server sends (huge or endless bodies, any
+//! `Retry-After`, redirects, undecodable answers) can panic the client or
+//! grow its memory without bound, and a panic inside the engine is caught:
+//! the items it held go to the hook and the engine keeps serving.
+//!
 //! # Testing without Bento
 //!
 //! The `bento-emulator` crate runs a local, stateful Bento on loopback; point
@@ -64,10 +76,15 @@ mod de;
 mod dispatch;
 mod envelope;
 mod error;
+mod finite;
 mod rate_limit;
 mod retry;
+mod time;
 mod transport;
 mod validate;
+
+#[cfg(test)]
+mod properties;
 
 #[doc(hidden)]
 #[path = "private.rs"]

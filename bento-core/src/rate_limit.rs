@@ -87,7 +87,8 @@ impl RateLimit {
     /// so that network jitter cannot squeeze N+1 requests into the server's view
     /// of one window.
     fn paced_window(&self) -> Duration {
-        self.window + (self.window / 50).max(Duration::from_millis(10))
+        self.window
+            .saturating_add((self.window / 50).max(Duration::from_millis(10)))
     }
 }
 
@@ -222,12 +223,22 @@ impl Pacer {
         }
     }
 
-    /// Waits until a request of `family` may be sent, and takes its slot.
-    pub(crate) async fn acquire(&self, family: EndpointFamily) {
+    /// Waits until a request of `family` may be sent, and takes its slot; or,
+    /// when that would take longer than `budget`, takes nothing and says at
+    /// once how long the family is held back.
+    pub(crate) async fn acquire(
+        &self,
+        family: EndpointFamily,
+        budget: Duration,
+    ) -> Result<(), Duration> {
+        let deadline = crate::time::after(Instant::now(), budget);
         loop {
             let wait = self.poll(family);
             if wait.is_zero() {
-                return;
+                return Ok(());
+            }
+            if crate::time::after(Instant::now(), wait) > deadline {
+                return Err(wait);
             }
             tracing::debug!(
                 ?family,
@@ -244,7 +255,7 @@ impl Pacer {
             let mut window = window
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            window.block_until(Instant::now() + delay);
+            window.block_until(crate::time::after(Instant::now(), delay));
         }
     }
 }
@@ -307,6 +318,36 @@ mod tests {
         window.block_until(t0 + ms(100)); // a shorter block never shortens the current one
         assert_eq!(window.try_acquire(t0), Err(ms(500)));
         assert!(window.try_acquire(t0 + ms(500)).is_ok());
+    }
+
+    #[test]
+    fn absurd_windows_and_deferrals_do_not_overflow() {
+        let mut window = SlidingWindow::new(RateLimit::new(1, Duration::MAX));
+        let t0 = Instant::now();
+        assert!(window.try_acquire(t0).is_ok());
+        assert!(window.try_acquire(t0 + ms(1)).is_err());
+        let pacer = Pacer::new(&RateLimits::default());
+        pacer.defer(EndpointFamily::Fetch, Duration::MAX);
+        assert!(pacer.try_acquire(EndpointFamily::Fetch).is_err());
+        assert!(pacer.try_acquire(EndpointFamily::Batch).is_ok());
+    }
+
+    #[test]
+    fn a_deferred_family_fails_fast_past_the_budget() {
+        let pacer = Pacer::new(&RateLimits::default());
+        pacer.defer(EndpointFamily::Fetch, Duration::from_secs(3600));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let waited =
+            runtime.block_on(pacer.acquire(EndpointFamily::Fetch, Duration::from_secs(60)));
+        let wait = waited.expect_err("an hour is past a minute's budget");
+        assert!(wait > Duration::from_secs(3590), "{wait:?}");
+        assert_eq!(
+            runtime.block_on(pacer.acquire(EndpointFamily::Batch, Duration::ZERO)),
+            Ok(())
+        );
     }
 
     #[test]

@@ -100,6 +100,9 @@ pub(crate) enum Outcome {
     Timeout,
     /// The connection broke after the request was written: it may have been processed.
     Interrupted,
+    /// Bento answered 2xx with a body that is not its answer (undecodable, or
+    /// over the size cap): it may have processed the request.
+    Garbled,
 }
 
 /// Whether a request may be sent again when it may already have been processed.
@@ -127,7 +130,7 @@ fn is_ambiguous(outcome: Outcome) -> bool {
         // 408, 429 and 503 are answers that say the request was not taken on.
         Outcome::Status(status) => matches!(status.as_u16(), 500 | 502 | 504),
         Outcome::Connect => false,
-        Outcome::Timeout | Outcome::Interrupted => true,
+        Outcome::Timeout | Outcome::Interrupted | Outcome::Garbled => true,
     }
 }
 
@@ -146,7 +149,7 @@ pub(crate) fn decide(
 ) -> Decision {
     let retryable = match outcome {
         Outcome::Status(status) => is_retryable_status(status),
-        Outcome::Connect | Outcome::Timeout | Outcome::Interrupted => true,
+        Outcome::Connect | Outcome::Timeout | Outcome::Interrupted | Outcome::Garbled => true,
     };
     if !retryable || attempts_made >= policy.max_attempts {
         return Decision::GiveUp;
@@ -158,26 +161,73 @@ pub(crate) fn decide(
     if retry_after.is_some_and(|after| after > policy.max_retry_after) {
         return Decision::GiveUp;
     }
+    Decision::Retry(backoff(policy, attempts_made, retry_after, jitter))
+}
+
+/// The wait before the next attempt: full-jitter exponential backoff, raised
+/// to the server's `Retry-After`. Saturates instead of overflowing, whatever
+/// the policy's durations.
+pub(crate) fn backoff(
+    policy: &RetryPolicy,
+    attempts_made: u32,
+    retry_after: Option<Duration>,
+    jitter: f64,
+) -> Duration {
     let exponent = attempts_made.saturating_sub(1).min(30);
     let ceiling = policy
         .base_delay
         .saturating_mul(1u32 << exponent)
-        .min(policy.max_delay);
-    let backoff = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
-    Decision::Retry(retry_after.map_or(backoff, |after| backoff.max(after)))
+        .min(policy.max_delay)
+        .min(crate::time::FAR);
+    // `mul_f64` panics when the product overflows; a ceiling of at most
+    // 30 years times a factor of at most 1 cannot.
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let backoff = ceiling.mul_f64(jitter);
+    retry_after.map_or(backoff, |after| backoff.max(after))
 }
 
+/// The longest `Retry-After` the client believes: anything longer (an hour is
+/// already a lot for Bento's per-minute limits) is read as this.
+pub(crate) const RETRY_AFTER_CEILING: Duration = Duration::from_secs(86_400);
+
 /// Parses `Retry-After`: delay-seconds, or an HTTP date relative to `now`.
+///
+/// Never panics and never returns more than [`RETRY_AFTER_CEILING`]: huge
+/// numbers and far-future dates are capped, dates in the past mean "now", and
+/// anything else (negative, NaN, infinite, garbage) is ignored (`None`).
+/// Fractional seconds, which RFC 9110 does not allow but servers send, are
+/// honoured.
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if value.is_empty() {
+        return None;
     }
-    if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too many digits for a u64 is still a (very long) number of seconds.
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(seconds).min(RETRY_AFTER_CEILING));
+    }
+    if value.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        let seconds = value.parse::<f64>().ok()?;
+        if !seconds.is_finite() || seconds < 0.0 {
+            return None;
+        }
+        let seconds = seconds.min(RETRY_AFTER_CEILING.as_secs_f64());
+        return Some(
+            Duration::try_from_secs_f64(seconds)
+                .map_or(RETRY_AFTER_CEILING, |d| d.min(RETRY_AFTER_CEILING)),
+        );
     }
     let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(
+        date.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(RETRY_AFTER_CEILING),
+    )
 }
 
 #[cfg(test)]
@@ -351,5 +401,54 @@ mod tests {
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-3", now), None);
+    }
+
+    #[test]
+    fn extreme_retry_after_values_are_bounded_or_ignored() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        for huge in [
+            "1e300",
+            "1e20",
+            "9223372036854775807",
+            "18446744073709551615",
+            "99999999999999999999999999999",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            assert_eq!(
+                parse_retry_after(huge, now),
+                Some(RETRY_AFTER_CEILING),
+                "{huge}"
+            );
+        }
+        for ignored in [
+            "NaN", "nan", "inf", "-inf", "-0.5", "", "   ", "1 2", "0x10", "+5",
+        ] {
+            assert_eq!(parse_retry_after(ignored, now), None, "{ignored:?}");
+        }
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("0.001", now),
+            Some(Duration::from_millis(1))
+        );
+    }
+
+    #[test]
+    fn backoff_saturates_with_absurd_policies() {
+        let p = RetryPolicy::default()
+            .base_delay(Duration::MAX)
+            .max_delay(Duration::MAX)
+            .max_attempts(u32::MAX);
+        for jitter in [0.0, 0.5, 0.999_999, 1.0, f64::NAN, f64::INFINITY, -1.0] {
+            for attempts in [1, 2, 31, u32::MAX - 1] {
+                let Decision::Retry(wait) = decide(&p, S503, attempts, None, Replay::Safe, jitter)
+                else {
+                    panic!("retryable")
+                };
+                assert!(wait <= crate::time::FAR);
+            }
+        }
     }
 }

@@ -13,24 +13,52 @@ use crate::error::{ApiError, ConfigError, Error, server_message, truncate_body};
 use crate::rate_limit::EndpointFamily;
 use crate::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
 
-/// Builds the shared HTTP client. Installs the `ring` provider for rustls first,
-/// because reqwest's `rustls-no-provider` build panics without one.
+/// Builds an HTTP client for Bento: no redirects (Bento's API never
+/// redirects, and following one would re-send personal data elsewhere), and
+/// with rustls, a TLS configuration of its own with the `ring` provider, so the
+/// process-wide default provider is never touched: an application is free to
+/// install aws-lc-rs, a FIPS provider or none.
 pub(crate) fn http_client(
     user_agent: &str,
     connect_timeout: Duration,
 ) -> Result<reqwest::Client, ConfigError> {
-    #[cfg(feature = "rustls")]
-    {
-        // Fails harmlessly when the application already installed a provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .user_agent(user_agent)
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(50))
+        .redirect(reqwest::redirect::Policy::none());
+    #[cfg(feature = "rustls")]
+    let builder = builder.tls_backend_preconfigured(tls_config()?);
+    builder
         .build()
         .map_err(|e| ConfigError::Http(e.to_string()))
 }
+
+/// rustls with the `ring` provider and the platform's certificate verifier
+/// (the same verifier reqwest uses by default).
+#[cfg(feature = "rustls")]
+fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
+    use std::sync::Arc;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+        .map_err(|e| ConfigError::Http(format!("TLS certificate verifier: {e}")))?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConfigError::Http(format!("TLS protocol versions: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = if cfg!(feature = "http2") {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    Ok(config)
+}
+
+/// How much of an error answer (4xx, 5xx, 3xx) is read: enough for any
+/// message, and the status alone already says what happened.
+const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 
 /// A request to one API path, relative to the base URL (`batch/events`).
 #[derive(Debug)]
@@ -98,6 +126,8 @@ pub(crate) enum Attempt {
         retry_after: Option<Duration>,
         body: Bytes,
         endpoint: String,
+        /// For a redirect: the host it pointed to.
+        location: Option<String>,
     },
     Failed {
         outcome: Outcome,
@@ -128,7 +158,14 @@ impl Client {
         let mut attempts = 0u32;
         loop {
             if let Some(family) = family {
-                inner.pacer.acquire(family).await;
+                let budget = inner.retry.max_retry_after;
+                if let Err(wait) = inner.pacer.acquire(family, budget).await {
+                    return Err(Error::RateLimited {
+                        endpoint: request.path.to_owned(),
+                        family,
+                        retry_after: wait,
+                    });
+                }
             }
             attempts += 1;
             let (outcome, retry_after, error) = match inner
@@ -180,9 +217,23 @@ impl Attempt {
             Attempt::Answered { status, body, .. } if status.is_success() => Ok(body),
             Attempt::Answered {
                 status,
+                endpoint,
+                location,
+                ..
+            } if status.is_redirection() => {
+                let error = Error::Redirected {
+                    endpoint,
+                    status,
+                    location,
+                };
+                Err((Outcome::Status(status), None, error))
+            }
+            Attempt::Answered {
+                status,
                 retry_after,
                 body,
                 endpoint,
+                ..
             } => {
                 let error = Error::Api(ApiError {
                     status,
@@ -241,44 +292,116 @@ impl Api {
                 .body(body.clone());
         }
         let transport_error = |source: reqwest::Error| {
-            let outcome = if source.is_timeout() {
-                Outcome::Timeout
-            } else if source.is_connect() {
-                Outcome::Connect
-            } else {
-                Outcome::Interrupted
-            };
-            let error = if source.is_timeout() {
-                Error::Timeout {
-                    endpoint: endpoint.to_owned(),
-                    timeout,
-                }
-            } else {
-                Error::Transport {
+            // A connect timeout is both `is_connect` and `is_timeout`: nothing
+            // was sent, so it is a connect failure, safe to retry.
+            let (outcome, error) = if source.is_connect() {
+                let error = Error::Connect {
                     endpoint: endpoint.to_owned(),
                     source: source.without_url(),
-                }
+                };
+                (Outcome::Connect, error)
+            } else if source.is_timeout() {
+                let error = Error::Timeout {
+                    endpoint: endpoint.to_owned(),
+                    timeout,
+                };
+                (Outcome::Timeout, error)
+            } else {
+                let error = Error::Transport {
+                    endpoint: endpoint.to_owned(),
+                    source: source.without_url(),
+                };
+                (Outcome::Interrupted, error)
             };
             Attempt::Failed { outcome, error }
         };
-        let response = match builder.send().await {
+        let mut response = match builder.send().await {
             Ok(response) => response,
             Err(e) => return transport_error(e),
         };
         let status = response.status();
-        let retry_after = response
-            .headers()
+        let headers = response.headers();
+        let retry_after = headers
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        match response.bytes().await {
-            Ok(body) => Attempt::Answered {
+        let location = status
+            .is_redirection()
+            .then(|| headers.get(header::LOCATION).map(location_host))
+            .flatten();
+        let limit = if status.is_success() {
+            inner.max_response_bytes
+        } else {
+            ERROR_BODY_LIMIT
+        };
+        match read_capped(&mut response, limit).await {
+            Ok(Capped::Whole(body)) => Attempt::Answered {
                 status,
                 retry_after,
                 body,
                 endpoint: endpoint.to_owned(),
+                location,
+            },
+            Ok(Capped::Truncated(body)) if !status.is_success() => Attempt::Answered {
+                status,
+                retry_after,
+                body,
+                endpoint: endpoint.to_owned(),
+                location,
+            },
+            Ok(Capped::Truncated(_)) => Attempt::Failed {
+                outcome: Outcome::Garbled,
+                error: Error::ResponseTooLarge {
+                    endpoint: endpoint.to_owned(),
+                    limit,
+                },
             },
             Err(e) => transport_error(e),
         }
+    }
+}
+
+enum Capped {
+    Whole(Bytes),
+    /// The first `limit` bytes (or none, when `Content-Length` said more).
+    Truncated(Bytes),
+}
+
+/// Reads a body up to `limit` bytes: `Content-Length` is checked before
+/// anything is read, and reading stops at the limit, so an endless or huge
+/// body costs at most `limit` bytes of memory.
+async fn read_capped(
+    response: &mut reqwest::Response,
+    limit: u64,
+) -> Result<Capped, reqwest::Error> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
+        return Ok(Capped::Truncated(Bytes::new()));
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit.saturating_sub(body.len() as u64);
+        if chunk.len() as u64 > room {
+            body.extend_from_slice(&chunk[..room as usize]);
+            return Ok(Capped::Truncated(body.freeze()));
+        }
+        if body.is_empty() && response.content_length() == Some(chunk.len() as u64) {
+            // The whole body in one chunk: no copy.
+            return Ok(Capped::Whole(chunk));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Capped::Whole(body.freeze()))
+}
+
+/// The host a redirect points to, for the error message: never the path or
+/// query, which could hold personal data.
+fn location_host(value: &http::HeaderValue) -> String {
+    let text = String::from_utf8_lossy(value.as_bytes());
+    match reqwest::Url::parse(&text) {
+        Ok(url) => url.host_str().unwrap_or("an unknown host").to_owned(),
+        Err(_) => "a path on the same host".to_owned(),
     }
 }

@@ -29,6 +29,41 @@ pub fn client(app_name: &str) -> Result<(Client, Option<Emulator>), Box<dyn std:
     Ok((client, Some(emulator)))
 }
 
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT) or SIGTERM,
+/// which is how systemd, Docker and Kubernetes stop a service. Listening for
+/// Ctrl-C alone would lose every queued event on a `docker stop`.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// The address `--serve` listens on: `--listen ADDR`, else 127.0.0.1:3000.
+pub fn listen_address() -> String {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--listen")
+        .and_then(|at| args.get(at + 1).cloned())
+        .unwrap_or_else(|| "127.0.0.1:3000".to_owned())
+}
+
 /// The demo's requests: two signups that succeed or fail in different ways,
 /// a purchase with a 3-item cart, and a subscriber import.
 pub fn requests() -> Vec<(&'static str, Value)> {

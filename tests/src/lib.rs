@@ -1,6 +1,8 @@
 //! Helpers shared by the workspace's end-to-end tests (`tests/tests/`, and
 //! the framework crates' and examples' tests).
 
+pub mod hostile;
+
 use std::time::Duration;
 
 use bento_core::{BentoEvent, Client, ClientBuilder, RateLimits, RetryPolicy};

@@ -287,7 +287,10 @@ fn check_rfc3339(b: &[u8]) -> Result<(), &'static str> {
     if !(expect(b, 13, b":") && expect(b, 16, b":")) {
         return Err(SHAPE);
     }
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+    if !(1..=12).contains(&month) {
+        return Err("the month is not between 01 and 12");
+    }
+    if day == 0 || day > days_in_month(year, month) {
         return Err("the day does not exist");
     }
     if hour > 23 || minute > 59 || second > 60 {
@@ -435,7 +438,7 @@ mod tests {
             ("2024-05-01", "shape"),
             ("2024-05-01T12:00:00", "missing"),
             ("2023-02-29T12:00:00Z", "day"),
-            ("2024-13-01T12:00:00Z", "day"),
+            ("2024-13-01T12:00:00Z", "month"),
             ("2024-05-01T24:00:00Z", "time of day"),
             ("2024-05-01T12:00:00.Z", "fraction"),
             ("2024-05-01T12:00:00.1234567890Z", "fraction"),

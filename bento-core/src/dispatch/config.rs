@@ -19,6 +19,11 @@ pub(crate) struct DeliveryConfig {
     pub(crate) retry: RetryPolicy,
     pub(crate) drain_timeout: Duration,
     pub(crate) on_failure: Option<FailureHook>,
+    /// Tests only: panic in the worker's loop / in the next request's task.
+    #[cfg(test)]
+    pub(crate) inject_panic: Arc<std::sync::atomic::AtomicBool>,
+    #[cfg(test)]
+    pub(crate) inject_request_panic: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Default for DeliveryConfig {
@@ -35,6 +40,10 @@ impl Default for DeliveryConfig {
                 .max_retry_after(Duration::from_secs(600)),
             drain_timeout: Duration::from_secs(5),
             on_failure: None,
+            #[cfg(test)]
+            inject_panic: Arc::default(),
+            #[cfg(test)]
+            inject_request_panic: Arc::default(),
         }
     }
 }

@@ -59,7 +59,7 @@ use self::clock::{Clock, SystemClock};
 use self::schedule::BODY_OVERHEAD;
 use self::shared::Shared;
 use self::worker::{Control, Handle, Reply};
-use crate::client::{Api, Client};
+use crate::client::{Client, Inner};
 use crate::envelope::{encode_event, encode_record};
 use crate::error::ValidationError;
 use crate::events::BentoEvent;
@@ -84,12 +84,13 @@ impl Dispatcher {
         }
     }
 
-    fn handle(&self, api: &Arc<Api>) -> Result<&Handle, &str> {
+    fn handle(&self, inner: &Arc<Inner>) -> Result<&Handle, &str> {
         self.handle
             .get_or_init(|| {
                 let clock: Arc<dyn Clock> = Arc::new(SystemClock);
                 worker::spawn(
-                    Arc::clone(api),
+                    Arc::clone(&inner.api),
+                    Arc::downgrade(inner),
                     self.config.clone(),
                     Arc::clone(&self.shared),
                     clock,
@@ -127,7 +128,7 @@ impl Dispatcher {
     ///
     /// Takes an iterator so that one item needs no `Vec` (a heap allocation
     /// on every `track`); one is built only to hand items back.
-    fn enqueue<I>(&self, api: &Arc<Api>, items: I) -> Result<(), TrackError>
+    fn enqueue<I>(&self, inner: &Arc<Inner>, items: I) -> Result<(), TrackError>
     where
         I: IntoIterator<Item = Encoded>,
         I::IntoIter: ExactSizeIterator,
@@ -140,7 +141,7 @@ impl Dispatcher {
                 items: items.collect(),
             });
         }
-        let handle = match self.handle(api) {
+        let handle = match self.handle(inner) {
             Ok(handle) => handle,
             Err(reason) => {
                 self.shared.refused_closed(n);
@@ -203,8 +204,34 @@ impl Dispatcher {
             waited: Duration::ZERO,
         })
     }
+
+    /// Waits, for at most `timeout`, for the outcome of the shutdown another
+    /// caller started.
+    async fn drain_outcome(&self, timeout: Duration) -> Result<DeliveryReport, FlushError> {
+        let mut drained = self.shared.drained.subscribe();
+        let wait = drained.wait_for(Option::is_some);
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Ok(outcome)) => outcome.unwrap_or_else(|| self.already_stopped()),
+            // The sender lives in `Shared`, which outlives this call.
+            Ok(Err(_)) => self.already_stopped(),
+            Err(_) => Err(FlushError::Timeout {
+                pending: self.shared.stats().pending,
+                timeout,
+            }),
+        }
+    }
 }
 
+/// Dropping the last `Client` drains the queue, for at most `drain_timeout`,
+/// in a way that never stalls an async runtime:
+/// - outside any runtime (plain `main`, sync code), it waits for the drain;
+/// - on a multi-thread tokio runtime, it waits inside `block_in_place`, so
+///   the thread's other tasks move to other workers meanwhile;
+/// - on a current-thread runtime (actix-web's workers, `#[tokio::test]`) or on
+///   the delivery thread itself (a failure hook), it cannot wait without
+///   stalling that thread: the drain goes on in the background on the
+///   delivery thread, and a warning says how many items were pending. Those
+///   are lost if the process exits first, so call `shutdown().await`.
 impl Drop for Dispatcher {
     fn drop(&mut self) {
         let Some(Ok(handle)) = self.handle.get() else {
@@ -222,23 +249,47 @@ impl Drop for Dispatcher {
         if sent.is_err() {
             return;
         }
-        // The delivery thread has its own runtime, so blocking here cannot
-        // deadlock whatever runtime the last `Client` is dropped on.
-        match rx.recv_timeout(timeout + Duration::from_secs(1)) {
-            Ok(Ok(report)) => tracing::debug!(
+        let wait = || {
+            rx.recv_timeout(crate::time::FAR.min(timeout.saturating_add(Duration::from_secs(1))))
+        };
+        let outcome = match tokio::runtime::Handle::try_current() {
+            _ if worker::on_delivery_thread() => None,
+            Err(_) => Some(wait()),
+            Ok(runtime) => match runtime.runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::MultiThread => {
+                    Some(tokio::task::block_in_place(wait))
+                }
+                _ => None,
+            },
+        };
+        match outcome {
+            Some(Ok(Ok(report))) => tracing::debug!(
                 sent = report.stats.sent,
                 "Bento client dropped; queue drained"
             ),
-            Ok(Err(FlushError::Timeout { pending, .. })) => tracing::warn!(
+            Some(Ok(Err(FlushError::Timeout { pending, .. }))) => tracing::warn!(
                 pending,
                 ?timeout,
                 "Bento client dropped with items still undelivered after the drain timeout; \
                  call Client::shutdown before exiting to wait longer"
             ),
-            Err(_) => tracing::warn!(
+            Some(Err(_)) => tracing::warn!(
                 pending = self.shared.stats().pending,
                 "Bento client dropped; the delivery thread did not answer in time"
             ),
+            None => {
+                let pending = self.shared.stats().pending;
+                if pending > 0 {
+                    tracing::warn!(
+                        pending,
+                        ?timeout,
+                        "Bento client dropped where waiting would stall the runtime; its items \
+                         are delivered in the background for up to the drain timeout, and lost \
+                         if the process exits first: call Client::shutdown(..).await before \
+                         exiting"
+                    );
+                }
+            }
         }
     }
 }
@@ -281,7 +332,7 @@ impl Client {
         let mut json = dispatcher.buffer();
         encode_event(event, || "event".to_owned(), &mut json)?;
         let item = dispatcher.sized(ItemKind::Event, json)?;
-        dispatcher.enqueue(&self.inner.api, [item])
+        dispatcher.enqueue(&self.inner, [item])
     }
 
     /// Like [`track`](Self::track), but waits for room in the queue instead
@@ -296,7 +347,7 @@ impl Client {
     pub fn enqueue(&self, item: Encoded) -> Result<(), TrackError> {
         let dispatcher = &self.inner.dispatcher;
         let item = dispatcher.sized(item.kind, item.json)?;
-        dispatcher.enqueue(&self.inner.api, [item])
+        dispatcher.enqueue(&self.inner, [item])
     }
 
     /// Like [`enqueue`](Self::enqueue), but waits for room in the queue.
@@ -306,7 +357,7 @@ impl Client {
         loop {
             // Registered before trying, so a wake-up between the two is not missed.
             let room = shared.space.notified();
-            match self.inner.dispatcher.enqueue(&self.inner.api, items) {
+            match self.inner.dispatcher.enqueue(&self.inner, items) {
                 Err(TrackError::QueueFull { items: back, .. }) => items = back,
                 other => return other,
             }
@@ -324,7 +375,7 @@ impl Client {
         let mut json = dispatcher.buffer();
         encode_record(record, || "subscriber".to_owned(), &mut json)?;
         let item = dispatcher.sized(ItemKind::Subscriber, json)?;
-        dispatcher.enqueue(&self.inner.api, [item])
+        dispatcher.enqueue(&self.inner, [item])
     }
 
     /// Queues subscriber records for background import, all or none: every
@@ -338,7 +389,7 @@ impl Client {
             encode_record(record, || format!("subscribers[{index}]"), &mut json)?;
             items.push(dispatcher.sized(ItemKind::Subscriber, json)?);
         }
-        dispatcher.enqueue(&self.inner.api, items)
+        dispatcher.enqueue(&self.inner, items)
     }
 
     /// The delivery engine's counters.
@@ -365,13 +416,26 @@ impl Client {
     ///
     /// Affects every clone of this client. Call it after your server has
     /// stopped taking requests.
+    ///
+    /// Calling it again, or from several tasks at once, is fine: every call
+    /// waits (up to its own `timeout`) for the one drain and returns its outcome.
     pub async fn shutdown(&self, timeout: Duration) -> Result<DeliveryReport, FlushError> {
         let dispatcher = &self.inner.dispatcher;
         if dispatcher.shared.closed.swap(true, Ordering::AcqRel) {
-            return dispatcher.already_stopped();
+            return dispatcher.drain_outcome(timeout).await;
         }
-        dispatcher
+        let outcome = dispatcher
             .control(|reply| Control::Shutdown { timeout, reply })
-            .await
+            .await;
+        // When the engine never started, or stopped already, nobody else
+        // publishes the outcome.
+        dispatcher.shared.drained.send_if_modified(|drained| {
+            let unset = drained.is_none();
+            if unset {
+                *drained = Some(outcome);
+            }
+            unset
+        });
+        outcome
     }
 }

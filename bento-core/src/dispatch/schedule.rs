@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::types::{Encoded, ItemKind};
+use crate::time::after;
 
 pub(crate) struct Limits {
     /// Per kind, indexed by `ItemKind::index`.
@@ -173,7 +174,7 @@ impl Scheduler {
                             return Next::Send(waiting.batch);
                         }
                     }
-                    Err(wait) => wake_at(now + wait),
+                    Err(wait) => wake_at(after(now, wait)),
                 }
             } else {
                 wake_at(first.due);
@@ -185,7 +186,7 @@ impl Scheduler {
             let Some(oldest) = self.fresh[k].front() else {
                 continue;
             };
-            let interval_due = oldest.received + self.limits.flush_interval;
+            let interval_due = after(oldest.received, self.limits.flush_interval);
             let ready = self.urgent
                 || self.fresh[k].len() >= self.limits.max_items[k]
                 || self.fresh_bytes[k] + BODY_OVERHEAD >= self.limits.max_bytes
@@ -196,7 +197,7 @@ impl Scheduler {
             }
             match permit(kind) {
                 Ok(()) => return Next::Send(self.cut(kind)),
-                Err(wait) => wake_at(now + wait),
+                Err(wait) => wake_at(after(now, wait)),
             }
         }
         Next::Wait(wake)
@@ -268,6 +269,15 @@ impl Scheduler {
     /// Items of generation `target` or older not yet resolved.
     pub(crate) fn pending_through(&self, target: u64) -> usize {
         self.unresolved.range(..=target).map(|(_, n)| n).sum()
+    }
+
+    /// Every item not in flight, and every count: after a panic, when the
+    /// counts can no longer be trusted. Batches in flight are the caller's.
+    pub(crate) fn abandon_all(&mut self) -> Vec<Encoded> {
+        let items = self.take_all();
+        self.unresolved.clear();
+        self.urgent = false;
+        items
     }
 
     /// Every item not in flight, resolved: for a shutdown whose deadline passed.
@@ -423,6 +433,28 @@ mod tests {
         assert_eq!((first.kind, first.len()), (ItemKind::Event, 2));
         assert_eq!((second.kind, second.len()), (ItemKind::Subscriber, 1));
         assert!(second.body().starts_with(b"{\"subscribers\":["));
+    }
+
+    #[test]
+    fn absurd_intervals_and_waits_do_not_overflow() {
+        let clock = ManualClock::new();
+        let mut s = Scheduler::new(Limits {
+            max_items: [10, 10],
+            max_bytes: 1 << 20,
+            flush_interval: Duration::MAX,
+        });
+        s.push(item(ItemKind::Event, 1), clock.now());
+        assert!(matches!(
+            s.next(clock.now(), &mut always),
+            Next::Wait(Some(_))
+        ));
+        s.set_urgent(true);
+        let mut never = |_: ItemKind| Err(Duration::MAX);
+        assert!(matches!(
+            s.next(clock.now(), &mut never),
+            Next::Wait(Some(_))
+        ));
+        assert_eq!(sent(s.next(clock.now(), &mut always)).len(), 1);
     }
 
     #[test]

@@ -5,9 +5,10 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use super::types::DeliveryStats;
+use super::worker::FlushResult;
 
 pub(crate) struct Shared {
     pub(crate) capacity: usize,
@@ -17,11 +18,15 @@ pub(crate) struct Shared {
     held: AtomicUsize,
     sent: AtomicU64,
     retried: AtomicU64,
+    possible_duplicates: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
     /// Set while the queue is refusing items, so each episode warns once.
     overflowing: AtomicBool,
     pub(crate) closed: AtomicBool,
+    /// The outcome of the shutdown, once it is over: every caller of
+    /// `shutdown` waits for this one drain and sees its real result.
+    pub(crate) drained: watch::Sender<Option<FlushResult>>,
     /// Signalled whenever items leave the queue, for `track_wait`.
     pub(crate) space: Notify,
     /// Buffers of delivered items, reused by `track`: the same memory cycles
@@ -42,10 +47,12 @@ impl Shared {
             held: AtomicUsize::new(0),
             sent: AtomicU64::new(0),
             retried: AtomicU64::new(0),
+            possible_duplicates: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             overflowing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            drained: watch::Sender::new(None),
             space: Notify::new(),
             buffers: Mutex::new(Vec::new()),
         }
@@ -122,6 +129,12 @@ impl Shared {
         self.retried.fetch_add(n as u64, Ordering::Relaxed);
     }
 
+    /// Items about to be sent again though Bento may have recorded them.
+    pub(crate) fn possibly_duplicated(&self, n: usize) {
+        self.possible_duplicates
+            .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     pub(crate) fn stats(&self) -> DeliveryStats {
         let sent = self.sent.load(Ordering::Relaxed);
         let failed = self.failed.load(Ordering::Relaxed);
@@ -132,6 +145,7 @@ impl Shared {
             queued: sent + failed + pending,
             sent,
             retried: self.retried.load(Ordering::Relaxed),
+            possible_duplicates: self.possible_duplicates.load(Ordering::Relaxed),
             failed,
             dropped: self.dropped.load(Ordering::Relaxed),
             pending,

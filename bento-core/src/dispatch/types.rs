@@ -2,8 +2,10 @@
 //! counters, flush outcomes, and items that finally failed.
 
 use std::fmt;
+use std::sync::Weak;
 use std::time::Duration;
 
+use crate::client::{Client, Inner};
 use crate::error::{Error, ValidationError};
 
 /// Which endpoint an [`Encoded`] item is delivered to.
@@ -153,8 +155,16 @@ pub struct DeliveryStats {
     pub sent: u64,
     /// Sent again after a failed attempt (an item retried twice counts twice).
     pub retried: u64,
-    /// Given up on: refused by Bento, out of retries, or still undelivered when
-    /// a shutdown deadline passed. Each went to the failure hook.
+    /// Of `retried`, those sent again after an attempt Bento may have
+    /// processed (a timeout, a connection lost after sending, a 500/502/504,
+    /// a 2xx whose body was not Bento's answer): at most this many duplicates
+    /// reached Bento. Give purchases a `unique` key to let Bento drop them.
+    pub possible_duplicates: u64,
+    /// Given up on: refused by Bento, out of retries, still undelivered when
+    /// a shutdown deadline passed, or counted as failed by Bento in a batch
+    /// it otherwise accepted. Each went to the failure hook (in the last
+    /// case inside its whole batch, with [`FailureReason::PartlyRefused`],
+    /// since Bento does not say which items it refused).
     pub failed: u64,
     /// Refused by `track`/`enqueue` (queue full, client shut down); each was
     /// handed back to the caller.
@@ -192,13 +202,49 @@ pub enum FlushError {
 
 /// Items the delivery engine gave up on, passed to the hook set with
 /// [`ClientBuilder::on_delivery_failure`](crate::ClientBuilder::on_delivery_failure).
-#[derive(Debug)]
 #[non_exhaustive]
 pub struct DeliveryFailure {
     /// The items, as they were sent.
     pub items: Vec<Encoded>,
     /// Why.
     pub reason: FailureReason,
+    pub(crate) client: Weak<Inner>,
+}
+
+impl DeliveryFailure {
+    /// The client whose engine gave up, while any handle on it is alive: to
+    /// requeue items with [`Client::enqueue`](crate::Client::enqueue).
+    ///
+    /// Use this instead of capturing a `Client` in the hook: a hook that owns
+    /// a `Client` keeps it alive, so dropping your last handle would never
+    /// drain the queue. Do not keep the returned client past the hook call.
+    ///
+    /// ```
+    /// let builder = bento_core::Client::builder().on_delivery_failure(|failure| {
+    ///     if let bento_core::FailureReason::Api(error) = &failure.reason {
+    ///         if error.is_retryable() {
+    ///             if let Some(client) = failure.client() {
+    ///                 for item in failure.items.iter().cloned() {
+    ///                     let _ = client.enqueue(item); // handed back again if the queue is full
+    ///                 }
+    ///             }
+    ///         }
+    ///     }
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn client(&self) -> Option<Client> {
+        self.client.upgrade().map(|inner| Client { inner })
+    }
+}
+
+impl fmt::Debug for DeliveryFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeliveryFailure")
+            .field("items", &self.items)
+            .field("reason", &self.reason)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why items were given up on.
@@ -209,6 +255,15 @@ pub enum FailureReason {
     Api(Error),
     /// A shutdown deadline passed before they could be delivered.
     ShutdownDeadline,
+    /// Bento accepted the batch but counted `refused` of its items as failed,
+    /// without saying which: the hook gets the whole batch.
+    PartlyRefused {
+        /// How many of the items Bento refused.
+        refused: u64,
+    },
+    /// The delivery engine hit a bug (a panic, caught): it gave up on the
+    /// items it held and went on serving.
+    Internal(String),
 }
 
 impl fmt::Display for FailureReason {
@@ -216,6 +271,14 @@ impl fmt::Display for FailureReason {
         match self {
             Self::Api(error) => error.fmt(f),
             Self::ShutdownDeadline => f.write_str("the shutdown deadline passed before delivery"),
+            Self::PartlyRefused { refused } => write!(
+                f,
+                "Bento accepted the batch but counted {refused} of its items as failed, \
+                 without saying which"
+            ),
+            Self::Internal(message) => {
+                write!(f, "internal error in the delivery engine: {message}")
+            }
         }
     }
 }

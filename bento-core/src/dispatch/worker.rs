@@ -3,15 +3,20 @@
 //! runtime, actix's per-worker current-thread runtimes, or no runtime at all,
 //! and can be waited for from `Drop` without deadlocking the caller's runtime.
 
+use std::any::Any;
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
-use tokio::task::JoinSet;
+use tokio::task::{Id, JoinSet};
 
 use super::clock::Clock;
 use super::config::DeliveryConfig;
@@ -19,11 +24,23 @@ use super::schedule::{Batch, Limits, Next, Scheduler};
 use super::shared::Shared;
 use super::types::{DeliveryFailure, DeliveryReport, Encoded, FailureReason, FlushError};
 use crate::batch::BatchResult;
-use crate::client::Api;
-use crate::error::Error;
+use crate::client::{Api, Inner};
+use crate::error::{Error, truncate_body};
 use crate::rate_limit::EndpointFamily;
 use crate::retry::{Decision, Outcome, Replay, decide};
+use crate::time::after;
 use crate::transport::ApiRequest;
+
+thread_local! {
+    /// Set on the delivery thread, so that a `Client` dropped there (by the
+    /// failure hook) never waits for the thread it runs on.
+    static ON_DELIVERY_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the caller runs on a delivery thread.
+pub(crate) fn on_delivery_thread() -> bool {
+    ON_DELIVERY_THREAD.with(Cell::get)
+}
 
 pub(crate) type FlushResult = Result<DeliveryReport, FlushError>;
 
@@ -83,6 +100,7 @@ impl Arrivals {
 
 pub(crate) fn spawn(
     api: Arc<Api>,
+    client: Weak<Inner>,
     config: DeliveryConfig,
     shared: Arc<Shared>,
     clock: Arc<dyn Clock>,
@@ -118,6 +136,8 @@ pub(crate) fn spawn(
         shared,
         clock,
         in_flight: JoinSet::new(),
+        flying: HashMap::new(),
+        client,
         waiters: Vec::new(),
         undelivered_at_deadline: 0,
         deadline: watch::Sender::new(None),
@@ -125,7 +145,10 @@ pub(crate) fn spawn(
     };
     std::thread::Builder::new()
         .name("bento-delivery".into())
-        .spawn(move || runtime.block_on(worker.run(data_rx, control_rx)))
+        .spawn(move || {
+            ON_DELIVERY_THREAD.with(|flag| flag.set(true));
+            runtime.block_on(worker.run(data_rx, control_rx));
+        })
         .map_err(|e| e.to_string())?;
     Ok(Handle {
         data: data_tx,
@@ -134,7 +157,7 @@ pub(crate) fn spawn(
     })
 }
 
-type Sent = (Batch, Result<Bytes, (Outcome, Option<Duration>, Error)>);
+type Sent = Result<Bytes, (Outcome, Option<Duration>, Error)>;
 
 struct Waiter {
     target: u64,
@@ -153,6 +176,12 @@ struct Worker {
     clock: Arc<dyn Clock>,
     scheduler: Scheduler,
     in_flight: JoinSet<Sent>,
+    /// The batches of the requests in flight. They stay here, not in the
+    /// tasks, so that a task that panics cannot take its items with it.
+    flying: HashMap<Id, Batch>,
+    /// For the failure hook, which may want to requeue through the client
+    /// without keeping it alive.
+    client: Weak<Inner>,
     waiters: Vec<Waiter>,
     /// Items given up on because a shutdown deadline passed.
     undelivered_at_deadline: u64,
@@ -163,6 +192,9 @@ struct Worker {
 }
 
 impl Worker {
+    /// The supervisor: serves until shut down. A panic anywhere in the engine
+    /// is caught; the items it held go to the failure hook with the reason,
+    /// and the engine goes on serving.
     async fn run(
         mut self,
         mut data: mpsc::UnboundedReceiver<Encoded>,
@@ -170,10 +202,70 @@ impl Worker {
     ) {
         let mut control_open = true;
         loop {
+            let served = CatchUnwind(Box::pin(self.serve(
+                &mut data,
+                &mut control,
+                &mut control_open,
+            )))
+            .await;
+            match served {
+                Ok(()) => break,
+                Err(panic) => self.recover(&*panic),
+            }
+        }
+        // Refuse late arrivals (the sender gets its item back), then account
+        // for any that slipped in before the channel closed.
+        data.close();
+        let mut late = Vec::new();
+        while let Ok(item) = data.try_recv() {
+            late.push(item);
+        }
+        if !late.is_empty() {
+            self.shared.resolved(0, late.len());
+            self.fail(late, FailureReason::ShutdownDeadline);
+        }
+    }
+
+    /// After a panic: whatever the engine held is handed to the hook, since
+    /// its state can no longer be trusted, and flushes waiting get answers.
+    fn recover(&mut self, panic: &(dyn Any + Send)) {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        tracing::error!(
+            panic = %message,
+            "the Bento delivery engine panicked; the items it held go to the failure hook and \
+             it keeps serving (please report this)"
+        );
+        self.in_flight.abort_all();
+        let mut items = self.scheduler.abandon_all();
+        for (_, batch) in self.flying.drain() {
+            items.extend(batch.entries.into_iter().map(|entry| entry.item));
+        }
+        if !items.is_empty() {
+            self.shared.resolved(0, items.len());
+            self.fail(items, FailureReason::Internal(message));
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        data: &mut mpsc::UnboundedReceiver<Encoded>,
+        control: &mut mpsc::UnboundedReceiver<Control>,
+        control_open: &mut bool,
+    ) {
+        loop {
             let now = self.clock.now();
+            #[cfg(test)]
+            if self.config.inject_panic.swap(false, Ordering::Relaxed) && self.scheduler.has_fresh()
+            {
+                panic!("injected engine panic");
+            }
             let wake = self.start_sends(now);
             if self.settle_waiters(now) {
-                break;
+                return;
             }
             let earliest = self.waiters.iter().map(|w| w.deadline).min();
             self.deadline.send_if_modified(|current| {
@@ -193,24 +285,46 @@ impl Worker {
             };
             tokio::select! {
                 biased;
-                message = control.recv(), if control_open => match message {
-                    Some(message) => {
-                        while let Ok(item) = data.try_recv() {
-                            self.scheduler.push(item, now);
+                message = control.recv(), if *control_open => {
+                    // Deadlines count from when the call arrived, not from
+                    // when the worker last went to sleep.
+                    let now = self.clock.now();
+                    match message {
+                        Some(message) => {
+                            while let Ok(item) = data.try_recv() {
+                                self.scheduler.push(item, now);
+                            }
+                            self.begin(message, now);
                         }
-                        self.begin(message, now);
-                    }
-                    None => {
-                        // Every handle is gone without a shutdown (they always send one
-                        // when dropped); deliver what there is within the drain timeout.
-                        control_open = false;
-                        self.begin_shutdown(self.config.drain_timeout, None, now);
+                        None => {
+                            // Every handle is gone without a shutdown (they always send one
+                            // when dropped); deliver what there is within the drain timeout.
+                            *control_open = false;
+                            self.begin_shutdown(self.config.drain_timeout, None, now);
+                        }
                     }
                 },
-                Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
+                Some(done) = self.in_flight.join_next_with_id(), if !self.in_flight.is_empty() => {
                     match done {
-                        Ok(sent) => self.finished(sent),
-                        Err(error) => tracing::error!(%error, "Bento delivery task failed"),
+                        Ok((id, result)) => {
+                            if let Some(batch) = self.flying.remove(&id) {
+                                self.finished(batch, result);
+                            }
+                        }
+                        Err(error) => {
+                            let batch = self.flying.remove(&error.id());
+                            if let Some(batch) = batch {
+                                let reason = if error.is_panic() {
+                                    tracing::error!("a Bento delivery request panicked; its items go to the failure hook");
+                                    FailureReason::Internal("a delivery request panicked".to_owned())
+                                } else {
+                                    FailureReason::Internal("a delivery request was cancelled".to_owned())
+                                };
+                                let items = self.scheduler.resolve(batch);
+                                self.shared.resolved(0, items.len());
+                                self.fail(items, reason);
+                            }
+                        }
                     }
                 }
                 () = self.arrivals.wake.notified() => {}
@@ -233,17 +347,6 @@ impl Worker {
                     self.arrivals.idle.store(false, Ordering::Relaxed);
                 }
             }
-        }
-        // Refuse late arrivals (the sender gets its item back), then account
-        // for any that slipped in before the channel closed.
-        data.close();
-        let mut late = Vec::new();
-        while let Ok(item) = data.try_recv() {
-            late.push(item);
-        }
-        if !late.is_empty() {
-            self.shared.resolved(0, late.len());
-            self.fail(late, FailureReason::ShutdownDeadline);
         }
     }
 
@@ -279,35 +382,58 @@ impl Worker {
         let api = Arc::clone(&self.api);
         let http = self.http.clone();
         let body = batch.body();
+        let path = batch.kind.path();
         let deadline = self.deadline.subscribe();
-        self.in_flight.spawn(async move {
-            let request = ApiRequest::post(batch.kind.path()).json_bytes(body);
+        #[cfg(test)]
+        let panic_in_request = self
+            .config
+            .inject_request_panic
+            .swap(false, Ordering::Relaxed);
+        let task = self.in_flight.spawn(async move {
+            #[cfg(test)]
+            if panic_in_request {
+                panic!("injected request panic");
+            }
+            let request = ApiRequest::post(path).json_bytes(body);
             let attempt = api.attempt(&http, &request, timeout);
-            let result = until_deadline(attempt, deadline, batch.kind.path(), timeout).await;
-            (batch, result)
+            until_deadline(attempt, deadline, path, timeout).await
         });
+        self.flying.insert(task.id(), batch);
     }
 
-    fn finished(&mut self, (batch, result): Sent) {
+    fn finished(&mut self, batch: Batch, result: Sent) {
         let now = self.clock.now();
         let n = batch.len();
+        // Delivered means a 2xx whose body is Bento's answer; any other 2xx
+        // (HTML from a proxy, an empty body, other JSON) says nothing about
+        // whether Bento recorded the items, so it is retried like a timeout.
+        let result = result.and_then(|body| {
+            BatchResult::decode(&body, n).map_err(|source| {
+                let error = Error::Decode {
+                    endpoint: batch.kind.path().to_owned(),
+                    body: truncate_body(&body),
+                    source,
+                };
+                (Outcome::Garbled, None, error)
+            })
+        });
         let (outcome, retry_after, error) = match result {
-            Ok(body) => {
-                // Bento may count some items of a 2xx batch as failed without
-                // saying which; those are counted, and logged.
-                let refused = serde_json::from_slice::<BatchResult>(&body)
-                    .map_or(0, |counts| (counts.failed as usize).min(n));
-                if refused > 0 {
-                    tracing::warn!(
-                        kind = ?batch.kind,
-                        accepted = n - refused,
-                        refused,
-                        "Bento accepted a batch but reported some of its items as failed"
-                    );
-                }
+            Ok(counts) => {
+                let refused = counts.failed as usize;
                 let items = self.scheduler.resolve(batch);
-                self.shared.recycle(items.into_iter().map(|item| item.json));
                 self.shared.resolved(n - refused, refused);
+                if refused > 0 {
+                    // Bento does not say which; the hook gets the whole batch
+                    // and the count.
+                    self.fail(
+                        items,
+                        FailureReason::PartlyRefused {
+                            refused: refused as u64,
+                        },
+                    );
+                } else {
+                    self.shared.recycle(items.into_iter().map(|item| item.json));
+                }
                 return;
             }
             Err(failure) => failure,
@@ -323,17 +449,28 @@ impl Worker {
             self.fail(items, FailureReason::ShutdownDeadline);
             return;
         }
-        let refused_as_a_whole = matches!(
-            outcome,
-            Outcome::Status(status) if matches!(status.as_u16(), 400 | 413 | 422)
-        );
-        if refused_as_a_whole && n > 1 {
+        let status = match outcome {
+            Outcome::Status(status) => Some(status.as_u16()),
+            _ => None,
+        };
+        if matches!(status, Some(400 | 413 | 422)) && n > 1 {
             // One bad item must not sink the others: halve until it is alone.
             tracing::debug!(kind = ?batch.kind, items = n, "bisecting a refused Bento batch");
             let (first, second) = batch.split();
             self.shared.retrying(n);
             self.scheduler.retry_at(first, now);
             self.scheduler.retry_at(second, now);
+            return;
+        }
+        if let (Some(429 | 503), Some(delay)) = (status, retry_after) {
+            // Bento asked to wait: that is pacing, not a failure of these
+            // items, so it spends no attempt and has no cap. The items stay
+            // pending (and are reported so) however long the wait.
+            let mut batch = batch;
+            batch.attempts = batch.attempts.saturating_sub(1);
+            tracing::debug!(kind = ?batch.kind, items = n, delay_ms = delay.as_millis() as u64, "Bento asked to retry later");
+            self.shared.retrying(n);
+            self.scheduler.retry_at(batch, after(now, delay));
             return;
         }
         match decide(
@@ -347,7 +484,15 @@ impl Worker {
             Decision::Retry(delay) => {
                 tracing::debug!(kind = ?batch.kind, items = n, attempt = batch.attempts, delay_ms = delay.as_millis() as u64, %error, "retrying a Bento batch");
                 self.shared.retrying(n);
-                self.scheduler.retry_at(batch, now + delay);
+                if matches!(
+                    outcome,
+                    Outcome::Timeout | Outcome::Interrupted | Outcome::Garbled
+                ) || matches!(status, Some(500 | 502 | 504))
+                {
+                    // Bento may have recorded them: the resend may duplicate.
+                    self.shared.possibly_duplicated(n);
+                }
+                self.scheduler.retry_at(batch, after(now, delay));
             }
             Decision::GiveUp => {
                 let items = self.scheduler.resolve(batch);
@@ -360,7 +505,11 @@ impl Worker {
     fn fail(&self, items: Vec<Encoded>, reason: FailureReason) {
         tracing::warn!(items = items.len(), reason = %reason, "Bento delivery gave up on items");
         if let Some(hook) = &self.config.on_failure {
-            let failure = DeliveryFailure { items, reason };
+            let failure = DeliveryFailure {
+                items,
+                reason,
+                client: self.client.clone(),
+            };
             if catch_unwind(AssertUnwindSafe(|| hook(failure))).is_err() {
                 tracing::error!("the Bento delivery failure hook panicked");
             }
@@ -374,7 +523,7 @@ impl Worker {
                 self.waiters.push(Waiter {
                     target,
                     started: now,
-                    deadline: now + timeout,
+                    deadline: after(now, timeout),
                     timeout,
                     reply: Some(reply),
                     shutdown: false,
@@ -390,7 +539,7 @@ impl Worker {
         self.waiters.push(Waiter {
             target: u64::MAX,
             started: now,
-            deadline: now + timeout,
+            deadline: after(now, timeout),
             timeout,
             reply,
             shutdown: true,
@@ -443,6 +592,10 @@ impl Worker {
                     waited: now.saturating_duration_since(waiter.started),
                 })
             };
+            if waiter.shutdown {
+                // Every caller of `shutdown` (and `Drop`) sees this outcome.
+                self.shared.drained.send_replace(Some(result));
+            }
             if let Some(reply) = waiter.reply.take() {
                 reply.send(result);
             }
@@ -499,9 +652,113 @@ async fn until_deadline(
     }
 }
 
+/// Polls a future inside `catch_unwind`, so a panic becomes a value.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
 async fn sleep_until(wake: Option<Instant>) {
     match wake {
         Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+    use crate::{Client, Event, RateLimits};
+
+    fn event(n: u64) -> Event {
+        Event::new("x", format!("u{n}@example.com")).detail("n", n)
+    }
+
+    /// A panic inside the engine (its loop, or a request's task) is caught:
+    /// the items it held go to the hook with the reason, and the engine
+    /// keeps delivering.
+    #[test]
+    fn the_supervisor_survives_panics_and_accounts_for_the_items() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let emulator = bento_emulator::Emulator::builder()
+                .no_rate_limits()
+                .start()
+                .await
+                .expect("emulator");
+            let failures = Arc::new(Mutex::new(Vec::new()));
+            let sink = Arc::clone(&failures);
+            let builder = Client::builder()
+                .base_url(emulator.base_url())
+                .publishable_key(emulator.publishable_key())
+                .secret_key(emulator.secret_key())
+                .site_uuid(emulator.site_uuid())
+                .rate_limits(RateLimits::unlimited())
+                .flush_interval(Duration::from_millis(10))
+                .on_delivery_failure(move |failure| {
+                    sink.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((failure.items.len(), failure.reason.to_string()));
+                });
+            let (in_loop, in_request): (Arc<AtomicBool>, Arc<AtomicBool>) = builder.engine_panics();
+            let client = builder.build().expect("client");
+            let mut tracked = 0;
+            for (switch, expected) in [
+                (&in_request, "request panicked"),
+                (&in_loop, "injected engine panic"),
+            ] {
+                switch.store(true, Ordering::SeqCst);
+                for _ in 0..3 {
+                    client.track(&event(tracked)).expect("queued");
+                    tracked += 1;
+                }
+                let _ = client.flush(Duration::from_secs(5)).await;
+                let seen = failures.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                // The panic took whatever the engine held then (1 to 3 items).
+                assert!(
+                    seen.iter()
+                        .any(|(n, reason)| *n >= 1 && reason.contains(expected)),
+                    "{seen:?}"
+                );
+                // ...and the engine still delivers.
+                client.track(&event(tracked)).expect("queued");
+                tracked += 1;
+                let report = client
+                    .flush(Duration::from_secs(5))
+                    .await
+                    .expect("delivered");
+                assert_eq!(report.stats.pending, 0);
+            }
+            let stats = client.stats();
+            let handed: usize = failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(|(n, _)| n)
+                .sum();
+            assert_eq!(stats.sent + stats.failed, tracked);
+            assert_eq!(
+                stats.failed, handed as u64,
+                "every lost item reached the hook"
+            );
+            assert_eq!(emulator.events().len() as u64, stats.sent);
+        });
     }
 }

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 use super::BentoEvent;
 use crate::convert::{DateError, Timestamp};
 use crate::envelope::EventEnvelope;
+use crate::error::ValidationError;
 
 /// One event, as sent to `/batch/events`.
 ///
@@ -34,6 +35,9 @@ pub struct Event {
     fields: Map<String, Value>,
     details: Map<String, Value>,
     date: Option<String>,
+    /// The first value that could not become JSON, reported by `track` and
+    /// `send_events` (builder methods cannot fail).
+    invalid: Option<ValidationError>,
 }
 
 impl Event {
@@ -45,19 +49,58 @@ impl Event {
             fields: Map::new(),
             details: Map::new(),
             date: None,
+            invalid: None,
         }
     }
 
     /// Writes `key` to the subscriber's profile (a custom field, created if new).
-    pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.fields.insert(key.into(), value.into());
+    ///
+    /// `value` is anything `Serialize`: a string, a number, a `json!` value,
+    /// your own struct. A value that cannot become JSON (NaN or an infinite
+    /// number anywhere inside it, a failing `Serialize`) makes the event
+    /// invalid: `track` and `send_events` refuse it with a
+    /// [`ValidationError`] naming the key.
+    pub fn field(mut self, key: impl Into<String>, value: impl Serialize) -> Self {
+        let key = key.into();
+        if let Some(value) = self.checked("fields", &key, &value) {
+            self.fields.insert(key, value);
+        }
         self
     }
 
-    /// Stores `key` on the event itself.
-    pub fn detail(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.details.insert(key.into(), value.into());
+    /// Stores `key` on the event itself; `value` as for [`field`](Self::field).
+    pub fn detail(mut self, key: impl Into<String>, value: impl Serialize) -> Self {
+        let key = key.into();
+        if let Some(value) = self.checked("details", &key, &value) {
+            self.details.insert(key, value);
+        }
         self
+    }
+
+    fn checked(&mut self, member: &str, key: &str, value: &impl Serialize) -> Option<Value> {
+        match crate::finite::to_value(value) {
+            Ok(value) => Some(value),
+            Err((path, problem)) => {
+                let field = match path.as_str() {
+                    "" => format!("{member}.{key}"),
+                    p if p.starts_with('[') => format!("{member}.{key}{p}"),
+                    p => format!("{member}.{key}.{p}"),
+                };
+                let error = if matches!(problem.as_str(), "NaN" | "inf" | "-inf") {
+                    ValidationError::NonFiniteNumber {
+                        field,
+                        value: problem,
+                    }
+                } else {
+                    ValidationError::Unserializable {
+                        field,
+                        message: problem,
+                    }
+                };
+                self.invalid.get_or_insert(error);
+                None
+            }
+        }
     }
 
     /// Backdates the event: an RFC 3339 timestamp such as `2024-05-01T12:00:00Z`.
@@ -104,6 +147,13 @@ impl BentoEvent for Event {
         !self.fields.is_empty()
     }
 
+    fn validate(&self) -> Result<(), ValidationError> {
+        match &self.invalid {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
     fn serialize_fields<M: SerializeMap>(&self, fields: &mut M) -> Result<(), M::Error> {
         self.fields
             .iter()
@@ -141,6 +191,36 @@ mod tests {
             serde_json::to_value(&event).unwrap(),
             json!({"type": "account.signup", "email": "a@example.com"})
         );
+    }
+
+    #[test]
+    fn non_finite_numbers_make_the_event_invalid() {
+        let event = Event::new("x", "a@example.com")
+            .detail("ok", 1.5)
+            .detail("price", f64::NAN)
+            .field("score", json!({"list": [1.0]}))
+            .field("weights", vec![1.0, f64::INFINITY]);
+        assert_eq!(
+            BentoEvent::validate(&event),
+            Err(ValidationError::NonFiniteNumber {
+                field: "details.price".into(),
+                value: "NaN".into()
+            }),
+            "the first problem is reported"
+        );
+        let nested = Event::new("x", "a@example.com").field("weights", vec![1.0, f64::INFINITY]);
+        assert!(matches!(
+            BentoEvent::validate(&nested),
+            Err(ValidationError::NonFiniteNumber { field, .. }) if field == "fields.weights[1]"
+        ));
+        let mut out = Vec::new();
+        let error =
+            crate::envelope::encode_event(&event, || "events[0]".into(), &mut out).unwrap_err();
+        assert!(
+            error.to_string().contains("events[0].details.price"),
+            "{error}"
+        );
+        assert!(out.is_empty());
     }
 
     #[test]

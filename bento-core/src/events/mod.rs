@@ -157,9 +157,10 @@ impl Client {
             encoded.len(),
             self.inner.api.events_per_request,
             |range| async move {
+                let items = range.len();
                 let request =
                     ApiRequest::post("batch/events").json_bytes(encoded.body("events", range));
-                self.call::<BatchResult>(request).await
+                self.call_batch(request, items).await
             },
         )
         .await?;

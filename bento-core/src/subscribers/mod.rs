@@ -330,9 +330,10 @@ impl Client {
             encoded.len(),
             MAX_SUBSCRIBERS_PER_REQUEST,
             |range| async move {
+                let items = range.len();
                 let request = ApiRequest::post("batch/subscribers")
                     .json_bytes(encoded.body("subscribers", range));
-                self.call::<BatchResult>(request).await
+                self.call_batch(request, items).await
             },
         )
         .await?;

@@ -357,7 +357,7 @@ async fn undecodable_success_is_a_decode_error_with_the_body() {
 }
 
 #[tokio::test]
-async fn unreachable_server_is_a_transport_error() {
+async fn unreachable_server_is_a_connect_error() {
     let client = Client::builder()
         .base_url("http://127.0.0.1:9/api/v1")
         .publishable_key("pk")
@@ -371,6 +371,7 @@ async fn unreachable_server_is_a_transport_error() {
         .build()
         .unwrap();
     let error = client.tags().await.unwrap_err();
-    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(matches!(error, Error::Connect { .. }), "{error:?}");
     assert!(error.is_retryable());
+    assert!(error.to_string().contains("nothing was sent"), "{error}");
 }

@@ -1,0 +1,135 @@
+//! SIGTERM (how systemd, Docker and Kubernetes stop a process) delivers every
+//! queued event, like Ctrl-C: each demo runs as a real child process against
+//! an emulator, takes signups, and is stopped with a real signal.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bento_emulator::Emulator;
+
+const SIGNUPS: usize = 20;
+
+/// `target/<profile>/examples/<name>`, built by `cargo test` before the tests run.
+fn example(name: &str) -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let profile = deps.parent().and_then(|d| d.parent()).unwrap();
+    let path = profile.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`, which builds the examples",
+        path.display()
+    );
+    path
+}
+
+fn start(name: &str, emulator: &Emulator) -> (Child, String) {
+    let mut child = Command::new(example(name))
+        .args(["--serve", "--listen", "127.0.0.1:0"])
+        .env("BENTO_PUBLISHABLE_KEY", emulator.publishable_key())
+        .env("BENTO_SECRET_KEY", emulator.secret_key())
+        .env("BENTO_SITE_UUID", emulator.site_uuid())
+        .env("BENTO_BASE_URL", emulator.base_url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().expect("the demo printed its address").unwrap();
+        if let Some(url) = line.strip_prefix("Serving on ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait(mut child: Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the demo did not exit within 30 s of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn signups(url: &str) {
+    // bento-core never installs a process-wide TLS provider; a plain reqwest
+    // client built with `rustls-no-provider` needs one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    for n in 0..SIGNUPS {
+        let response = http
+            .post(format!("{url}/signup"))
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({
+                    "email": format!("user{n}@example.com"), "first_name": "Ada", "plan": "pro"
+                })
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+}
+
+fn delivered(emulator: &Emulator) -> usize {
+    emulator
+        .events()
+        .iter()
+        .filter(|event| event.event_type == "account.signup")
+        .count()
+}
+
+async fn stopping_with(name: &str, example_name: &str) {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let (child, url) = start(example_name, &emulator);
+    signups(&url).await;
+    // Events are still queued (the flush interval is 1 s) when the signal lands.
+    signal(&child, name);
+    let status = tokio::task::spawn_blocking(move || wait(child))
+        .await
+        .unwrap();
+    assert!(status.success(), "{example_name} exited with {status}");
+    assert_eq!(
+        delivered(&emulator),
+        SIGNUPS,
+        "{example_name} after SIG{name}: every queued event delivered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_demo_delivers_everything_on_sigterm() {
+    stopping_with("TERM", "axum_app").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_demo_delivers_everything_on_sigint() {
+    stopping_with("INT", "axum_app").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_demo_delivers_everything_on_sigterm() {
+    stopping_with("TERM", "actix_app").await;
+}
