@@ -123,16 +123,7 @@ fn write(
         .serialize(Finite::new(&mut serializer, &found))
         .map_err(|error| {
             out.truncate(start);
-            match found.take() {
-                Some((path, value)) => ValidationError::NonFiniteNumber {
-                    field: format!("{}.{path}", item()),
-                    value,
-                },
-                None => ValidationError::Unserializable {
-                    field: item(),
-                    message: error.to_string(),
-                },
-            }
+            found.error(&item(), error)
         })
 }
 

@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::fmt::Display;
 
+use crate::error::ValidationError;
 use serde::ser::{
     self, Serialize, SerializeMap, SerializeSeq, SerializeStruct, SerializeStructVariant,
     SerializeTuple, SerializeTupleStruct, SerializeTupleVariant, Serializer,
@@ -22,11 +23,18 @@ pub(crate) struct Found {
 }
 
 impl Found {
-    /// The dotted path and the number, if one was found.
-    pub(crate) fn take(&self) -> Option<(String, String)> {
-        let (mut path, value) = self.found.borrow_mut().take()?;
+    /// The error for `field` whose serialization failed with `message`: the
+    /// non-finite number and where it was below `field`, if that was the
+    /// cause, else the serializer's own message.
+    pub(crate) fn error(&self, field: &str, message: impl Display) -> ValidationError {
+        let Some((mut path, value)) = self.found.borrow_mut().take() else {
+            return ValidationError::Unserializable {
+                field: field.to_owned(),
+                message: message.to_string(),
+            };
+        };
         path.reverse();
-        let mut dotted = String::new();
+        let mut dotted = field.to_owned();
         for part in path {
             if !dotted.is_empty() && !part.starts_with('[') {
                 dotted.push('.');
@@ -40,7 +48,10 @@ impl Found {
         } else {
             "-inf"
         };
-        Some((dotted, value.to_owned()))
+        ValidationError::NonFiniteNumber {
+            field: dotted,
+            value: value.to_owned(),
+        }
     }
 
     fn is_set(&self) -> bool {
@@ -381,19 +392,15 @@ impl<C: SerializeMap> SerializeMap for Compound<'_, C> {
     }
 }
 
-/// `value` as a JSON value, refusing non-finite numbers: `Err` names the
-/// path below `value` and the number.
+/// `value` (found at `field`) as a JSON value, refusing non-finite numbers.
 pub(crate) fn to_value<T: Serialize + ?Sized>(
     value: &T,
-) -> Result<serde_json::Value, (String, String)> {
+    field: &str,
+) -> Result<serde_json::Value, ValidationError> {
     let found = Found::default();
     value
         .serialize(Finite::new(serde_json::value::Serializer, &found))
-        .map_err(|error| {
-            found
-                .take()
-                .unwrap_or_else(|| (String::new(), error.to_string()))
-        })
+        .map_err(|error| found.error(field, error))
 }
 
 #[cfg(test)]
@@ -424,10 +431,10 @@ mod tests {
             meta: BTreeMap::from([("w", 2.0)]),
         };
         assert_eq!(
-            to_value(&cart).unwrap(),
+            to_value(&cart, "cart").unwrap(),
             json!({"items": [{"sku": "a", "price": 1.5}], "meta": {"w": 2.0}})
         );
-        assert_eq!(to_value(&Some(3)).unwrap(), json!(3));
+        assert_eq!(to_value(&Some(3), "n").unwrap(), json!(3));
     }
 
     #[test]
@@ -446,20 +453,31 @@ mod tests {
             meta: BTreeMap::new(),
         };
         assert_eq!(
-            to_value(&cart).unwrap_err(),
-            ("items[1].price".to_owned(), "NaN".to_owned())
+            to_value(&cart, "cart").unwrap_err(),
+            non_finite("cart.items[1].price", "NaN")
         );
         let meta = Cart {
             items: vec![],
             meta: BTreeMap::from([("weight", f32::NEG_INFINITY)]),
         };
         assert_eq!(
-            to_value(&meta).unwrap_err(),
-            ("meta.weight".to_owned(), "-inf".to_owned())
+            to_value(&meta, "cart").unwrap_err(),
+            non_finite("cart.meta.weight", "-inf")
         );
         assert_eq!(
-            to_value(&f64::INFINITY).unwrap_err(),
-            (String::new(), "inf".to_owned())
+            to_value(&f64::INFINITY, "x").unwrap_err(),
+            non_finite("x", "inf")
         );
+        assert_eq!(
+            to_value(&vec![f64::NAN], "list").unwrap_err(),
+            non_finite("list[0]", "NaN")
+        );
+    }
+
+    fn non_finite(field: &str, value: &str) -> ValidationError {
+        ValidationError::NonFiniteNumber {
+            field: field.into(),
+            value: value.into(),
+        }
     }
 }

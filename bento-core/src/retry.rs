@@ -125,7 +125,7 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
 }
 
 /// Whether the server may have acted on a request that ended like this.
-fn is_ambiguous(outcome: Outcome) -> bool {
+pub(crate) fn is_ambiguous(outcome: Outcome) -> bool {
     match outcome {
         // 408, 429 and 503 are answers that say the request was not taken on.
         Outcome::Status(status) => matches!(status.as_u16(), 500 | 502 | 504),

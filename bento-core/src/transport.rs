@@ -334,29 +334,26 @@ impl Api {
         } else {
             ERROR_BODY_LIMIT
         };
-        match read_capped(&mut response, limit).await {
-            Ok(Capped::Whole(body)) => Attempt::Answered {
-                status,
-                retry_after,
-                body,
-                endpoint: endpoint.to_owned(),
-                location,
-            },
-            Ok(Capped::Truncated(body)) if !status.is_success() => Attempt::Answered {
-                status,
-                retry_after,
-                body,
-                endpoint: endpoint.to_owned(),
-                location,
-            },
-            Ok(Capped::Truncated(_)) => Attempt::Failed {
-                outcome: Outcome::Garbled,
-                error: Error::ResponseTooLarge {
-                    endpoint: endpoint.to_owned(),
-                    limit,
-                },
-            },
-            Err(e) => transport_error(e),
+        let body = match read_capped(&mut response, limit).await {
+            Err(e) => return transport_error(e),
+            // A 2xx cut short is no answer; an error status says enough alone.
+            Ok(Capped::Truncated(_)) if status.is_success() => {
+                return Attempt::Failed {
+                    outcome: Outcome::Garbled,
+                    error: Error::ResponseTooLarge {
+                        endpoint: endpoint.to_owned(),
+                        limit,
+                    },
+                };
+            }
+            Ok(Capped::Whole(body) | Capped::Truncated(body)) => body,
+        };
+        Attempt::Answered {
+            status,
+            retry_after,
+            body,
+            endpoint: endpoint.to_owned(),
+            location,
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::batch::BatchResult;
 use crate::client::{Api, Inner};
 use crate::error::{Error, truncate_body};
 use crate::rate_limit::EndpointFamily;
-use crate::retry::{Decision, Outcome, Replay, decide};
+use crate::retry::{Decision, Outcome, Replay, decide, is_ambiguous};
 use crate::time::after;
 use crate::transport::ApiRequest;
 
@@ -484,11 +484,7 @@ impl Worker {
             Decision::Retry(delay) => {
                 tracing::debug!(kind = ?batch.kind, items = n, attempt = batch.attempts, delay_ms = delay.as_millis() as u64, %error, "retrying a Bento batch");
                 self.shared.retrying(n);
-                if matches!(
-                    outcome,
-                    Outcome::Timeout | Outcome::Interrupted | Outcome::Garbled
-                ) || matches!(status, Some(500 | 502 | 504))
-                {
+                if is_ambiguous(outcome) {
                     // Bento may have recorded them: the resend may duplicate.
                     self.shared.possibly_duplicated(n);
                 }

@@ -78,25 +78,9 @@ impl Event {
     }
 
     fn checked(&mut self, member: &str, key: &str, value: &impl Serialize) -> Option<Value> {
-        match crate::finite::to_value(value) {
+        match crate::finite::to_value(value, &format!("{member}.{key}")) {
             Ok(value) => Some(value),
-            Err((path, problem)) => {
-                let field = match path.as_str() {
-                    "" => format!("{member}.{key}"),
-                    p if p.starts_with('[') => format!("{member}.{key}{p}"),
-                    p => format!("{member}.{key}.{p}"),
-                };
-                let error = if matches!(problem.as_str(), "NaN" | "inf" | "-inf") {
-                    ValidationError::NonFiniteNumber {
-                        field,
-                        value: problem,
-                    }
-                } else {
-                    ValidationError::Unserializable {
-                        field,
-                        message: problem,
-                    }
-                };
+            Err(error) => {
                 self.invalid.get_or_insert(error);
                 None
             }
