@@ -96,13 +96,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let sent = client
         .send_email(
-            &Email::new(
-                "ada@example.com",
-                from,
-                "Welcome to Acme",
-                "<p>Hi {{ name }}, welcome!</p>",
-            )
-            .personalization("name", "Ada"),
+            &Email::to("ada@example.com")
+                .from(from)
+                .subject("Welcome to Acme")
+                .html("<p>Hi {{ name }}, welcome!</p>")
+                .personalization("name", "Ada"),
         )
         .await?;
     println!("sent {} transactional email", sent.results);

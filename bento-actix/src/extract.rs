@@ -5,7 +5,8 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
-use bento_core::{BentoEvent, Client, RequestEvents, TrackError};
+use bento_core::integration::RequestEvents;
+use bento_core::{BentoEvent, Client, TrackError};
 
 /// A handler's handle on Bento: from [`BentoMiddleware`](crate::BentoMiddleware)
 /// when the request went through it, otherwise from the app data (a `Client`

@@ -6,7 +6,8 @@ use std::task::{Context, Poll};
 
 use actix_web::HttpMessage;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use bento_core::{Client, RequestTracking, Settlement};
+use bento_core::Client;
+use bento_core::integration::{RequestTracking, Settlement};
 
 use crate::extract::Bento;
 

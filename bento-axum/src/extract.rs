@@ -4,7 +4,8 @@ use std::convert::Infallible;
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use bento_core::{BentoEvent, Client, RequestEvents, TrackError};
+use bento_core::integration::RequestEvents;
+use bento_core::{BentoEvent, Client, TrackError};
 use http::StatusCode;
 use http::request::Parts;
 

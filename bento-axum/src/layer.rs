@@ -4,7 +4,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bento_core::{Client, RequestTracking, Settlement};
+use bento_core::Client;
+use bento_core::integration::{RequestTracking, Settlement};
 use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;

@@ -102,11 +102,83 @@ pub enum BroadcastStyle {
     Raw,
 }
 
+/// The steps of [`NewBroadcast::named`]`(..).subject(..).content(..).from(..)`,
+/// each with one method: the parts of a broadcast go in by name, in order.
+pub mod steps {
+    use super::{BroadcastStyle, NewBroadcast};
+
+    /// A broadcast with its name; next, [`subject`](Self::subject).
+    #[derive(Debug, Clone)]
+    #[must_use = "a broadcast needs a subject, content and a sender"]
+    pub struct Named {
+        pub(super) name: String,
+    }
+
+    /// A broadcast with its name and subject; next, [`content`](Self::content).
+    #[derive(Debug, Clone)]
+    #[must_use = "a broadcast needs content and a sender"]
+    pub struct WithSubject {
+        name: String,
+        subject: String,
+    }
+
+    /// A broadcast with all but its sender; next, [`from`](Self::from).
+    #[derive(Debug, Clone)]
+    #[must_use = "a broadcast needs a sender"]
+    pub struct WithContent {
+        name: String,
+        subject: String,
+        content: String,
+    }
+
+    impl Named {
+        /// The subject line.
+        pub fn subject(self, subject: impl Into<String>) -> WithSubject {
+            WithSubject {
+                name: self.name,
+                subject: subject.into(),
+            }
+        }
+    }
+
+    impl WithSubject {
+        /// The HTML content, which may use Liquid personalizations.
+        pub fn content(self, content: impl Into<String>) -> WithContent {
+            WithContent {
+                name: self.name,
+                subject: self.subject,
+                content: content.into(),
+            }
+        }
+    }
+
+    impl WithContent {
+        /// The sender's address: an authorized author of your Bento account.
+        pub fn from(self, from_email: impl Into<String>) -> NewBroadcast {
+            NewBroadcast {
+                name: self.name,
+                subject: self.subject,
+                content: self.content,
+                style: BroadcastStyle::Plain,
+                from_email: from_email.into(),
+                from_name: None,
+                inclusive_tags: Vec::new(),
+                exclusive_tags: Vec::new(),
+                segment_id: None,
+                batch_size_per_hour: None,
+            }
+        }
+    }
+}
+
 /// A broadcast to create with [`Client::create_broadcasts`].
 ///
 /// ```
 /// use bento_core::NewBroadcast;
-/// let launch = NewBroadcast::new("Launch", "We're live!", "<p>Hello {{ visitor.first_name }}</p>", "news@acme.test")
+/// let launch = NewBroadcast::named("Launch")
+///     .subject("We're live!")
+///     .content("<p>Hello {{ visitor.first_name }}</p>")
+///     .from("news@acme.test")
 ///     .from_name("Acme")
 ///     .include_tag("customer")
 ///     .exclude_tag("churned")
@@ -128,25 +200,11 @@ pub struct NewBroadcast {
 }
 
 impl NewBroadcast {
-    /// A broadcast named `name`, sent from `from_email` (an authorized author).
-    pub fn new(
-        name: impl Into<String>,
-        subject: impl Into<String>,
-        content: impl Into<String>,
-        from_email: impl Into<String>,
-    ) -> Self {
-        Self {
-            name: name.into(),
-            subject: subject.into(),
-            content: content.into(),
-            style: BroadcastStyle::Plain,
-            from_email: from_email.into(),
-            from_name: None,
-            inclusive_tags: Vec::new(),
-            exclusive_tags: Vec::new(),
-            segment_id: None,
-            batch_size_per_hour: None,
-        }
+    /// Starts a broadcast named `name`; the subject, content and sender
+    /// follow in that order, by name, so no two can be swapped:
+    /// `NewBroadcast::named(..).subject(..).content(..).from(..)`.
+    pub fn named(name: impl Into<String>) -> steps::Named {
+        steps::Named { name: name.into() }
     }
 
     /// The template style (default [`BroadcastStyle::Plain`]).
@@ -353,7 +411,10 @@ mod tests {
 
     #[test]
     fn wire_shape() {
-        let b = NewBroadcast::new("N", "S", "<p>c</p>", "f@b.co")
+        let b = NewBroadcast::named("N")
+            .subject("S")
+            .content("<p>c</p>")
+            .from("f@b.co")
             .from_name("F")
             .include_tag("a")
             .include_tag("b")

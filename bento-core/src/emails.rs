@@ -14,6 +14,73 @@ use crate::error::{Error, ValidationError};
 use crate::transport::ApiRequest;
 use crate::validate;
 
+/// The steps of [`Email::to`]`(..).from(..).subject(..).html(..)`, each
+/// with one method: the parts of an email go in by name, in order.
+pub mod steps {
+    use super::Email;
+
+    /// An email with its recipient; next, [`from`](Self::from).
+    #[derive(Debug, Clone)]
+    #[must_use = "an email needs a sender, a subject and a body"]
+    pub struct WithTo {
+        pub(super) to: String,
+    }
+
+    /// An email with its recipient and sender; next, [`subject`](Self::subject).
+    #[derive(Debug, Clone)]
+    #[must_use = "an email needs a subject and a body"]
+    pub struct WithFrom {
+        to: String,
+        from: String,
+    }
+
+    /// An email with all but its body; next, [`html`](Self::html).
+    #[derive(Debug, Clone)]
+    #[must_use = "an email needs a body"]
+    pub struct WithSubject {
+        to: String,
+        from: String,
+        subject: String,
+    }
+
+    impl WithTo {
+        /// The sender: an authorized author of your Bento account.
+        pub fn from(self, from: impl Into<String>) -> WithFrom {
+            WithFrom {
+                to: self.to,
+                from: from.into(),
+            }
+        }
+    }
+
+    impl WithFrom {
+        /// The subject line.
+        pub fn subject(self, subject: impl Into<String>) -> WithSubject {
+            WithSubject {
+                to: self.to,
+                from: self.from,
+                subject: subject.into(),
+            }
+        }
+    }
+
+    impl WithSubject {
+        /// The HTML body, which may use Liquid personalizations.
+        pub fn html(self, body: impl Into<String>) -> Email {
+            Email {
+                to: self.to,
+                from: self.from,
+                subject: self.subject,
+                html_body: body.into(),
+                transactional: true,
+                personalizations: serde_json::Map::new(),
+                cc: Vec::new(),
+                bcc: Vec::new(),
+            }
+        }
+    }
+}
+
 /// The most emails Bento accepts in one request.
 pub const MAX_EMAILS_PER_REQUEST: usize = 60;
 
@@ -21,7 +88,10 @@ pub const MAX_EMAILS_PER_REQUEST: usize = 60;
 ///
 /// ```
 /// use bento_core::Email;
-/// let email = Email::new("ada@example.com", "hello@acme.test", "Reset your password", "<p>{{ link }}</p>")
+/// let email = Email::to("ada@example.com")
+///     .from("hello@acme.test")
+///     .subject("Reset your password")
+///     .html("<p>{{ link }}</p>")
 ///     .personalization("link", "https://acme.test/reset?t=abc")
 ///     .cc("support@acme.test");
 /// # let _ = email;
@@ -39,23 +109,11 @@ pub struct Email {
 }
 
 impl Email {
-    /// A transactional email from `from` (an authorized author of your account) to `to`.
-    pub fn new(
-        to: impl Into<String>,
-        from: impl Into<String>,
-        subject: impl Into<String>,
-        html_body: impl Into<String>,
-    ) -> Self {
-        Self {
-            to: to.into(),
-            from: from.into(),
-            subject: subject.into(),
-            html_body: html_body.into(),
-            transactional: true,
-            personalizations: Map::new(),
-            cc: Vec::new(),
-            bcc: Vec::new(),
-        }
+    /// Starts a transactional email to `to`; the sender, subject and body
+    /// follow in that order, by name, so no two can be swapped:
+    /// `Email::to(..).from(..).subject(..).html(..)`.
+    pub fn to(to: impl Into<String>) -> steps::WithTo {
+        steps::WithTo { to: to.into() }
     }
 
     /// Marks the email as marketing (`transactional: false`): it then honours unsubscribes.
@@ -155,7 +213,10 @@ mod tests {
 
     #[test]
     fn wire_shape_joins_cc_and_bcc() {
-        let email = Email::new("a@b.co", "f@b.co", "S", "<p>x</p>")
+        let email = Email::to("a@b.co")
+            .from("f@b.co")
+            .subject("S")
+            .html("<p>x</p>")
             .cc("c1@b.co")
             .cc("c2@b.co")
             .bcc("z@b.co");
@@ -168,13 +229,30 @@ mod tests {
 
     #[test]
     fn validation() {
-        assert!(Email::new("a@b.co", "f@b.co", "", "x").validate(0).is_err());
         assert!(
-            Email::new("a@b.co", "f@b.co", "s", "x")
+            Email::to("a@b.co")
+                .from("f@b.co")
+                .subject("")
+                .html("x")
+                .validate(0)
+                .is_err()
+        );
+        assert!(
+            Email::to("a@b.co")
+                .from("f@b.co")
+                .subject("s")
+                .html("x")
                 .cc("bad")
                 .validate(0)
                 .is_err()
         );
-        assert!(Email::new("a@b.co", "nope", "s", "x").validate(0).is_err());
+        assert!(
+            Email::to("a@b.co")
+                .from("nope")
+                .subject("s")
+                .html("x")
+                .validate(0)
+                .is_err()
+        );
     }
 }

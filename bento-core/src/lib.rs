@@ -79,6 +79,7 @@ mod error;
 mod finite;
 mod rate_limit;
 mod retry;
+mod telemetry;
 mod time;
 mod transport;
 mod validate;
@@ -93,11 +94,16 @@ pub mod __private;
 pub mod broadcasts;
 pub mod commands;
 pub mod convert;
+pub mod delivery;
 pub mod emails;
 pub mod events;
 pub mod experimental;
 pub mod fields;
 pub mod forms;
+pub mod integration;
+#[cfg(feature = "lettre")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
+pub mod mailer;
 pub mod sequences;
 pub mod stats;
 pub mod subscribers;
@@ -110,9 +116,9 @@ pub use broadcasts::{Broadcast, BroadcastBatchResult, BroadcastStyle, NewBroadca
 pub use client::Client;
 pub use commands::{Command, CommandResult};
 pub use config::{ClientBuilder, DEFAULT_BASE_URL, env};
-pub use dispatch::{
+pub use delivery::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
-    RequestEvents, RequestTracking, Settlement, TrackError,
+    TrackError,
 };
 pub use emails::Email;
 pub use error::{ApiError, ConfigError, Error, ValidationError};
@@ -135,8 +141,3 @@ pub use workflows::{Workflow, WorkflowStatus};
 
 /// The HTTP status type used in errors.
 pub use http::StatusCode;
-
-/// The README's examples, compiled as doc tests so they cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;

@@ -155,9 +155,11 @@ impl Client {
         validate::non_empty(|| "email_template.subject".to_owned(), &email.subject)?;
         validate::non_empty(|| "email_template.html".to_owned(), &email.html)?;
         let path = format!("fetch/sequences/{sequence_id}/emails/templates");
-        let request = ApiRequest::post(&path).json(&TemplateBody {
-            email_template: email,
-        })?;
+        let request = ApiRequest::post(&path)
+            .template("fetch/sequences/{id}/emails/templates")
+            .json(&TemplateBody {
+                email_template: email,
+            })?;
         Ok(self.call::<Data<EmailTemplate>>(request).await?.data)
     }
 }

@@ -91,7 +91,9 @@ impl Client {
     pub async fn delete_tag(&self, id: &str) -> Result<String, Error> {
         validate::path_id("tag id", id)?;
         let path = format!("fetch/tags/{id}");
-        let request = ApiRequest::get(&path).with_method(http::Method::DELETE);
+        let request = ApiRequest::get(&path)
+            .template("fetch/tags/{id}")
+            .with_method(http::Method::DELETE);
         let answer = self.call_raw(request).await?;
         let message = serde_json::from_slice::<Message>(&answer)
             .ok()

@@ -108,7 +108,9 @@ impl Client {
         validate::path_id("template id", id)?;
         let path = format!("fetch/emails/templates/{id}");
         Ok(self
-            .call::<Data<EmailTemplate>>(ApiRequest::get(&path))
+            .call::<Data<EmailTemplate>>(
+                ApiRequest::get(&path).template("fetch/emails/templates/{id}"),
+            )
             .await?
             .data)
     }
@@ -128,6 +130,7 @@ impl Client {
         }
         let path = format!("fetch/emails/templates/{id}");
         let request = ApiRequest::post(&path)
+            .template("fetch/emails/templates/{id}")
             .with_method(http::Method::PATCH)
             .json(&TemplateBody {
                 email_template: update,

@@ -12,6 +12,8 @@ use crate::client::{Api, Client};
 use crate::error::{ApiError, ConfigError, Error, server_message, truncate_body};
 use crate::rate_limit::EndpointFamily;
 use crate::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
+use crate::telemetry;
+use tracing::Instrument;
 
 /// Builds an HTTP client for Bento: no redirects (Bento's API never
 /// redirects, and following one would re-send personal data elsewhere), and
@@ -65,6 +67,9 @@ const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 pub(crate) struct ApiRequest<'a> {
     pub(crate) method: Method,
     pub(crate) path: &'a str,
+    /// The path with ids replaced (`fetch/tags/{id}`), for spans; `None`
+    /// when the path has none.
+    pub(crate) template: Option<&'static str>,
     pub(crate) query: Vec<(&'static str, String)>,
     pub(crate) body: Option<Bytes>,
     pub(crate) replay: Replay,
@@ -75,6 +80,7 @@ impl<'a> ApiRequest<'a> {
         Self {
             method: Method::GET,
             path,
+            template: None,
             query: Vec::new(),
             body: None,
             replay: Replay::Safe,
@@ -86,6 +92,12 @@ impl<'a> ApiRequest<'a> {
             method: Method::POST,
             ..Self::get(path)
         }
+    }
+
+    /// The path's template, when it holds an id: `fetch/tags/{id}`.
+    pub(crate) fn template(mut self, template: &'static str) -> Self {
+        self.template = Some(template);
+        self
     }
 
     pub(crate) fn with_method(mut self, method: Method) -> Self {
@@ -152,6 +164,12 @@ impl Client {
 
     /// Sends the request (with pacing and retries) and returns a 2xx body as is.
     pub(crate) async fn call_raw(&self, request: ApiRequest<'_>) -> Result<Bytes, Error> {
+        let template = format!("/{}", request.template.unwrap_or(request.path));
+        let span = telemetry::operation(&self.inner.api, &request.method, &template);
+        self.call_paced(request).instrument(span).await
+    }
+
+    async fn call_paced(&self, request: ApiRequest<'_>) -> Result<Bytes, Error> {
         let inner = &*self.inner.api;
         let http = &self.inner.http;
         let family = EndpointFamily::of_path(request.path);
@@ -160,6 +178,7 @@ impl Client {
             if let Some(family) = family {
                 let budget = inner.retry.max_retry_after;
                 if let Err(wait) = inner.pacer.acquire(family, budget).await {
+                    tracing::Span::current().record("error.type", "rate_limited");
                     return Err(Error::RateLimited {
                         endpoint: request.path.to_owned(),
                         family,
@@ -168,6 +187,9 @@ impl Client {
                 }
             }
             attempts += 1;
+            if attempts > 1 {
+                tracing::Span::current().record("http.request.resend_count", attempts - 1);
+            }
             let (outcome, retry_after, error) = match inner
                 .attempt(http, &request, inner.timeout)
                 .await
@@ -189,6 +211,7 @@ impl Client {
                 fastrand::f64(),
             ) {
                 Decision::GiveUp => {
+                    tracing::Span::current().record("error.type", telemetry::error_type(outcome));
                     if attempts > 1 {
                         tracing::warn!(endpoint = request.path, attempts, error = %error, "Bento request failed");
                     }
@@ -320,6 +343,7 @@ impl Api {
             Err(e) => return transport_error(e),
         };
         let status = response.status();
+        telemetry::status(status);
         let headers = response.headers();
         let retry_after = headers
             .get(header::RETRY_AFTER)

@@ -6,3 +6,10 @@ pub mod actix_demo;
 pub mod app;
 pub mod axum_demo;
 pub mod demo;
+
+/// The workspace README's examples, compiled as doc tests so they cannot rot.
+/// They live in this unpublished crate because they use every integration
+/// crate, which would make the published crates depend on each other.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -560,7 +560,10 @@ async fn a_connect_timeout_is_not_an_answer_timeout() {
         )
         .build()
         .unwrap();
-    let email = bento_core::Email::new("ada@example.com", "hello@acme.test", "Hi", "<p>Hi</p>");
+    let email = bento_core::Email::to("ada@example.com")
+        .from("hello@acme.test")
+        .subject("Hi")
+        .html("<p>Hi</p>");
     let started = Instant::now();
     let error = client.send_email(&email).await.unwrap_err();
     assert!(matches!(error, Error::Connect { .. }), "{error:?}");

@@ -360,6 +360,7 @@ impl<T: EventDate> EventDate for Option<T> {
 }
 
 #[cfg(feature = "chrono")]
+#[cfg_attr(docsrs, doc(cfg(feature = "chrono")))]
 impl<Tz: chrono::TimeZone> EventDate for chrono::DateTime<Tz> {
     fn to_timestamp(&self) -> Result<Option<Timestamp>, DateError> {
         use chrono::Offset;
@@ -373,6 +374,7 @@ impl<Tz: chrono::TimeZone> EventDate for chrono::DateTime<Tz> {
 }
 
 #[cfg(feature = "time")]
+#[cfg_attr(docsrs, doc(cfg(feature = "time")))]
 impl EventDate for time::OffsetDateTime {
     fn to_timestamp(&self) -> Result<Option<Timestamp>, DateError> {
         Timestamp::from_unix(

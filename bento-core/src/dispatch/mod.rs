@@ -1,42 +1,10 @@
-//! Background delivery: [`Client::track`] checks and encodes an event at
-//! once, queues it without blocking, and returns; a dedicated thread sends
-//! queued items in batches of up to 1000 under Bento's rate limits, retries
-//! what failed, and reports what could not be delivered.
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use bento_core::{BentoEvent, Client};
-//!
-//! #[derive(BentoEvent)]
-//! #[bento(event = "account.signup")]
-//! struct Signup<'a> { email: &'a str }
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let bento = Client::from_env()?;
-//! bento.track(&Signup { email: "ada@example.com" })?; // returns at once
-//! // ...
-//! let report = bento.shutdown(Duration::from_secs(10)).await?; // delivers what is queued
-//! println!("{} events delivered", report.stats.sent);
-//! # Ok(()) }
-//! ```
-//!
-//! Nothing is lost silently:
-//! - an item that cannot be queued (queue full, client shut down) is handed
-//!   back in the [`TrackError`], counted in [`DeliveryStats::dropped`], and
-//!   warned about once per overflow episode;
-//! - an item Bento refuses (a 400 is bisected to isolate it), or that runs out
-//!   of retries, goes to the hook set with
-//!   [`ClientBuilder::on_delivery_failure`](crate::ClientBuilder::on_delivery_failure)
-//!   and is counted in [`DeliveryStats::failed`];
-//! - [`Client::flush`] and [`Client::shutdown`] say how many items were still
-//!   pending when their deadline passed, and dropping the last `Client` drains
-//!   the queue for up to
-//!   [`ClientBuilder::drain_timeout`](crate::ClientBuilder::drain_timeout),
-//!   warning with the count of what was left.
+//! The delivery engine's implementation; what users see of it is
+//! documented in [`crate::delivery`].
 
 mod clock;
 mod config;
 mod held;
+mod metrics;
 mod schedule;
 mod shared;
 mod types;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::{Notify, watch};
 
+use super::metrics;
 use super::types::DeliveryStats;
 use super::worker::FlushResult;
 
@@ -106,11 +107,13 @@ impl Shared {
     /// Counts refused items; true for the first refusal of an episode.
     pub(crate) fn refused(&self, n: usize) -> bool {
         self.dropped.fetch_add(n as u64, Ordering::Relaxed);
+        metrics::count(metrics::DROPPED, n);
         !self.overflowing.swap(true, Ordering::Relaxed)
     }
 
     pub(crate) fn refused_closed(&self, n: usize) {
         self.dropped.fetch_add(n as u64, Ordering::Relaxed);
+        metrics::count(metrics::DROPPED, n);
     }
 
     /// Items delivered (`sent`) or given up on (`failed`) leave the queue.
@@ -119,6 +122,9 @@ impl Shared {
         self.failed.fetch_add(failed as u64, Ordering::Relaxed);
         let before = self.held.fetch_sub(sent + failed, Ordering::AcqRel);
         let now = before - (sent + failed);
+        metrics::count(metrics::SENT, sent);
+        metrics::count(metrics::FAILED, failed);
+        metrics::level(metrics::PENDING, now);
         if now <= self.capacity / 2 && self.overflowing.swap(false, Ordering::Relaxed) {
             tracing::info!(held = now, "Bento delivery queue has room again");
         }
@@ -127,12 +133,20 @@ impl Shared {
 
     pub(crate) fn retrying(&self, n: usize) {
         self.retried.fetch_add(n as u64, Ordering::Relaxed);
+        metrics::count(metrics::RETRIED, n);
     }
 
     /// Items about to be sent again though Bento may have recorded them.
     pub(crate) fn possibly_duplicated(&self, n: usize) {
         self.possible_duplicates
             .fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Items that reached the delivery thread, for the metrics (`track`
+    /// itself touches none).
+    pub(crate) fn arrived(&self, n: usize) {
+        metrics::count(metrics::QUEUED, n);
+        metrics::level(metrics::PENDING, self.held.load(Ordering::Relaxed));
     }
 
     pub(crate) fn stats(&self) -> DeliveryStats {

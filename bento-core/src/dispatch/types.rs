@@ -35,6 +35,14 @@ impl ItemKind {
         }
     }
 
+    /// The URL template, for spans.
+    pub(crate) fn template(self) -> &'static str {
+        match self {
+            Self::Event => "/batch/events",
+            Self::Subscriber => "/batch/subscribers",
+        }
+    }
+
     pub(crate) fn body_key(self) -> &'static str {
         match self {
             Self::Event => "events",

@@ -28,7 +28,11 @@ use crate::client::{Api, Inner};
 use crate::error::{Error, truncate_body};
 use crate::rate_limit::EndpointFamily;
 use crate::retry::{Decision, Outcome, Replay, decide, is_ambiguous};
+use crate::telemetry;
 use crate::time::after;
+use tracing::Instrument;
+
+use super::metrics;
 use crate::transport::ApiRequest;
 
 thread_local! {
@@ -128,6 +132,7 @@ pub(crate) fn spawn(
         max_bytes: config.max_batch_bytes,
         flush_interval: config.flush_interval,
     };
+    metrics::describe();
     let worker = Worker {
         api,
         http,
@@ -168,6 +173,13 @@ struct Waiter {
     shutdown: bool,
 }
 
+/// A batch request in flight: its items, its span, and when it left.
+struct Flight {
+    batch: Batch,
+    span: tracing::Span,
+    started: Instant,
+}
+
 struct Worker {
     api: Arc<Api>,
     http: reqwest::Client,
@@ -178,7 +190,7 @@ struct Worker {
     in_flight: JoinSet<Sent>,
     /// The batches of the requests in flight. They stay here, not in the
     /// tasks, so that a task that panics cannot take its items with it.
-    flying: HashMap<Id, Batch>,
+    flying: HashMap<Id, Flight>,
     /// For the failure hook, which may want to requeue through the client
     /// without keeping it alive.
     client: Weak<Inner>,
@@ -220,6 +232,7 @@ impl Worker {
         while let Ok(item) = data.try_recv() {
             late.push(item);
         }
+        self.shared.arrived(late.len());
         if !late.is_empty() {
             self.shared.resolved(0, late.len());
             self.fail(late, FailureReason::ShutdownDeadline);
@@ -241,8 +254,8 @@ impl Worker {
         );
         self.in_flight.abort_all();
         let mut items = self.scheduler.abandon_all();
-        for (_, batch) in self.flying.drain() {
-            items.extend(batch.entries.into_iter().map(|entry| entry.item));
+        for (_, flight) in self.flying.drain() {
+            items.extend(flight.batch.entries.into_iter().map(|entry| entry.item));
         }
         if !items.is_empty() {
             self.shared.resolved(0, items.len());
@@ -291,9 +304,7 @@ impl Worker {
                     let now = self.clock.now();
                     match message {
                         Some(message) => {
-                            while let Ok(item) = data.try_recv() {
-                                self.scheduler.push(item, now);
-                            }
+                            self.take_arrivals(data, now);
                             self.begin(message, now);
                         }
                         None => {
@@ -307,13 +318,14 @@ impl Worker {
                 Some(done) = self.in_flight.join_next_with_id(), if !self.in_flight.is_empty() => {
                     match done {
                         Ok((id, result)) => {
-                            if let Some(batch) = self.flying.remove(&id) {
-                                self.finished(batch, result);
+                            if let Some(flight) = self.flying.remove(&id) {
+                                self.landed(flight, result);
                             }
                         }
                         Err(error) => {
-                            let batch = self.flying.remove(&error.id());
-                            if let Some(batch) = batch {
+                            let flight = self.flying.remove(&error.id());
+                            if let Some(Flight { batch, span, .. }) = flight {
+                                span.record("bento.batch.outcome", "internal_error");
                                 let reason = if error.is_panic() {
                                     tracing::error!("a Bento delivery request panicked; its items go to the failure hook");
                                     FailureReason::Internal("a delivery request panicked".to_owned())
@@ -333,20 +345,28 @@ impl Worker {
             // Items are taken whenever the worker is awake, whatever woke it.
             self.arrivals.unseen.store(0, Ordering::Release);
             let now = self.clock.now();
-            while let Ok(item) = data.try_recv() {
-                self.scheduler.push(item, now);
-            }
+            self.take_arrivals(data, now);
             if !self.scheduler.has_fresh() {
                 self.arrivals.idle.store(true, Ordering::Relaxed);
                 fence(Ordering::SeqCst);
                 // An item sent just before `idle` was set did not wake us: look once more.
-                while let Ok(item) = data.try_recv() {
-                    self.scheduler.push(item, now);
-                }
+                self.take_arrivals(data, now);
                 if self.scheduler.has_fresh() {
                     self.arrivals.idle.store(false, Ordering::Relaxed);
                 }
             }
+        }
+    }
+
+    /// Moves every item waiting in the channel into the scheduler.
+    fn take_arrivals(&mut self, data: &mut mpsc::UnboundedReceiver<Encoded>, now: Instant) {
+        let mut n = 0;
+        while let Ok(item) = data.try_recv() {
+            self.scheduler.push(item, now);
+            n += 1;
+        }
+        if n > 0 {
+            self.shared.arrived(n);
         }
     }
 
@@ -383,25 +403,61 @@ impl Worker {
         let http = self.http.clone();
         let body = batch.body();
         let path = batch.kind.path();
+        let span = telemetry::batch(
+            &api,
+            batch.kind.template(),
+            batch.len(),
+            body.len(),
+            batch.attempts,
+        );
         let deadline = self.deadline.subscribe();
         #[cfg(test)]
         let panic_in_request = self
             .config
             .inject_request_panic
             .swap(false, Ordering::Relaxed);
-        let task = self.in_flight.spawn(async move {
-            #[cfg(test)]
-            if panic_in_request {
-                panic!("injected request panic");
+        let task = self.in_flight.spawn(
+            async move {
+                #[cfg(test)]
+                if panic_in_request {
+                    panic!("injected request panic");
+                }
+                let request = ApiRequest::post(path).json_bytes(body);
+                let attempt = api.attempt(&http, &request, timeout);
+                until_deadline(attempt, deadline, path, timeout).await
             }
-            let request = ApiRequest::post(path).json_bytes(body);
-            let attempt = api.attempt(&http, &request, timeout);
-            until_deadline(attempt, deadline, path, timeout).await
-        });
-        self.flying.insert(task.id(), batch);
+            .instrument(span.clone()),
+        );
+        self.flying.insert(
+            task.id(),
+            Flight {
+                batch,
+                span,
+                started: Instant::now(),
+            },
+        );
+        metrics::level(metrics::IN_FLIGHT, self.in_flight.len());
     }
 
-    fn finished(&mut self, batch: Batch, result: Sent) {
+    /// A request came back: settle its batch, then record how it went.
+    fn landed(&mut self, flight: Flight, result: Sent) {
+        let Flight {
+            batch,
+            span,
+            started,
+        } = flight;
+        if let Err((outcome, _, _)) = &result {
+            span.record("error.type", telemetry::error_type(*outcome));
+        }
+        let kind = batch.kind;
+        let outcome = self.finished(batch, result);
+        span.record("bento.batch.outcome", outcome);
+        metrics::batch(kind, outcome, started.elapsed());
+        metrics::level(metrics::IN_FLIGHT, self.in_flight.len());
+    }
+
+    /// Settles a batch whose request came back; returns what became of it.
+    fn finished(&mut self, batch: Batch, result: Sent) -> &'static str {
         let now = self.clock.now();
         let n = batch.len();
         // Delivered means a 2xx whose body is Bento's answer; any other 2xx
@@ -431,10 +487,10 @@ impl Worker {
                             refused: refused as u64,
                         },
                     );
-                } else {
-                    self.shared.recycle(items.into_iter().map(|item| item.json));
+                    return "partly_refused";
                 }
-                return;
+                self.shared.recycle(items.into_iter().map(|item| item.json));
+                return "delivered";
             }
             Err(failure) => failure,
         };
@@ -447,7 +503,7 @@ impl Worker {
             self.undelivered_at_deadline += items.len() as u64;
             self.shared.resolved(0, items.len());
             self.fail(items, FailureReason::ShutdownDeadline);
-            return;
+            return "shutdown_deadline";
         }
         let status = match outcome {
             Outcome::Status(status) => Some(status.as_u16()),
@@ -460,7 +516,7 @@ impl Worker {
             self.shared.retrying(n);
             self.scheduler.retry_at(first, now);
             self.scheduler.retry_at(second, now);
-            return;
+            return "bisected";
         }
         if let (Some(429 | 503), Some(delay)) = (status, retry_after) {
             // Bento asked to wait: that is pacing, not a failure of these
@@ -471,7 +527,7 @@ impl Worker {
             tracing::debug!(kind = ?batch.kind, items = n, delay_ms = delay.as_millis() as u64, "Bento asked to retry later");
             self.shared.retrying(n);
             self.scheduler.retry_at(batch, after(now, delay));
-            return;
+            return "deferred";
         }
         match decide(
             &self.config.retry,
@@ -489,11 +545,13 @@ impl Worker {
                     self.shared.possibly_duplicated(n);
                 }
                 self.scheduler.retry_at(batch, after(now, delay));
+                "retry"
             }
             Decision::GiveUp => {
                 let items = self.scheduler.resolve(batch);
                 self.shared.resolved(0, items.len());
                 self.fail(items, FailureReason::Api(error));
+                "failed"
             }
         }
     }

@@ -46,6 +46,11 @@ pub const MAX_EVENTS_PER_REQUEST: usize = 1000;
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Bento event",
+    label = "`{Self}` does not implement `BentoEvent`",
+    note = "add `#[derive(BentoEvent)]` and `#[bento(event = \"...\")]` to `{Self}`, or build a `bento_core::Event` at run time"
+)]
 pub trait BentoEvent {
     /// The event type, such as `$purchase` or `account.signup`.
     fn event_type(&self) -> &str;

@@ -29,6 +29,11 @@ pub const MAX_SUBSCRIBERS_PER_REQUEST: usize = 1000;
 /// or use the run-time [`SubscriberImport`] builder. The record is flat, as
 /// `/batch/subscribers` expects: `email`, then `first_name`, `last_name`,
 /// `tags` and `remove_tags` (comma-separated) and custom fields side by side.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Bento subscriber record",
+    label = "`{Self}` does not implement `BentoSubscriber`",
+    note = "add `#[derive(BentoSubscriber)]` to `{Self}`, or build a `bento_core::SubscriberImport` at run time"
+)]
 pub trait BentoSubscriber {
     /// The subscriber's email; checked before the record is sent.
     fn email(&self) -> &str;

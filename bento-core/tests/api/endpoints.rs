@@ -251,16 +251,14 @@ async fn all_eight_commands_change_the_subscriber() {
 #[tokio::test]
 async fn transactional_emails_with_cc_and_bcc_split_at_60() {
     let (emulator, client) = setup().await;
-    let reset = Email::new(
-        "ada@example.com",
-        "hello@acme.test",
-        "Reset",
-        "<p>{{ link }}</p>",
-    )
-    .personalization("link", "https://acme.test/r")
-    .cc("support@acme.test")
-    .bcc("audit@acme.test")
-    .bcc("log@acme.test");
+    let reset = Email::to("ada@example.com")
+        .from("hello@acme.test")
+        .subject("Reset")
+        .html("<p>{{ link }}</p>")
+        .personalization("link", "https://acme.test/r")
+        .cc("support@acme.test")
+        .bcc("audit@acme.test")
+        .bcc("log@acme.test");
     assert_eq!(client.send_email(&reset).await.unwrap().results, 1);
     let sent = &emulator.emails()[0];
     assert_eq!(sent.cc.as_deref(), Some("support@acme.test"));
@@ -270,12 +268,10 @@ async fn transactional_emails_with_cc_and_bcc_split_at_60() {
 
     let many: Vec<_> = (0..130)
         .map(|i| {
-            Email::new(
-                format!("u{i}@example.com"),
-                "hello@acme.test",
-                "Hi",
-                "<p>hi</p>",
-            )
+            Email::to(format!("u{i}@example.com"))
+                .from("hello@acme.test")
+                .subject("Hi")
+                .html("<p>hi</p>")
         })
         .collect();
     assert_eq!(client.send_emails(&many).await.unwrap().results, 130);
@@ -313,7 +309,10 @@ async fn broadcasts_are_created_in_requests_of_100_and_listed() {
     let (emulator, client) = setup().await;
     let broadcasts: Vec<_> = (0..150)
         .map(|i| {
-            NewBroadcast::new(format!("B{i}"), "Subject", "<p>c</p>", "news@acme.test")
+            NewBroadcast::named(format!("B{i}"))
+                .subject("Subject")
+                .content("<p>c</p>")
+                .from("news@acme.test")
                 .include_tag("customer")
         })
         .collect();
@@ -492,7 +491,10 @@ async fn spec_dialect_shapes_decode_too() {
     assert_eq!(client.create_field("plan").await.unwrap().key, "plan");
     // {"results": n} without failed or details
     let b = client
-        .create_broadcasts(&[NewBroadcast::new("N", "S", "<p>c</p>", "f@acme.test")])
+        .create_broadcasts(&[NewBroadcast::named("N")
+            .subject("S")
+            .content("<p>c</p>")
+            .from("f@acme.test")])
         .await
         .unwrap();
     assert_eq!((b.results, b.failed, b.broadcasts.len()), (1, 0, 0));

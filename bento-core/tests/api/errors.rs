@@ -76,12 +76,12 @@ async fn server_side_validation_errors_name_the_field() {
         .unwrap();
     let client = client_builder(&emulator).build().unwrap();
     let error = client
-        .send_email(&Email::new(
-            "a@example.com",
-            "mallory@evil.test",
-            "S",
-            "<p>x</p>",
-        ))
+        .send_email(
+            &Email::to("a@example.com")
+                .from("mallory@evil.test")
+                .subject("S")
+                .html("<p>x</p>"),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::BAD_REQUEST));
@@ -290,7 +290,10 @@ async fn timeouts_are_typed() {
 #[tokio::test]
 async fn emails_are_not_resent_after_an_ambiguous_failure() {
     let (emulator, client) = setup().await;
-    let email = Email::new("a@example.com", "hello@acme.test", "S", "<p>x</p>");
+    let email = Email::to("a@example.com")
+        .from("hello@acme.test")
+        .subject("S")
+        .html("<p>x</p>");
     emulator.inject(Fault::status(500).after_processing());
     let error = client.send_email(&email).await.unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::INTERNAL_SERVER_ERROR));

@@ -30,9 +30,18 @@ async fn no_public_value_prints_the_secret_key() {
         ),
         format!(
             "{:?}",
-            Email::new("a@example.com", "b@example.com", "s", "h")
+            Email::to("a@example.com")
+                .from("b@example.com")
+                .subject("s")
+                .html("h")
         ),
-        format!("{:?}", NewBroadcast::new("n", "s", "c", "b@example.com")),
+        format!(
+            "{:?}",
+            NewBroadcast::named("n")
+                .subject("s")
+                .content("c")
+                .from("b@example.com")
+        ),
         client.user_agent().to_owned(),
     ];
     // errors of every kind, Display and Debug

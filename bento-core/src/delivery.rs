@@ -1,0 +1,59 @@
+//! Background delivery: [`Client::track`](crate::Client::track) checks and encodes an event at
+//! once, queues it without blocking, and returns; a dedicated thread sends
+//! queued items in batches of up to 1000 under Bento's rate limits, retries
+//! what failed, and reports what could not be delivered.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use bento_core::{BentoEvent, Client};
+//!
+//! #[derive(BentoEvent)]
+//! #[bento(event = "account.signup")]
+//! struct Signup<'a> { email: &'a str }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let bento = Client::from_env()?;
+//! bento.track(&Signup { email: "ada@example.com" })?; // returns at once
+//! // ...
+//! let report = bento.shutdown(Duration::from_secs(10)).await?; // delivers what is queued
+//! println!("{} events delivered", report.stats.sent);
+//! # Ok(()) }
+//! ```
+//!
+//! Nothing is lost silently:
+//! - an item that cannot be queued (queue full, client shut down) is handed
+//!   back in the [`TrackError`], counted in [`DeliveryStats::dropped`], and
+//!   warned about once per overflow episode;
+//! - an item Bento refuses (a 400 is bisected to isolate it), or that runs out
+//!   of retries, goes to the hook set with
+//!   [`ClientBuilder::on_delivery_failure`](crate::ClientBuilder::on_delivery_failure)
+//!   and is counted in [`DeliveryStats::failed`];
+//! - [`Client::flush`](crate::Client::flush) and [`Client::shutdown`](crate::Client::shutdown) say how many items were still
+//!   pending when their deadline passed, and dropping the last `Client` drains
+//!   the queue for up to
+//!   [`ClientBuilder::drain_timeout`](crate::ClientBuilder::drain_timeout),
+//!   warning with the count of what was left.
+//!
+//! # Guarantees
+//!
+//! Every item accepted by `track`/`enqueue*` ends in exactly one of three
+//! places: delivered (a 2xx whose body decodes as Bento's answer), handed to
+//! the failure hook with a [`FailureReason`], or counted as pending in the
+//! [`FlushError::Timeout`] that `flush`/`shutdown` return. `flush` never
+//! returns `Ok` while an item it covers is undelivered, and the delivery
+//! thread never dies while a `Client` lives: a panic inside it is caught and
+//! the items it held go to the hook as [`FailureReason::Internal`].
+//!
+//! # Dropping the last client
+//!
+//! Dropping the last `Client` without calling `shutdown` drains for up to
+//! [`ClientBuilder::drain_timeout`](crate::ClientBuilder::drain_timeout)
+//! without ever stalling an async runtime: outside a runtime it waits; on a
+//! multi-thread tokio runtime it waits in `block_in_place`; on a
+//! current-thread runtime it lets the delivery thread drain in the background
+//! and warns with the count pending (lost if the process exits first).
+
+pub use crate::dispatch::{
+    DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
+    TrackError,
+};

@@ -1,0 +1,79 @@
+//! The delivery engine's metrics, through the `metrics` facade (feature
+//! `metrics`): whatever exporter the application installed (Prometheus,
+//! OpenTelemetry, StatsD) picks them up. Without the feature every function
+//! here is empty and compiles away.
+//!
+//! | name | type | what |
+//! |---|---|---|
+//! | `bento_delivery_items_queued_total` | counter | items accepted by `track`/`enqueue*` |
+//! | `bento_delivery_items_sent_total` | counter | items Bento accepted |
+//! | `bento_delivery_items_retried_total` | counter | items sent again after a failed attempt |
+//! | `bento_delivery_items_failed_total` | counter | items handed to the failure hook |
+//! | `bento_delivery_items_dropped_total` | counter | items refused by `track` (queue full, shut down) and handed back |
+//! | `bento_delivery_items_pending` | gauge | items held: queued, in flight or waiting for a retry |
+//! | `bento_delivery_requests_in_flight` | gauge | batch requests in flight |
+//! | `bento_delivery_batch_duration_seconds` | histogram | time of one batch request, labelled `kind` (`events`, `subscribers`) and `outcome` |
+//!
+//! `queued` is counted on the delivery thread as items arrive, so `track`
+//! itself touches no metric.
+
+use std::time::Duration;
+
+use super::types::ItemKind;
+
+pub(crate) const QUEUED: &str = "bento_delivery_items_queued_total";
+pub(crate) const SENT: &str = "bento_delivery_items_sent_total";
+pub(crate) const RETRIED: &str = "bento_delivery_items_retried_total";
+pub(crate) const FAILED: &str = "bento_delivery_items_failed_total";
+pub(crate) const DROPPED: &str = "bento_delivery_items_dropped_total";
+pub(crate) const PENDING: &str = "bento_delivery_items_pending";
+pub(crate) const IN_FLIGHT: &str = "bento_delivery_requests_in_flight";
+pub(crate) const BATCH_DURATION: &str = "bento_delivery_batch_duration_seconds";
+
+/// Describes every metric once, so exporters show units and help texts.
+pub(crate) fn describe() {
+    #[cfg(feature = "metrics")]
+    {
+        use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+        describe_counter!(QUEUED, Unit::Count, "Items accepted by track/enqueue");
+        describe_counter!(SENT, Unit::Count, "Items Bento accepted");
+        describe_counter!(
+            RETRIED,
+            Unit::Count,
+            "Items sent again after a failed attempt"
+        );
+        describe_counter!(FAILED, Unit::Count, "Items handed to the failure hook");
+        describe_counter!(
+            DROPPED,
+            Unit::Count,
+            "Items refused by track and handed back"
+        );
+        describe_gauge!(PENDING, Unit::Count, "Items held by the delivery engine");
+        describe_gauge!(IN_FLIGHT, Unit::Count, "Batch requests in flight");
+        describe_histogram!(BATCH_DURATION, Unit::Seconds, "Time of one batch request");
+    }
+}
+
+pub(crate) fn count(name: &'static str, n: usize) {
+    #[cfg(feature = "metrics")]
+    if n > 0 {
+        metrics::counter!(name).increment(n as u64);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (name, n);
+}
+
+pub(crate) fn level(name: &'static str, value: usize) {
+    #[cfg(feature = "metrics")]
+    metrics::gauge!(name).set(value as f64);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (name, value);
+}
+
+pub(crate) fn batch(kind: ItemKind, outcome: &'static str, took: Duration) {
+    #[cfg(feature = "metrics")]
+    metrics::histogram!(BATCH_DURATION, "kind" => kind.body_key(), "outcome" => outcome)
+        .record(took.as_secs_f64());
+    #[cfg(not(feature = "metrics"))]
+    let _ = (BATCH_DURATION, kind, outcome, took);
+}
