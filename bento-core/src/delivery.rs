@@ -52,6 +52,26 @@
 //! multi-thread tokio runtime it waits in `block_in_place`; on a
 //! current-thread runtime it lets the delivery thread drain in the background
 //! and warns with the count pending (lost if the process exits first).
+//!
+//! # Metrics
+//!
+//! With the `metrics` feature, the engine reports through the
+//! [`metrics`](https://docs.rs/metrics) facade, so whatever exporter the
+//! application installed (Prometheus, OpenTelemetry, StatsD) picks them up:
+//!
+//! | name | type | what |
+//! |---|---|---|
+//! | `bento_delivery_items_queued_total` | counter | items accepted by `track`/`enqueue*` |
+//! | `bento_delivery_items_sent_total` | counter | items Bento accepted |
+//! | `bento_delivery_items_retried_total` | counter | items sent again after a failed attempt |
+//! | `bento_delivery_items_failed_total` | counter | items handed to the failure hook |
+//! | `bento_delivery_items_dropped_total` | counter | items refused by `track` (queue full, shut down) and handed back |
+//! | `bento_delivery_items_pending` | gauge | items held: queued, in flight or waiting for a retry |
+//! | `bento_delivery_requests_in_flight` | gauge | batch requests in flight |
+//! | `bento_delivery_batch_duration_seconds` | histogram | time of one batch request, labelled `kind` (`events`, `subscribers`) and `outcome` |
+//!
+//! `queued` is counted on the delivery thread as items arrive, so `track`
+//! itself touches no metric.
 
 pub use crate::dispatch::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,

@@ -61,6 +61,33 @@
 //! grow its memory without bound, and a panic inside the engine is caught:
 //! the items it held go to the hook and the engine keeps serving.
 //!
+//! # Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `derive` | yes | `#[derive(BentoEvent)]` and `#[derive(BentoSubscriber)]` |
+//! | `rustls` | yes | TLS through rustls with the `ring` provider, given to reqwest as its own configuration (the process-wide default provider is never installed) |
+//! | `native-tls` | no | TLS through the platform's library (OpenSSL, Secure Transport, SChannel) |
+//! | `http2` | no | HTTP/2 in the underlying client |
+//! | `chrono` | no | `chrono::DateTime` as an event date |
+//! | `time` | no | `time::OffsetDateTime` as an event date |
+//! | `metrics` | no | the delivery engine's counters, gauges and batch-latency histogram through the [`metrics`](https://docs.rs/metrics) facade; names in [`delivery`](delivery#metrics) |
+//! | `lettre` | no | `mailer::BentoTransport`, a `lettre` transport for transactional email |
+//!
+//! Without `rustls` or `native-tls` the client speaks plain HTTP only, which
+//! is enough for the emulator and nothing else.
+//!
+//! # Observability
+//!
+//! Every API operation runs in a `bento.request` span and every delivery
+//! batch request in a `bento.batch` span, with OpenTelemetry's HTTP client
+//! attributes: `http.request.method`, `url.template` (such as
+//! `/fetch/tags/{id}`), `server.address`, `server.port`,
+//! `http.response.status_code`, `http.request.resend_count`, `error.type`,
+//! and for batches `bento.batch.items`, `bento.batch.bytes`,
+//! `bento.batch.attempt` and `bento.batch.outcome`. No span or log line
+//! carries an email address, a key, the site UUID, a query or a body.
+//!
 //! # Testing without Bento
 //!
 //! The `bento-emulator` crate runs a local, stateful Bento on loopback; point

@@ -3,16 +3,7 @@
 //! OpenTelemetry, StatsD) picks them up. Without the feature every function
 //! here is empty and compiles away.
 //!
-//! | name | type | what |
-//! |---|---|---|
-//! | `bento_delivery_items_queued_total` | counter | items accepted by `track`/`enqueue*` |
-//! | `bento_delivery_items_sent_total` | counter | items Bento accepted |
-//! | `bento_delivery_items_retried_total` | counter | items sent again after a failed attempt |
-//! | `bento_delivery_items_failed_total` | counter | items handed to the failure hook |
-//! | `bento_delivery_items_dropped_total` | counter | items refused by `track` (queue full, shut down) and handed back |
-//! | `bento_delivery_items_pending` | gauge | items held: queued, in flight or waiting for a retry |
-//! | `bento_delivery_requests_in_flight` | gauge | batch requests in flight |
-//! | `bento_delivery_batch_duration_seconds` | histogram | time of one batch request, labelled `kind` (`events`, `subscribers`) and `outcome` |
+//! The names are documented in [`crate::delivery`].
 //!
 //! `queued` is counted on the delivery thread as items arrive, so `track`
 //! itself touches no metric.
