@@ -100,6 +100,7 @@ mod batch;
 mod client;
 mod config;
 mod de;
+mod diagnostics;
 mod dispatch;
 mod envelope;
 mod error;
@@ -147,6 +148,7 @@ pub use delivery::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
     TrackError,
 };
+pub use diagnostics::Ping;
 pub use emails::Email;
 pub use error::{ApiError, ConfigError, Error, ValidationError};
 pub use events::{BentoEvent, Event};

@@ -88,7 +88,7 @@ impl RateLimit {
     /// of one window.
     fn paced_window(&self) -> Duration {
         self.window
-            .saturating_add((self.window / 50).max(Duration::from_millis(10)))
+            .saturating_add((self.window / 200).max(Duration::from_millis(10)))
     }
 }
 

@@ -140,6 +140,8 @@ pub(crate) enum Attempt {
         endpoint: String,
         /// For a redirect: the host it pointed to.
         location: Option<String>,
+        /// The server's clock (`Date`), for diagnostics.
+        date: Option<SystemTime>,
     },
     Failed {
         outcome: Outcome,
@@ -349,6 +351,10 @@ impl Api {
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let date = headers
+            .get(header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok());
         let location = status
             .is_redirection()
             .then(|| headers.get(header::LOCATION).map(location_host))
@@ -378,6 +384,7 @@ impl Api {
             body,
             endpoint: endpoint.to_owned(),
             location,
+            date,
         }
     }
 }

@@ -65,13 +65,7 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("could not start: {e}"))?;
     println!("Bento emulator listening on {}", emulator.base_url());
     println!();
-    println!("  export BENTO_BASE_URL={}", emulator.base_url());
-    println!(
-        "  export BENTO_PUBLISHABLE_KEY={}",
-        emulator.publishable_key()
-    );
-    println!("  export BENTO_SECRET_KEY={}", emulator.secret_key());
-    println!("  export BENTO_SITE_UUID={}", emulator.site_uuid());
+    print!("{}", emulator.shell_exports());
     println!();
     println!(
         "Inspect with: curl http://{}/__emulator/events",

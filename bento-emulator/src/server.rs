@@ -66,6 +66,18 @@ impl std::fmt::Debug for Emulator {
 }
 
 impl Emulator {
+    /// Shell lines that point a Bento client (`Client::from_env`, the `bento`
+    /// command, another language's SDK) at this emulator.
+    pub fn shell_exports(&self) -> String {
+        format!(
+            "  export BENTO_BASE_URL={}\n  export BENTO_PUBLISHABLE_KEY={}\n  export BENTO_SECRET_KEY={}\n  export BENTO_SITE_UUID={}\n",
+            self.base_url(),
+            self.publishable_key(),
+            self.secret_key(),
+            self.site_uuid()
+        )
+    }
+
     /// Starts an emulator with default settings on a free loopback port.
     pub async fn start() -> std::io::Result<Self> {
         Self::builder().start().await

@@ -1,0 +1,255 @@
+//! The everyday commands: one API call each, a table or JSON out.
+
+use std::process::ExitCode;
+
+use bento_core::{Client, Command as BentoCommand, Email, Event};
+use serde_json::{Value, json};
+
+use crate::failure::Failure;
+use crate::output::Output;
+use crate::{
+    BroadcastsCommand, Command, EmailCommand, FieldsCommand, SubscriberCommand, TagsCommand,
+};
+
+pub(crate) async fn run(
+    client: &Client,
+    out: &Output,
+    command: Command,
+) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Track {
+            event_type,
+            email,
+            fields,
+            details,
+        } => {
+            let mut event = Event::new(&event_type, &email);
+            for (key, value) in fields {
+                event = event.field(key, value);
+            }
+            for (key, value) in details {
+                event = event.detail(key, value);
+            }
+            client.track_now(&event).await?;
+            out.done(
+                &format!("tracked {event_type} for {email}"),
+                json!({"tracked": event_type, "email": email}),
+            );
+        }
+        Command::Subscriber(command) => subscriber(client, out, command).await?,
+        Command::Tags(TagsCommand::List) => {
+            let tags = client.tags().await?;
+            let json: Vec<Value> = tags
+                .iter()
+                .map(|t| json!({"id": t.id, "name": t.name, "created_at": t.created_at}))
+                .collect();
+            let rows = tags
+                .into_iter()
+                .map(|t| vec![t.id, t.name, t.created_at.unwrap_or_default()])
+                .collect();
+            out.table(&["id", "name", "created"], rows, Value::from(json));
+        }
+        Command::Tags(TagsCommand::Create { name }) => {
+            let tag = client.create_tag(&name).await?;
+            out.done(
+                &format!("created tag {} ({})", tag.name, tag.id),
+                json!({"id": tag.id, "name": tag.name}),
+            );
+        }
+        Command::Tags(TagsCommand::Delete { id }) => {
+            let message = client.delete_tag(&id).await?;
+            out.done(
+                &format!("deleted tag {id}: {message}"),
+                json!({"deleted": id}),
+            );
+        }
+        Command::Fields(FieldsCommand::List) => {
+            let fields = client.fields().await?;
+            let json: Vec<Value> = fields
+                .iter()
+                .map(|f| json!({"id": f.id, "key": f.key, "name": f.name}))
+                .collect();
+            let rows = fields
+                .into_iter()
+                .map(|f| vec![f.id, f.key, f.name])
+                .collect();
+            out.table(&["id", "key", "name"], rows, Value::from(json));
+        }
+        Command::Fields(FieldsCommand::Create { key }) => {
+            let field = client.create_field(&key).await?;
+            out.done(
+                &format!("created field {} ({})", field.key, field.id),
+                json!({"id": field.id, "key": field.key}),
+            );
+        }
+        Command::Broadcasts(BroadcastsCommand::List) => {
+            let broadcasts = client.broadcasts().await?;
+            let json: Vec<Value> = broadcasts
+                .iter()
+                .map(|b| json!({"id": b.id, "name": b.name, "created_at": b.created_at, "send_at": b.send_at}))
+                .collect();
+            let rows = broadcasts
+                .into_iter()
+                .map(|b| {
+                    vec![
+                        b.id,
+                        b.name,
+                        b.created_at.unwrap_or_default(),
+                        b.send_at.unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            out.table(
+                &["id", "name", "created", "send at"],
+                rows,
+                Value::from(json),
+            );
+        }
+        Command::Stats => {
+            let stats = client.site_stats().await?;
+            out.table(
+                &["subscribers", "unsubscribers", "users"],
+                vec![vec![
+                    stats.subscriber_count.to_string(),
+                    stats.unsubscriber_count.to_string(),
+                    stats.user_count.to_string(),
+                ]],
+                json!({
+                    "subscriber_count": stats.subscriber_count,
+                    "unsubscriber_count": stats.unsubscriber_count,
+                    "user_count": stats.user_count,
+                }),
+            );
+        }
+        Command::Email(EmailCommand::Send {
+            from,
+            to,
+            subject,
+            html_file,
+        }) => {
+            let html = std::fs::read_to_string(&html_file)
+                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", html_file.display())))?;
+            let email = Email::to(&to).from(&from).subject(&subject).html(html);
+            let result = client.send_email(&email).await?;
+            out.done(
+                &format!("sent \"{subject}\" to {to}"),
+                json!({"sent": result.results, "to": to}),
+            );
+        }
+        other => {
+            return Err(Failure::Usage(format!("{other:?} needs no client")));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn subscriber(
+    client: &Client,
+    out: &Output,
+    command: SubscriberCommand,
+) -> Result<(), Failure> {
+    let command = match command {
+        SubscriberCommand::Get { email } => {
+            let Some(found) = client.find_subscriber(&email).await? else {
+                return Err(Failure::Failed(format!("no subscriber {email}")));
+            };
+            let state = if found.unsubscribed_at.is_some() {
+                "unsubscribed"
+            } else {
+                "subscribed"
+            };
+            let mut rows = vec![
+                vec!["email".into(), found.email.clone()],
+                vec!["uuid".into(), found.uuid.clone()],
+                vec!["state".into(), state.into()],
+                vec!["tag ids".into(), found.tag_ids.join(", ")],
+            ];
+            for (key, value) in &found.fields {
+                let shown = match value {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                rows.push(vec![format!("field {key}"), shown]);
+            }
+            out.table(
+                &["", ""],
+                rows,
+                json!({
+                    "email": found.email,
+                    "uuid": found.uuid,
+                    "subscribed": found.unsubscribed_at.is_none(),
+                    "tag_ids": found.tag_ids,
+                    "fields": found.fields,
+                }),
+            );
+            return Ok(());
+        }
+        SubscriberCommand::Tag { email, tag } => BentoCommand::AddTag { email, tag },
+        SubscriberCommand::Untag { email, tag } => BentoCommand::RemoveTag { email, tag },
+        SubscriberCommand::Field { email, key, value } => BentoCommand::AddField {
+            email,
+            key,
+            value: Value::String(value),
+        },
+        SubscriberCommand::Unfield { email, key } => BentoCommand::RemoveField { email, key },
+        SubscriberCommand::Subscribe { email } => BentoCommand::Subscribe { email },
+        SubscriberCommand::Unsubscribe { email } => BentoCommand::Unsubscribe { email },
+        SubscriberCommand::ChangeEmail { email, new_email } => {
+            BentoCommand::ChangeEmail { email, new_email }
+        }
+    };
+    let name = command.name();
+    let email = command.email().to_owned();
+    client.run_command(command).await?;
+    out.done(
+        &format!("{name}: done for {email}"),
+        json!({"command": name, "email": email}),
+    );
+    Ok(())
+}
+
+/// `bento emulator`: the local emulator until Ctrl-C or SIGTERM.
+pub(crate) async fn emulator(port: u16, no_rate_limits: bool) -> Result<ExitCode, Failure> {
+    let mut builder = bento_emulator::Emulator::builder().port(port);
+    if no_rate_limits {
+        builder = builder.no_rate_limits();
+    }
+    let emulator = builder
+        .start()
+        .await
+        .map_err(|e| Failure::Failed(format!("the emulator could not start: {e}")))?;
+    println!("Bento emulator listening; point a client at it with:");
+    println!("  export BENTO_BASE_URL={}", emulator.base_url());
+    println!(
+        "  export BENTO_PUBLISHABLE_KEY={}",
+        emulator.publishable_key()
+    );
+    println!("  export BENTO_SECRET_KEY={}", emulator.secret_key());
+    println!("  export BENTO_SITE_UUID={}", emulator.site_uuid());
+    println!("Ctrl-C or SIGTERM stops it.");
+    stop_signal().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn stop_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,347 @@
+//! The built `bento` binary over real HTTP against the emulator.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use bento_emulator::{Emulator, Fault};
+
+/// A fresh directory under the system's temporary directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "bento-cli-{name}-{}-{}",
+        std::process::id(),
+        fastrand_like()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn fastrand_like() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// `bento` with the emulator's credentials, no pacing to speak of, and no
+/// terminal (pipes), as in CI.
+fn bento(emulator: &Emulator) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bento"));
+    command
+        .env("BENTO_PUBLISHABLE_KEY", emulator.publishable_key())
+        .env("BENTO_SECRET_KEY", emulator.secret_key())
+        .env("BENTO_SITE_UUID", emulator.site_uuid())
+        .env("BENTO_BASE_URL", emulator.base_url())
+        .env("BENTO_CONFIG", "/nonexistent/bento/config.json")
+        .args(["--requests-per-minute", "100000"])
+        .stdin(Stdio::null());
+    command
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn write_csv(path: &PathBuf, rows: usize) {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(file, "email,First Name,tags,company").unwrap();
+    for n in 0..rows {
+        writeln!(file, "user{n}@example.com,User {n},\"lead,csv\",Acme").unwrap();
+    }
+}
+
+/// Runs `bento import subscribers FILE` to completion, off the test's runtime.
+async fn import(emulator: &Emulator, file: &std::path::Path) -> Output {
+    let mut command = bento(emulator);
+    command.args(["import", "subscribers"]).arg(file);
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn batch_requests(emulator: &Emulator) -> Vec<bento_emulator::RequestRecord> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "batch/subscribers" && r.status == 200)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_100001_row_csv_takes_101_requests_and_every_subscriber_arrives() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let dir = scratch("big");
+    let file = dir.join("people.csv");
+    write_csv(&file, 100_001);
+    let output = import(&emulator, &file).await;
+    let all = text(&output);
+    assert!(output.status.success(), "{all}");
+    assert!(all.contains("100001 accepted, 0 failed"), "{all}");
+    assert!(
+        !all.contains('\u{1b}'),
+        "no escape codes off a terminal: {all}"
+    );
+    assert_eq!(batch_requests(&emulator).len(), 101);
+    assert_eq!(emulator.subscribers().len(), 100_001);
+    let ada = emulator.subscriber("user100000@example.com").unwrap();
+    assert_eq!(ada.fields["first_name"], "User 100000");
+    assert_eq!(ada.fields["company"], "Acme");
+    assert!(
+        !dir.join("people.csv.bento-checkpoint").exists(),
+        "removed when done"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_import_resumes_and_sends_each_row_once_but_at_most_one_batch() {
+    const ROWS: usize = 20_000;
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    emulator.inject(
+        Fault::delay(Duration::from_millis(200))
+            .on("/batch/subscribers")
+            .times(u64::MAX),
+    );
+    let dir = scratch("resume");
+    let file = dir.join("people.csv");
+    let checkpoint = dir.join("people.csv.bento-checkpoint");
+    write_csv(&file, ROWS);
+    let mut child = bento(&emulator)
+        .args(["import", "subscribers"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it (SIGKILL: no chance to clean up) once a few batches are done.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = std::fs::read(&checkpoint)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|v| v["rows_done"].as_u64())
+            .unwrap_or(0);
+        if done >= 5000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the import made no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = batch_requests(&emulator).len();
+    assert!(before < ROWS / 1000, "killed midway ({before} requests)");
+
+    emulator.clear_faults();
+    let output = import(&emulator, &file).await;
+    let all = text(&output);
+    assert!(output.status.success(), "{all}");
+    assert!(all.contains("resuming after row"), "{all}");
+    let requests = batch_requests(&emulator);
+    let rows_sent: usize = requests.iter().map(|r| r.items.unwrap_or(0)).sum();
+    assert!(
+        (ROWS..=ROWS + 1000).contains(&rows_sent),
+        "every row once, at most one batch twice: {rows_sent} rows in {} requests",
+        requests.len()
+    );
+    assert_eq!(emulator.subscribers().len(), ROWS);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn dry_run_lists_each_error_with_its_line_and_sends_nothing() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let dir = scratch("dry");
+    let file = dir.join("people.csv");
+    std::fs::write(
+        &file,
+        "email,first_name,tags\n\
+         ada@example.com,Ada,lead\n\
+         not-an-email,Bob,\n\
+         grace@example.com,Grace,\"multi\nline\"\n\
+         ,Empty,\n\
+         alan@example.com,Alan,\n",
+    )
+    .unwrap();
+    let output = bento(&emulator)
+        .args(["import", "subscribers", "--dry-run"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    // Line numbers are the file's, a quoted newline included.
+    assert!(
+        stdout.contains("line 3: subscribers") || stdout.contains("line 3: subscriber.email"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("line 6: the email is empty"), "{stdout}");
+    assert!(stdout.contains("checked 5 rows: 2 invalid"), "{stdout}");
+    assert!(emulator.requests().is_empty(), "nothing was sent");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn doctor_names_a_wrong_key_a_wrong_site_and_an_unreachable_host() {
+    let emulator = Emulator::start().await.unwrap();
+    let healthy = bento(&emulator).arg("doctor").output().unwrap();
+    assert!(healthy.status.success(), "{}", text(&healthy));
+    assert!(text(&healthy).contains("clock"), "{}", text(&healthy));
+
+    let wrong_key = bento(&emulator)
+        .env("BENTO_SECRET_KEY", "wrong")
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(wrong_key.status.code(), Some(3));
+    assert!(
+        text(&wrong_key).contains("PROBLEM  keys"),
+        "{}",
+        text(&wrong_key)
+    );
+
+    let wrong_site = bento(&emulator)
+        .env("BENTO_SITE_UUID", "not-my-site")
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(wrong_site.status.code(), Some(3));
+    assert!(
+        text(&wrong_site).contains("PROBLEM  site uuid"),
+        "{}",
+        text(&wrong_site)
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = bento(&emulator)
+        .env("BENTO_BASE_URL", format!("http://127.0.0.1:{port}/api/v1"))
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(1));
+    assert!(
+        text(&unreachable).contains("cannot reach 127.0.0.1"),
+        "{}",
+        text(&unreachable)
+    );
+    for output in [&healthy, &wrong_key, &wrong_site, &unreachable] {
+        assert!(
+            !text(output).contains(emulator.secret_key()),
+            "no secret printed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn everyday_commands_and_events_import() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let run = |args: &[&str]| {
+        let output = bento(&emulator).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", text(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    run(&[
+        "track",
+        "account.signup",
+        "ada@example.com",
+        "--field",
+        "plan=pro",
+        "--detail",
+        "source=cli",
+    ]);
+    run(&["subscriber", "tag", "ada@example.com", "vip"]);
+    run(&["subscriber", "field", "ada@example.com", "company", "Acme"]);
+    let got = run(&["--json", "subscriber", "get", "ada@example.com"]);
+    let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(got["fields"]["plan"], "pro");
+    assert_eq!(got["fields"]["company"], "Acme");
+    run(&["tags", "create", "newsletter"]);
+    let tags: serde_json::Value = serde_json::from_str(&run(&["--json", "tags", "list"])).unwrap();
+    let names: Vec<&str> = tags
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"vip") && names.contains(&"newsletter"),
+        "{names:?}"
+    );
+    assert!(
+        run(&["tags", "list"]).starts_with("id"),
+        "a table for people"
+    );
+
+    let dir = scratch("events");
+    let file = dir.join("events.jsonl");
+    std::fs::write(
+        &file,
+        "{\"type\":\"$purchase\",\"email\":\"ada@example.com\",\"details\":{\"value\":{\"amount\":800,\"currency\":\"USD\"}}}\n\
+         \n\
+         {\"type\":\"page.view\",\"email\":\"bob@example.com\",\"date\":\"2024-05-01T12:00:00Z\"}\n",
+    )
+    .unwrap();
+    run(&["import", "events", file.to_str().unwrap()]);
+    let events = emulator.events();
+    assert!(events.iter().any(|e| e.event_type == "$purchase"));
+    assert!(events.iter().any(|e| e.event_type == "page.view"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn config_is_saved_private_and_shown_redacted() {
+    let dir = scratch("config");
+    let config = dir.join("config.json");
+    let bento = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_bento"))
+            .env_remove("BENTO_SECRET_KEY")
+            .env("BENTO_CONFIG", &config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let saved = bento(&[
+        "config",
+        "set",
+        "--publishable-key",
+        "pk_live_1234",
+        "--secret-key",
+        "sk_SECRET",
+        "--site-uuid",
+        "site-1",
+    ]);
+    assert!(saved.status.success(), "{}", text(&saved));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let shown = bento(&["config", "show"]);
+    let all = text(&shown);
+    assert!(shown.status.success(), "{all}");
+    assert!(
+        all.contains("profile `default`") && all.contains("site-1"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("sk_SECRET") && !all.contains("pk_live_1234"),
+        "{all}"
+    );
+    let missing = bento(&["--profile", "other", "stats"]);
+    assert_eq!(missing.status.code(), Some(3), "{}", text(&missing));
+    let usage = bento(&["import", "subscribers"]);
+    assert_eq!(usage.status.code(), Some(2));
+    std::fs::remove_dir_all(dir).unwrap();
+}
