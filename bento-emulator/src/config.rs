@@ -97,6 +97,9 @@ pub struct EmulatorBuilder {
     pub(crate) max_body_bytes: usize,
     pub(crate) workers: usize,
     pub(crate) keep_events: Option<usize>,
+    pub(crate) keep_requests: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) header_timeout: Duration,
 }
 
 impl Default for EmulatorBuilder {
@@ -119,6 +122,9 @@ impl Default for EmulatorBuilder {
             max_body_bytes: 16 * 1024 * 1024,
             workers: 2,
             keep_events: None,
+            keep_requests: 10_000,
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -203,6 +209,29 @@ impl EmulatorBuilder {
     /// Subscribers and their fields are still updated by every event.
     pub fn keep_events(mut self, n: usize) -> Self {
         self.keep_events = Some(n);
+        self
+    }
+
+    /// How many requests the request log keeps, newest last (default
+    /// 10,000): the log stays bounded however long the emulator runs.
+    pub fn keep_requests(mut self, n: usize) -> Self {
+        self.keep_requests = n.max(1);
+        self
+    }
+
+    /// The most connections served at once (default 512). Further clients
+    /// wait in the listen queue until one closes, so slow or idle
+    /// connections can use up at most this many.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// How long a client may take to send a request's headers, and how long
+    /// an idle keep-alive connection stays open (default 10 s): slow clients
+    /// cannot hold connections forever.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout.max(Duration::from_millis(1));
         self
     }
 

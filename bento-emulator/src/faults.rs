@@ -69,6 +69,31 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// Why this fault could never do what it says, for the HTTP control
+    /// API's 400: a status outside 100-599, a ratio outside 0-1, an empty
+    /// `body_contains` (which would never match), `times` of 0.
+    pub fn check(&self) -> Result<(), String> {
+        if let FaultAction::Status { status, .. } = self.action
+            && !(100..=599).contains(&status)
+        {
+            return Err(format!(
+                "status {status} is not an HTTP status (100 to 599)"
+            ));
+        }
+        if let Some(ratio) = self.ratio
+            && !(0.0..=1.0).contains(&ratio)
+        {
+            return Err(format!("ratio {ratio} is not a share between 0 and 1"));
+        }
+        if self.body_contains.as_deref().is_some_and(str::is_empty) {
+            return Err("body_contains is empty, so it would match nothing; leave it out".into());
+        }
+        if self.times == Some(0) {
+            return Err("times is 0, so the fault would never apply; leave it out for once".into());
+        }
+        Ok(())
+    }
+
     fn new(action: FaultAction) -> Self {
         Self {
             action,

@@ -75,7 +75,10 @@ pub(crate) fn handle(
             "secret_key": shared.config.secret_key,
             "site_uuid": shared.config.site_uuid,
         })),
-        ("POST", "faults") => match serde_json::from_slice::<Fault>(body) {
+        ("POST", "faults") => match serde_json::from_slice::<Fault>(body)
+            .map_err(|e| e.to_string())
+            .and_then(|fault| fault.check().map(|()| fault))
+        {
             Ok(fault) => {
                 shared
                     .faults

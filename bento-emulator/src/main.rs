@@ -18,7 +18,18 @@ OPTIONS:
     --site-uuid <UUID>          site to accept (default emulator-site-uuid)
     --dialect <live|spec>       response shapes (default live)
     --no-rate-limits            lift Bento's rate limits
+    --keep-events <N>           events kept (default: all)
+    --keep-requests <N>         requests kept in the request log (default 10000)
+    --max-connections <N>       connections served at once (default 512)
+    --header-timeout-ms <MS>    time allowed to send request headers (default 10000)
+    --json                      print one JSON line on start: base_url, keys, site_uuid
+    --ready-file <PATH>         write that JSON line to PATH once listening
     -h, --help                  print this help
+
+From another language's test suite, start it as a subprocess with
+`--port 0 --json` and read the first line of its output to find it.
+Inspection and faults: http://ADDR/__emulator/ (events, subscribers, emails,
+requests, faults, reset).
 ";
 
 fn main() {
@@ -28,7 +39,14 @@ fn main() {
     }
 }
 
+fn number<T: std::str::FromStr>(text: String) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not a number"))
+}
+
 fn run() -> Result<(), String> {
+    let mut json = false;
+    let mut ready_file: Option<std::path::PathBuf> = None;
     let mut builder = Emulator::builder().port(4010);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -53,6 +71,20 @@ fn run() -> Result<(), String> {
                 other => return Err(format!("unknown dialect `{other}`")),
             },
             "--no-rate-limits" => builder.no_rate_limits(),
+            "--keep-events" => builder.keep_events(number(value("--keep-events")?)?),
+            "--keep-requests" => builder.keep_requests(number(value("--keep-requests")?)?),
+            "--max-connections" => builder.max_connections(number(value("--max-connections")?)?),
+            "--header-timeout-ms" => builder.header_timeout(std::time::Duration::from_millis(
+                number::<u64>(value("--header-timeout-ms")?)?,
+            )),
+            "--json" => {
+                json = true;
+                builder
+            }
+            "--ready-file" => {
+                ready_file = Some(std::path::PathBuf::from(value("--ready-file")?));
+                builder
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
@@ -63,22 +95,57 @@ fn run() -> Result<(), String> {
     let emulator = builder
         .start_blocking()
         .map_err(|e| format!("could not start: {e}"))?;
-    println!("Bento emulator listening on {}", emulator.base_url());
-    println!();
-    print!("{}", emulator.shell_exports());
-    println!();
-    println!(
-        "Inspect with: curl http://{}/__emulator/events",
-        emulator.addr()
-    );
-    println!("Press Ctrl-C to stop.");
+    if !emulator.addr().ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}, reachable from other machines; the emulator has no \
+             real security: bind 127.0.0.1 unless you need this",
+            emulator.addr()
+        );
+    }
+    let ready = serde_json::json!({
+        "base_url": emulator.base_url(),
+        "addr": emulator.addr().to_string(),
+        "publishable_key": emulator.publishable_key(),
+        "secret_key": emulator.secret_key(),
+        "site_uuid": emulator.site_uuid(),
+    })
+    .to_string();
+    if let Some(path) = &ready_file {
+        std::fs::write(path, format!("{ready}\n"))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if json {
+        println!("{ready}");
+    } else {
+        println!("Bento emulator listening on {}", emulator.base_url());
+        println!();
+        print!("{}", emulator.shell_exports());
+        println!();
+        println!(
+            "Inspect with: curl http://{}/__emulator/events",
+            emulator.addr()
+        );
+        println!("Ctrl-C or SIGTERM stops it.");
+    }
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime
-        .block_on(tokio::signal::ctrl_c())
-        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+            tokio::select! {
+                result = tokio::signal::ctrl_c() => result.map_err(|e| e.to_string()),
+                _ = term.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
+    })?;
     emulator.shutdown();
     Ok(())
 }

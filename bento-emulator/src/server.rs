@@ -99,6 +99,7 @@ impl Emulator {
             .build()?;
         let mut state = State::seeded();
         state.event_limit = config.keep_events;
+        state.request_limit = config.keep_requests;
         let shared = Arc::new(Shared {
             limiter: Mutex::new(Limiter::new(&config)),
             config,
@@ -208,7 +209,7 @@ impl Emulator {
 
     /// Every API request answered (or dropped), in order.
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.shared.state().requests.clone()
+        self.shared.state().requests.iter().cloned().collect()
     }
 
     /// Adds a response to a form, for `GET /fetch/responses?id=form_id`.
@@ -268,7 +269,18 @@ async fn accept_loop(
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(shared.config.max_connections));
+    let timeout = shared.config.header_timeout;
     loop {
+        // At the cap, stop accepting: new clients wait in the listen queue
+        // until a connection (slow ones time out) gives its slot back.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => return,
+            },
+            _ = stopped.changed() => return,
+        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
@@ -283,12 +295,15 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let service = hyper::service::service_fn(move |request| {
                 let shared = shared.clone();
                 async move { handle(shared, request).await }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
@@ -385,7 +400,7 @@ async fn handle(
     if let Some(answer) = after {
         return fail(&shared, record, answer);
     }
-    shared.state().requests.push(record);
+    shared.state().log_request(record);
     Ok(render(reply))
 }
 
@@ -427,7 +442,7 @@ fn fail(
     answer: Option<Reply>,
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
     record.status = answer.as_ref().map_or(0, |reply| reply.status.as_u16());
-    shared.state().requests.push(record);
+    shared.state().log_request(record);
     answer.map(render).ok_or(DropConnection)
 }
 
@@ -504,6 +519,13 @@ fn render(reply: Reply) -> Response<Full<Bytes>> {
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(allow) = reply
+        .allow
+        .as_deref()
+        .and_then(|a| HeaderValue::from_str(a).ok())
+    {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
     if let Some(seconds) = reply.retry_after {
         response
             .headers_mut()

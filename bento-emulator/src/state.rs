@@ -208,7 +208,8 @@ pub(crate) struct State {
     pub(crate) sequences: Vec<Sequence>,
     pub(crate) workflows: Vec<Workflow>,
     pub(crate) form_responses: Vec<(String, Value)>,
-    pub(crate) requests: Vec<RequestRecord>,
+    pub(crate) requests: std::collections::VecDeque<RequestRecord>,
+    pub(crate) request_limit: usize,
 }
 
 pub(crate) fn now() -> String {
@@ -264,10 +265,19 @@ impl State {
         state
     }
 
+    /// Logs a request, forgetting the oldest beyond the limit.
+    pub(crate) fn log_request(&mut self, record: RequestRecord) {
+        if self.requests.len() >= self.request_limit.max(1) {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(record);
+    }
+
     pub(crate) fn reset(&mut self) {
-        let event_limit = self.event_limit;
+        let (event_limit, request_limit) = (self.event_limit, self.request_limit);
         *self = Self::seeded();
         self.event_limit = event_limit;
+        self.request_limit = request_limit;
     }
 
     fn id(&mut self) -> u64 {

@@ -407,3 +407,249 @@ async fn fast_and_general_event_paths_agree() {
     assert_eq!(events[2].event_type, "c");
     assert_eq!(raw.emulator.subscriber("a@b.co").unwrap().fields["n"], 1);
 }
+
+impl Raw {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path, true))
+            .basic_auth(
+                self.emulator.publishable_key(),
+                Some(self.emulator.secret_key()),
+            )
+            .header("user-agent", "contract-test/1.0")
+            .header("content-type", "application/json")
+    }
+}
+
+fn nested(depth: usize) -> String {
+    format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+#[tokio::test]
+async fn deep_nesting_is_stored_faithfully_or_refused_never_both() {
+    let raw = Raw::new().await;
+    for depth in [1000, 200, 130] {
+        let body = format!(
+            r#"{{"events":[{{"type":"x","email":"a@example.com","details":{{"deep":{}}}}}]}}"#,
+            nested(depth)
+        );
+        let (status, text) = raw.send(raw.post("batch/events", true).body(body)).await;
+        assert_eq!(status, 400, "depth {depth}: {text}");
+    }
+    assert!(raw.emulator.events().is_empty(), "nothing stored");
+    let body = format!(
+        r#"{{"events":[{{"type":"x","email":"a@example.com","details":{{"deep":{}}}}}]}}"#,
+        nested(100)
+    );
+    let (status, text) = raw.send(raw.post("batch/events", true).body(body)).await;
+    assert_eq!(status, 200, "{text}");
+    let stored = &raw.emulator.events()[0];
+    let expected: Value = serde_json::from_str(&nested(100)).unwrap();
+    assert_eq!(stored.details["deep"], expected, "stored faithfully");
+}
+
+#[tokio::test]
+async fn event_dates_must_be_date_times() {
+    let raw = Raw::new().await;
+    for date in ["three years ago", "2024-05-01", "2024-13-01T00:00:00Z"] {
+        let body = json!({"events": [{"type": "x", "email": "a@example.com", "date": date}]});
+        let (status, text) = raw
+            .send(raw.post("batch/events", true).body(body.to_string()))
+            .await;
+        assert_eq!(status, 400, "{date}: {text}");
+        assert!(text.contains("RFC 3339"), "{text}");
+    }
+    let body = json!({"events": [{"type": "x", "email": "a@example.com", "date": "2024-05-01T12:00:00+02:00"}]});
+    let (status, _) = raw
+        .send(raw.post("batch/events", true).body(body.to_string()))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn experimental_parameters_may_come_in_the_body() {
+    let raw = Raw::new().await;
+    let (status, text) = raw
+        .send(
+            raw.post("experimental/validation", true)
+                .body(json!({"email": "ada@example.com"}).to_string()),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"valid\":true"), "{text}");
+    let (status, text) = raw
+        .send(
+            raw.post("experimental/gender", true)
+                .body(json!({"name": "Ada Lovelace"}).to_string()),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("female"), "{text}");
+    let (status, _) = raw
+        .send(raw.post("experimental/gender", true).body("{}"))
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn unsent_broadcasts_leave_absent_timestamps_out() {
+    let raw = Raw::new().await;
+    let body = json!({"broadcasts": [{"name": "N", "subject": "S", "content": "<p>c</p>",
+        "type": "plain", "from": {"email": "f@example.com"}, "batch_size_per_hour": 10}]});
+    let (status, text) = raw
+        .send(raw.post("batch/broadcasts", true).body(body.to_string()))
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let attributes = &raw.emulator.broadcasts()[0]["attributes"];
+    assert!(attributes.get("send_at").is_none(), "{attributes}");
+    assert!(
+        attributes.get("sent_final_batch_at").is_none(),
+        "{attributes}"
+    );
+    assert!(!attributes.to_string().contains("null"), "{attributes}");
+}
+
+#[tokio::test]
+async fn an_unsupported_method_is_405_with_allow() {
+    let raw = Raw::new().await;
+    let response = raw
+        .request(reqwest::Method::DELETE, "batch/events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(
+        response.headers()["allow"].to_str().unwrap(),
+        "POST",
+        "{:?}",
+        response.headers()
+    );
+    let response = raw
+        .request(reqwest::Method::PUT, "fetch/tags")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"].to_str().unwrap(), "GET, POST");
+    let missing = raw
+        .request(reqwest::Method::GET, "fetch/nothing")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn the_fault_api_refuses_faults_that_cannot_work() {
+    let raw = Raw::new().await;
+    let url = format!("http://{}/__emulator/faults", raw.emulator.addr());
+    for (fault, says) in [
+        (
+            json!({"action": {"kind": "status", "status": 0}}),
+            "status 0",
+        ),
+        (
+            json!({"action": {"kind": "status", "status": 65535}}),
+            "status 65535",
+        ),
+        (
+            json!({"action": {"kind": "status", "status": 503}, "ratio": -5.0}),
+            "ratio -5",
+        ),
+        (
+            json!({"action": {"kind": "status", "status": 503}, "ratio": 7.0}),
+            "ratio 7",
+        ),
+        (
+            json!({"action": {"kind": "status", "status": 503}, "body_contains": ""}),
+            "body_contains is empty",
+        ),
+        (
+            json!({"action": {"kind": "status", "status": 503}, "times": 0}),
+            "times is 0",
+        ),
+    ] {
+        let (status, text) = raw.send(raw.http.post(&url).body(fault.to_string())).await;
+        assert_eq!(status, 400, "{fault}: {text}");
+        assert!(text.contains(says), "{text}");
+    }
+    let good = json!({"action": {"kind": "status", "status": 503}, "ratio": 0.5});
+    let (status, _) = raw.send(raw.http.post(&url).body(good.to_string())).await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn the_request_log_is_bounded() {
+    let emulator = Emulator::builder()
+        .no_rate_limits()
+        .keep_requests(100)
+        .start()
+        .await
+        .unwrap();
+    let raw = Raw {
+        emulator,
+        http: http_client(),
+    };
+    for n in 0..300 {
+        let body = json!({"events": [{"type": "x", "email": format!("u{n}@example.com")}]});
+        let (status, _) = raw
+            .send(raw.post("batch/events", true).body(body.to_string()))
+            .await;
+        assert_eq!(status, 200);
+    }
+    let log = raw.emulator.requests();
+    assert_eq!(log.len(), 100);
+    assert_eq!(raw.emulator.events().len(), 300, "events are kept apart");
+}
+
+/// Slow and idle clients cannot hold the server: headers must arrive within
+/// the timeout, and the connection cap leaves real clients waiting only
+/// until slow ones are cut off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_and_idle_connections_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emulator = Emulator::builder()
+        .no_rate_limits()
+        .max_connections(16)
+        .header_timeout(std::time::Duration::from_millis(500))
+        .start()
+        .await
+        .unwrap();
+    let mut attackers = Vec::new();
+    for n in 0..40 {
+        let mut stream = tokio::net::TcpStream::connect(emulator.addr())
+            .await
+            .unwrap();
+        if n % 2 == 0 {
+            // Headers that never end.
+            let _ = stream
+                .write_all(b"POST /api/v1/batch/events HTTP/1.1\r\nHost: x\r\n")
+                .await;
+        }
+        attackers.push(stream);
+    }
+    let raw = Raw {
+        emulator,
+        http: http_client(),
+    };
+    let started = std::time::Instant::now();
+    let (status, text) = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        raw.send(raw.post("batch/events", true).body(events(1))),
+    )
+    .await
+    .expect("a real client gets through");
+    assert_eq!(status, 200, "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The attackers that got a slot were disconnected.
+    let mut closed = 0;
+    for stream in &mut attackers {
+        let mut buf = [0u8; 256];
+        if let Ok(Ok(_)) =
+            tokio::time::timeout(std::time::Duration::from_millis(50), stream.read(&mut buf)).await
+        {
+            closed += 1;
+        }
+    }
+    assert!(closed >= 16, "{closed} of 40 slow connections were cut off");
+}

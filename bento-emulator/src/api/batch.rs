@@ -34,7 +34,13 @@ pub(super) fn events(call: &mut Call<'_>) -> Handled {
         email(event, "email", &path)?;
         opt_object(event, "fields", &path)?;
         opt_object(event, "details", &path)?;
-        opt_string(event, "date", &path)?;
+        if let Some(date) = opt_string(event, "date", &path)?
+            && !reply::is_date_time(date)
+        {
+            return Err(bad(format!(
+                "{path}.date `{date}` is not an RFC 3339 date-time such as 2024-05-01T12:00:00Z"
+            )));
+        }
     }
     let received_at = now();
     let parsed: Vec<RecordedEvent> = items
@@ -125,7 +131,21 @@ pub(crate) fn fast_events(
     let mut events = Vec::with_capacity(parsed.events.len());
     for raw in &parsed.events {
         let item: Item<'_> = serde_json::from_str(raw.get()).ok()?;
-        if item.event_type.trim().is_empty() || !reply::is_email(&item.email) {
+        // Anything the general path would refuse, or store differently,
+        // goes there: it answers with the precise message.
+        let too_deep = [item.fields, item.details]
+            .into_iter()
+            .flatten()
+            .any(|raw| reply::nesting(raw.get()) > reply::MAX_DEPTH);
+        let bad_date = item
+            .date
+            .as_deref()
+            .is_some_and(|d| !reply::is_date_time(d));
+        if item.event_type.trim().is_empty()
+            || !reply::is_email(&item.email)
+            || too_deep
+            || bad_date
+        {
             return None;
         }
         events.push(StoredEvent {
@@ -278,19 +298,28 @@ pub(super) fn broadcasts(call: &Call<'_>) -> Handled {
     for (name, subject, content, original) in parsed {
         let template_id = state.new_template(&name, &subject, &content);
         let id = template_id + 1_000_000;
-        let sent_to = original
-            .get("inclusive_tags")
-            .cloned()
-            .unwrap_or(Value::Null);
         state.broadcasts.push(json!({
             "id": id.to_string(), "type": "broadcasts",
             "attributes": {
                 "name": name, "share_url": format!("https://emulator.bento/broadcasts/{id}"),
                 "template": {"subject": subject, "to": "{{ visitor.email }}", "html": content},
-                "created_at": now(), "sent_final_batch_at": null, "send_at": original.get("send_at").cloned().unwrap_or(Value::Null),
-                "stats": {"open_rate": 0.0}, "inclusive_tags": sent_to
+                "created_at": now(),
+                "stats": {"open_rate": 0.0}
             }
         }));
+        // What was not given (an unsent broadcast's `send_at`) is left out, never `null`.
+        if let Some(attributes) = state
+            .broadcasts
+            .last_mut()
+            .and_then(|b| b.get_mut("attributes"))
+            .and_then(Value::as_object_mut)
+        {
+            for key in ["send_at", "inclusive_tags"] {
+                if let Some(value) = original.get(key).filter(|v| !v.is_null()) {
+                    attributes.insert(key.into(), value.clone());
+                }
+            }
+        }
         created.push(json!({ "id": id, "template_id": template_id, "name": name, "dashboard_url": format!("https://emulator.bento/broadcasts/{id}/edit") }));
     }
     let body = match call.dialect() {

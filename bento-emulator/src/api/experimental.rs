@@ -9,8 +9,11 @@ use super::Call;
 use crate::reply::{Handled, Reply, bad, is_email};
 
 fn required(call: &Call<'_>, key: &str) -> Result<String, Reply> {
-    call.param(key)
-        .ok_or_else(|| bad(format!("the `{key}` query parameter is required")))
+    call.param(key).ok_or_else(|| {
+        bad(format!(
+            "the `{key}` parameter is required (in the query or the JSON body)"
+        ))
+    })
 }
 
 pub(super) fn validation(call: &Call<'_>) -> Handled {

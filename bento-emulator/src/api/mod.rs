@@ -4,7 +4,9 @@ use http::Method;
 use serde_json::Value;
 
 use crate::config::Dialect;
-use crate::reply::{Handled, not_found};
+use http::StatusCode;
+
+use crate::reply::{Handled, Reply, not_found};
 use crate::server::{Shared, query_param};
 
 mod batch;
@@ -29,8 +31,17 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// A parameter from the query string or, as Bento's official Node SDK
+    /// sends them, a member of the JSON body.
     pub(crate) fn param(&self, key: &str) -> Option<String> {
-        query_param(self.query, key).filter(|v| !v.trim().is_empty())
+        query_param(self.query, key)
+            .or_else(|| match self.body.as_ref()?.get(key)? {
+                Value::String(text) => Some(text.clone()),
+                Value::Number(number) => Some(number.to_string()),
+                Value::Bool(flag) => Some(flag.to_string()),
+                _ => None,
+            })
+            .filter(|v| !v.trim().is_empty())
     }
 
     pub(crate) fn dialect(&self) -> Dialect {
@@ -38,46 +49,83 @@ impl Call<'_> {
     }
 }
 
+/// An endpoint's handler; the second argument is the id in its path, if any.
+type Handler = fn(&mut Call<'_>, &str) -> Handled;
+
+/// The handler for `method` on `segments`, and the id in the path.
+fn resolve<'p>(method: &str, segments: &[&'p str]) -> Option<(Handler, &'p str)> {
+    let handler: Handler = match (method, segments) {
+        ("POST", ["batch", "events"]) => |c, _| batch::events(c),
+        ("POST", ["batch", "subscribers"]) => |c, _| batch::subscribers(c),
+        ("POST", ["batch", "emails"]) => |c, _| batch::emails(c),
+        ("POST", ["batch", "broadcasts"]) => |c, _| batch::broadcasts(c),
+        ("GET", ["fetch", "subscribers"]) => |c, _| subscribers::find(c),
+        ("POST", ["fetch", "subscribers"]) => |c, _| subscribers::create(c),
+        ("GET" | "POST", ["fetch", "search"]) => |c, _| subscribers::search(c),
+        ("POST", ["fetch", "commands"]) => |c, _| commands::run(c),
+        ("GET", ["fetch", "tags"]) => |c, _| resources::tags(c),
+        ("POST", ["fetch", "tags"]) => |c, _| resources::create_tag(c),
+        ("DELETE", ["fetch", "tags", id]) => {
+            return Some((|c, id| resources::delete_tag(c, id), id));
+        }
+        ("GET", ["fetch", "fields"]) => |c, _| resources::fields(c),
+        ("POST", ["fetch", "fields"]) => |c, _| resources::create_field(c),
+        ("GET", ["fetch", "broadcasts"]) => |c, _| resources::broadcasts(c),
+        ("GET", ["fetch", "responses"]) => |c, _| resources::form_responses(c),
+        ("GET", ["fetch", "sequences"]) => |c, _| resources::sequences(c),
+        ("POST", ["fetch", "sequences", id, "emails", "templates"]) => {
+            return Some((|c, id| resources::create_sequence_email(c, id), id));
+        }
+        ("GET", ["fetch", "emails", "templates", id]) => {
+            return Some((|c, id| resources::template(c, id), id));
+        }
+        ("PATCH" | "PUT", ["fetch", "emails", "templates", id]) => {
+            return Some((|c, id| resources::update_template(c, id), id));
+        }
+        ("GET", ["fetch", "workflows"]) => |c, _| resources::workflows(c),
+        ("GET", ["stats", "site"]) => |c, _| stats::site(c),
+        ("GET", ["stats", "segment"]) => |c, _| stats::segment(c),
+        ("GET", ["stats", "report"]) => |c, _| stats::report(c),
+        ("POST", ["experimental", "validation"]) => |c, _| experimental::validation(c),
+        ("GET", ["experimental", "blacklist.json" | "blacklist"]) => {
+            |c, _| experimental::blacklist(c)
+        }
+        ("POST", ["experimental", "content_moderation"]) => {
+            |c, _| experimental::content_moderation(c)
+        }
+        ("POST", ["experimental", "gender"]) => |c, _| experimental::gender(c),
+        ("GET", ["experimental", "geolocation"]) => |c, _| experimental::geolocation(c),
+        _ => return None,
+    };
+    Some((handler, ""))
+}
+
 pub(crate) fn route(call: &mut Call<'_>) -> Handled {
     let segments: Vec<&str> = call.path.split('/').collect();
-    match (call.method.as_str(), segments.as_slice()) {
-        ("POST", ["batch", "events"]) => batch::events(call),
-        ("POST", ["batch", "subscribers"]) => batch::subscribers(call),
-        ("POST", ["batch", "emails"]) => batch::emails(call),
-        ("POST", ["batch", "broadcasts"]) => batch::broadcasts(call),
-        ("GET", ["fetch", "subscribers"]) => subscribers::find(call),
-        ("POST", ["fetch", "subscribers"]) => subscribers::create(call),
-        ("GET" | "POST", ["fetch", "search"]) => subscribers::search(call),
-        ("POST", ["fetch", "commands"]) => commands::run(call),
-        ("GET", ["fetch", "tags"]) => resources::tags(call),
-        ("POST", ["fetch", "tags"]) => resources::create_tag(call),
-        ("DELETE", ["fetch", "tags", id]) => resources::delete_tag(call, id),
-        ("GET", ["fetch", "fields"]) => resources::fields(call),
-        ("POST", ["fetch", "fields"]) => resources::create_field(call),
-        ("GET", ["fetch", "broadcasts"]) => resources::broadcasts(call),
-        ("GET", ["fetch", "responses"]) => resources::form_responses(call),
-        ("GET", ["fetch", "sequences"]) => resources::sequences(call),
-        ("POST", ["fetch", "sequences", id, "emails", "templates"]) => {
-            resources::create_sequence_email(call, id)
-        }
-        ("GET", ["fetch", "emails", "templates", id]) => resources::template(call, id),
-        ("PATCH" | "PUT", ["fetch", "emails", "templates", id]) => {
-            resources::update_template(call, id)
-        }
-        ("GET", ["fetch", "workflows"]) => resources::workflows(call),
-        ("GET", ["stats", "site"]) => stats::site(call),
-        ("GET", ["stats", "segment"]) => stats::segment(call),
-        ("GET", ["stats", "report"]) => stats::report(call),
-        ("POST", ["experimental", "validation"]) => experimental::validation(call),
-        ("GET", ["experimental", "blacklist.json" | "blacklist"]) => experimental::blacklist(call),
-        ("POST", ["experimental", "content_moderation"]) => experimental::content_moderation(call),
-        ("POST", ["experimental", "gender"]) => experimental::gender(call),
-        ("GET", ["experimental", "geolocation"]) => experimental::geolocation(call),
-        (method, _) => Err(not_found(format!(
-            "no endpoint {method} /api/v1/{}",
-            call.path
-        ))),
+    if let Some((handler, id)) = resolve(call.method.as_str(), &segments) {
+        return handler(call, id);
     }
+    let allowed: Vec<&str> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        .into_iter()
+        .filter(|method| resolve(method, &segments).is_some())
+        .collect();
+    if allowed.is_empty() {
+        return Err(not_found(format!(
+            "no endpoint {} /api/v1/{}",
+            call.method, call.path
+        )));
+    }
+    let mut reply = Reply::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "/api/v1/{} does not take {}; it takes {}",
+            call.path,
+            call.method,
+            allowed.join(", ")
+        ),
+    );
+    reply.allow = Some(allowed.join(", "));
+    Err(reply)
 }
 
 /// Parses a numeric id from a path segment, or answers 404.
