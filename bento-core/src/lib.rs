@@ -72,6 +72,7 @@
 //! | `chrono` | no | `chrono::DateTime` as an event date |
 //! | `time` | no | `time::OffsetDateTime` as an event date |
 //! | `metrics` | no | the delivery engine's counters, gauges and batch-latency histogram through the [`metrics`](https://docs.rs/metrics) facade; names in [`delivery`](delivery#metrics) |
+//! | `emulator` | no | `testing::emulator()`: a client connected to a fresh local emulator, for your own tests |
 //! | `lettre` | no | `mailer::BentoTransport`, a `lettre` transport for transactional email |
 //!
 //! Without `rustls` or `native-tls` the client speaks plain HTTP only, which
@@ -91,7 +92,9 @@
 //! # Testing without Bento
 //!
 //! The `bento-emulator` crate runs a local, stateful Bento on loopback; point
-//! [`ClientBuilder::base_url`] at it.
+//! [`ClientBuilder::base_url`] at it, or enable the `emulator` feature (in
+//! `[dev-dependencies]`) and write `let (emulator, client) =
+//! bento_core::testing::emulator().await?;`.
 #![cfg_attr(feature = "derive", doc = include_str!("derive.md"))]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -137,6 +140,9 @@ pub mod stats;
 pub mod subscribers;
 pub mod tags;
 pub mod templates;
+#[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
+pub mod testing;
 pub mod workflows;
 
 pub use batch::BatchResult;

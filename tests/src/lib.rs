@@ -11,11 +11,7 @@ use bento_emulator::Emulator;
 /// A client for `emulator`: no client-side rate limits, quick retries, and a
 /// short flush interval, so tests stay fast.
 pub fn client_for(emulator: &Emulator) -> ClientBuilder {
-    Client::builder()
-        .base_url(emulator.base_url())
-        .publishable_key(emulator.publishable_key())
-        .secret_key(emulator.secret_key())
-        .site_uuid(emulator.site_uuid())
+    bento_core::testing::client_for(emulator)
         .app_name("bento-tests")
         .rate_limits(RateLimits::unlimited())
         .flush_interval(Duration::from_millis(50))
