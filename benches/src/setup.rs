@@ -7,11 +7,7 @@ use crate::sink::Sink;
 
 /// A client for `emulator` without client-side rate limits.
 pub fn client_for(emulator: &Emulator) -> ClientBuilder {
-    Client::builder()
-        .base_url(emulator.base_url())
-        .publishable_key(emulator.publishable_key())
-        .secret_key(emulator.secret_key())
-        .site_uuid(emulator.site_uuid())
+    bento_core::testing::client_for(emulator)
         .app_name("bento-benches")
         .rate_limits(RateLimits::unlimited())
 }
