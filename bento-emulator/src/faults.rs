@@ -213,6 +213,11 @@ pub(crate) struct FaultQueue {
 }
 
 impl FaultQueue {
+    /// The faults waiting, with how many requests each still applies to.
+    pub(crate) fn list(&self) -> &[(Fault, Option<u64>)] {
+        &self.faults
+    }
+
     pub(crate) fn push(&mut self, fault: Fault) {
         let remaining = match (fault.times, fault.ratio) {
             (Some(n), _) => Some(n),

@@ -43,6 +43,7 @@ mod reply;
 mod server;
 mod state;
 mod time;
+mod ui;
 
 pub use config::{Dialect, EmulatorBuilder, Family, Limit};
 pub use faults::{Fault, FaultAction};

@@ -326,6 +326,7 @@ async fn handle(
     shared: Arc<Shared>,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let raw_path = parts.uri.path().to_owned();
     let query = parts.uri.query().map(str::to_owned);
@@ -342,6 +343,16 @@ async fn handle(
             return Ok(render(reply));
         }
     };
+    if let Some(rest) = raw_path.strip_prefix("/__emulator/ui") {
+        return Ok(crate::ui::handle(
+            &shared,
+            &parts.method,
+            &parts.headers,
+            rest,
+            query.as_deref(),
+            &body,
+        ));
+    }
     if let Some(rest) = raw_path.strip_prefix("/__emulator") {
         return Ok(render(crate::inspect::handle(
             &shared,
@@ -371,6 +382,9 @@ async fn handle(
         user_agent,
         body_bytes: body.len(),
         items: None,
+        at: crate::state::now(),
+        latency_ms: 0,
+        error: None,
     };
 
     let mut after = None;
@@ -381,7 +395,10 @@ async fn handle(
         Some(Injected::Fail {
             answer,
             after_processing: false,
-        }) => return fail(&shared, record, answer),
+        }) => {
+            record.latency_ms = started.elapsed().as_millis() as u64;
+            return fail(&shared, record, answer);
+        }
         Some(Injected::Fail { answer, .. }) => after = Some(answer),
         None => {}
     }
@@ -397,6 +414,8 @@ async fn handle(
     };
     record.items = reply.items;
     record.status = reply.status.as_u16();
+    record.error = error_message(&reply);
+    record.latency_ms = started.elapsed().as_millis() as u64;
     if let Some(answer) = after {
         return fail(&shared, record, answer);
     }
@@ -442,8 +461,27 @@ fn fail(
     answer: Option<Reply>,
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
     record.status = answer.as_ref().map_or(0, |reply| reply.status.as_u16());
+    record.error = match &answer {
+        Some(reply) => error_message(reply),
+        None => Some("connection dropped by an injected fault".to_owned()),
+    };
     shared.state().log_request(record);
     answer.map(render).ok_or(DropConnection)
+}
+
+/// The message of an error answer, for the request log.
+fn error_message(reply: &Reply) -> Option<String> {
+    if !(reply.status.is_client_error() || reply.status.is_server_error()) {
+        return None;
+    }
+    Some(match &reply.body {
+        Value::Object(map) => map
+            .get("error")
+            .and_then(Value::as_str)
+            .map_or_else(|| reply.body.to_string(), str::to_owned),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    })
 }
 
 fn fault_reply(status: u16, retry_after: Option<u64>, body: Option<String>) -> Reply {

@@ -121,6 +121,8 @@ pub struct SentEmail {
     pub cc: Option<String>,
     /// Blind carbon copies, comma-separated.
     pub bcc: Option<String>,
+    /// When the emulator accepted it (RFC 3339).
+    pub sent_at: String,
 }
 
 /// One request the emulator answered (or dropped).
@@ -138,6 +140,12 @@ pub struct RequestRecord {
     pub body_bytes: usize,
     /// How many items a batch request carried.
     pub items: Option<usize>,
+    /// When it arrived (RFC 3339).
+    pub at: String,
+    /// How long the emulator took to answer, in milliseconds.
+    pub latency_ms: u64,
+    /// The emulator's error message, when it answered with an error.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +218,8 @@ pub(crate) struct State {
     pub(crate) form_responses: Vec<(String, Value)>,
     pub(crate) requests: std::collections::VecDeque<RequestRecord>,
     pub(crate) request_limit: usize,
+    /// Bumped by every request and reset, so the web UI knows when to refresh.
+    pub(crate) version: u64,
 }
 
 pub(crate) fn now() -> String {
@@ -267,6 +277,7 @@ impl State {
 
     /// Logs a request, forgetting the oldest beyond the limit.
     pub(crate) fn log_request(&mut self, record: RequestRecord) {
+        self.version += 1;
         if self.requests.len() >= self.request_limit.max(1) {
             self.requests.pop_front();
         }
@@ -275,9 +286,11 @@ impl State {
 
     pub(crate) fn reset(&mut self) {
         let (event_limit, request_limit) = (self.event_limit, self.request_limit);
+        let version = self.version + 1;
         *self = Self::seeded();
         self.event_limit = event_limit;
         self.request_limit = request_limit;
+        self.version = version;
     }
 
     fn id(&mut self) -> u64 {

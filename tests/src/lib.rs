@@ -1,6 +1,7 @@
 //! Helpers shared by the workspace's end-to-end tests (`tests/tests/`, and
 //! the framework crates' and examples' tests).
 
+pub mod browser;
 pub mod hostile;
 
 use std::time::Duration;

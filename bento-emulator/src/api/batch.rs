@@ -262,6 +262,7 @@ pub(super) fn emails(call: &Call<'_>) -> Handled {
                 .unwrap_or_default(),
             cc: opt_string(mail, "cc", &path)?.map(str::to_owned),
             bcc: opt_string(mail, "bcc", &path)?.map(str::to_owned),
+            sent_at: now(),
         });
     }
     let count = parsed.len();
