@@ -220,6 +220,8 @@ pub(crate) struct State {
     pub(crate) request_limit: usize,
     /// Bumped by every request and reset, so the web UI knows when to refresh.
     pub(crate) version: u64,
+    /// Subscriber commands applied: (email, what, when), as long as the request log.
+    pub(crate) commands: VecDeque<(String, String, String)>,
 }
 
 pub(crate) fn now() -> String {
@@ -273,6 +275,14 @@ impl State {
             }),
         ));
         state
+    }
+
+    /// Logs a command for the web UI's timeline, bounded like the request log.
+    pub(crate) fn log_command(&mut self, email: &str, what: String) {
+        if self.commands.len() >= self.request_limit.max(1) {
+            self.commands.pop_front();
+        }
+        self.commands.push_back((normalize(email), what, now()));
     }
 
     /// Logs a request, forgetting the oldest beyond the limit.

@@ -61,6 +61,14 @@ async fn the_inbox_shows_what_the_app_sent_live_and_runs_nothing_it_sent() {
         .await
         .unwrap();
 
+    client
+        .run_command(bento_core::Command::AddTag {
+            email: "ada@example.com".into(),
+            tag: "vip".into(),
+        })
+        .await
+        .unwrap();
+
     let browser = Browser::start().await;
 
     // Emails: the subject is listed; the detail shows the body in the frame.
@@ -172,11 +180,15 @@ async fn the_inbox_shows_what_the_app_sent_live_and_runs_nothing_it_sent() {
         .await;
     let timeline = browser
         .wait_for(
-            "return document.body.innerText.includes('event account.signup') && document.body.innerText.includes('Welcome aboard');",
+            "var t = document.body.innerText; return t.includes('event account.signup') && t.includes('command add_tag vip') && t.includes('Welcome aboard');",
             Duration::from_secs(5),
         )
         .await;
-    assert_eq!(timeline, json!(true), "events and emails on one timeline");
+    assert_eq!(
+        timeline,
+        json!(true),
+        "events, commands and emails on one timeline"
+    );
     browser.screenshot("subscriber").await;
     assert!(!exploited(&browser).await, "no probe ran on any page");
 

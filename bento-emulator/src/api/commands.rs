@@ -66,6 +66,20 @@ fn parse(command: &Map<String, Value>, path: &str) -> Result<(String, Op), Reply
     Ok((address, op))
 }
 
+/// The command as the web UI's timeline shows it.
+fn describe(op: &Op) -> String {
+    match op {
+        Op::AddTag(tag) => format!("add_tag {tag}"),
+        Op::AddTagViaEvent(tag) => format!("add_tag_via_event {tag}"),
+        Op::RemoveTag(tag) => format!("remove_tag {tag}"),
+        Op::AddField(key, value) => format!("add_field {key} = {value}"),
+        Op::RemoveField(key) => format!("remove_field {key}"),
+        Op::Subscribe => "subscribe".to_owned(),
+        Op::Unsubscribe => "unsubscribe".to_owned(),
+        Op::ChangeEmail(new) => format!("change_email to {new}"),
+    }
+}
+
 /// Applies one command; `false` when it could not be (change_email to a taken address).
 fn apply(state: &mut State, address: &str, op: Op) -> (usize, bool) {
     let index = state.upsert(address);
@@ -137,6 +151,7 @@ pub(super) fn run(call: &Call<'_>) -> Handled {
     let mut state = call.shared.state();
     let (mut failed, mut last) = (0, None);
     for (address, op) in parsed {
+        state.log_command(&address, describe(&op));
         let (index, ok) = apply(&mut state, &address, op);
         failed += usize::from(!ok);
         last = Some(index);

@@ -306,7 +306,7 @@ fn subscriber(shared: &Shared, email: &str) -> Option<String> {
         json_cell(&record.fields),
         esc(&record.created_at),
     );
-    // Their own timeline: events and emails, newest first.
+    // Their own timeline: events, commands and emails, newest first.
     let mut timeline: Vec<(String, String, String)> = state
         .events
         .iter()
@@ -326,6 +326,13 @@ fn subscriber(shared: &Shared, email: &str) -> Option<String> {
             .iter()
             .filter(|m| m.to.eq_ignore_ascii_case(email))
             .map(|m| (m.sent_at.clone(), "email".to_owned(), esc(&m.subject))),
+    );
+    timeline.extend(
+        state
+            .commands
+            .iter()
+            .filter(|(address, _, _)| address.eq_ignore_ascii_case(email))
+            .map(|(_, what, when)| (when.clone(), format!("command {what}"), String::new())),
     );
     timeline.sort_by(|a, b| b.0.cmp(&a.0));
     out.push_str("<h2>Timeline</h2><table><thead><tr><th>When</th><th>What</th><th></th></tr></thead><tbody>");
