@@ -9,8 +9,8 @@ use secrecy::SecretString;
 use crate::config::{ClientBuilder, redact};
 use crate::dispatch::Dispatcher;
 use crate::error::ConfigError;
-use crate::rate_limit::Pacer;
-use crate::retry::RetryPolicy;
+use crate::transport::rate_limit::Pacer;
+use crate::transport::retry::RetryPolicy;
 
 /// An async client for the Bento API.
 ///

@@ -9,8 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::client::{Api, Client, Inner};
 use crate::dispatch::{DeliveryConfig, DeliveryFailure, Dispatcher, FailureHook};
 use crate::error::ConfigError;
-use crate::rate_limit::{Pacer, RateLimits};
-use crate::retry::RetryPolicy;
+use crate::transport::rate_limit::{Pacer, RateLimits};
+use crate::transport::retry::RetryPolicy;
 
 /// Bento's production API root.
 pub const DEFAULT_BASE_URL: &str = "https://app.bentonow.com/api/v1";

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::rate_limit::EndpointFamily;
+use crate::transport::rate_limit::EndpointFamily;
 use crate::transport::{ApiRequest, Attempt};
 
 /// What one authenticated round trip to Bento showed.

@@ -204,7 +204,7 @@ pub struct ApiError {
 impl ApiError {
     /// Whether the same request may succeed later (408, 429, 500, 502, 503, 504).
     pub fn is_retryable(&self) -> bool {
-        crate::retry::is_retryable_status(self.status)
+        crate::transport::retry::is_retryable_status(self.status)
     }
 }
 

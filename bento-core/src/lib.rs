@@ -99,21 +99,20 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod batch;
+// The architecture, by folder: `resources/` (one module per API resource),
+// `transport/` (one call on the wire: pacing, retries, spans), `wire/` (the
+// JSON shapes), `dispatch/` (background delivery), `convert/` (the derives'
+// value traits).
 mod client;
 mod config;
-mod de;
 mod diagnostics;
 mod dispatch;
-mod envelope;
 mod error;
-mod finite;
-mod rate_limit;
-mod retry;
-mod telemetry;
+mod resources;
 mod time;
 mod transport;
 mod validate;
+mod wire;
 
 #[cfg(test)]
 mod properties;
@@ -122,30 +121,22 @@ mod properties;
 #[path = "private.rs"]
 pub mod __private;
 
-pub mod broadcasts;
-pub mod commands;
 pub mod convert;
 pub mod delivery;
-pub mod emails;
-pub mod events;
-pub mod experimental;
-pub mod fields;
-pub mod forms;
 pub mod integration;
 #[cfg(feature = "lettre")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
 pub mod mailer;
-pub mod sequences;
-pub mod stats;
-pub mod subscribers;
-pub mod tags;
-pub mod templates;
 #[cfg(feature = "emulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod testing;
-pub mod workflows;
 
-pub use batch::BatchResult;
+#[doc(inline)]
+pub use resources::{
+    broadcasts, commands, emails, events, experimental, fields, forms, sequences, stats,
+    subscribers, tags, templates, workflows,
+};
+
 pub use broadcasts::{Broadcast, BroadcastBatchResult, BroadcastStyle, NewBroadcast};
 pub use client::Client;
 pub use commands::{Command, CommandResult};
@@ -160,13 +151,14 @@ pub use error::{ApiError, ConfigError, Error, ValidationError};
 pub use events::{BentoEvent, Event};
 pub use experimental::{BlacklistTarget, EmailCheck};
 pub use forms::FormResponse;
-pub use rate_limit::{EndpointFamily, RateLimit, RateLimits};
-pub use retry::RetryPolicy;
+pub use resources::batch::BatchResult;
 pub use sequences::{DelayInterval, NewSequenceEmail, Sequence};
 pub use stats::AudienceStats;
 pub use subscribers::{
     BentoSubscriber, DateRange, NewSubscriber, Subscriber, SubscriberImport, SubscriberSearch,
 };
+pub use transport::rate_limit::{EndpointFamily, RateLimit, RateLimits};
+pub use transport::retry::RetryPolicy;
 
 #[cfg(feature = "derive")]
 pub use bento_derive::{BentoEvent, BentoSubscriber};

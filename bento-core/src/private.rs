@@ -13,7 +13,7 @@ pub use crate::subscribers::BentoSubscriber;
 
 use serde::ser::Serializer;
 
-use crate::envelope::EventEnvelope;
+use crate::wire::envelope::EventEnvelope;
 
 use crate::convert::tags::{self, Joined};
 

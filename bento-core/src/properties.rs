@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
 
-use crate::batch::BatchResult;
 use crate::convert::Timestamp;
-use crate::retry::{RETRY_AFTER_CEILING, parse_retry_after};
+use crate::resources::batch::BatchResult;
+use crate::transport::retry::{RETRY_AFTER_CEILING, parse_retry_after};
 use crate::{Client, Event, RateLimit, RateLimits, RetryPolicy};
 
 fn now() -> SystemTime {
@@ -98,9 +98,9 @@ proptest! {
             prop_assert!(counts.results + counts.failed <= sent as u64);
         }
         // Every response model the client decodes: a value or an error.
-        let _ = serde_json::from_slice::<crate::de::Data<Option<crate::Subscriber>>>(&body);
-        let _ = serde_json::from_slice::<crate::de::Data<Vec<crate::Tag>>>(&body);
-        let _ = serde_json::from_slice::<crate::de::Data<Vec<crate::Broadcast>>>(&body);
+        let _ = serde_json::from_slice::<crate::wire::de::Data<Option<crate::Subscriber>>>(&body);
+        let _ = serde_json::from_slice::<crate::wire::de::Data<Vec<crate::Tag>>>(&body);
+        let _ = serde_json::from_slice::<crate::wire::de::Data<Vec<crate::Broadcast>>>(&body);
         let _ = serde_json::from_slice::<crate::BroadcastBatchResult>(&body);
         let _ = serde_json::from_slice::<crate::AudienceStats>(&body);
         let _ = serde_json::from_slice::<crate::CommandResult>(&body);

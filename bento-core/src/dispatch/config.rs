@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::types::DeliveryFailure;
 use crate::error::ConfigError;
-use crate::retry::RetryPolicy;
+use crate::transport::retry::RetryPolicy;
 
 pub(crate) type FailureHook = Arc<dyn Fn(DeliveryFailure) + Send + Sync>;
 

@@ -28,10 +28,10 @@ use self::schedule::BODY_OVERHEAD;
 use self::shared::Shared;
 use self::worker::{Control, Handle, Reply};
 use crate::client::{Client, Inner};
-use crate::envelope::{encode_event, encode_record};
 use crate::error::ValidationError;
 use crate::events::BentoEvent;
 use crate::subscribers::BentoSubscriber;
+use crate::wire::envelope::{encode_event, encode_record};
 
 /// The client's handle on its delivery thread, started by the first item.
 pub(crate) struct Dispatcher {

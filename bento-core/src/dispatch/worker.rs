@@ -23,13 +23,13 @@ use super::config::DeliveryConfig;
 use super::schedule::{Batch, Limits, Next, Scheduler};
 use super::shared::Shared;
 use super::types::{DeliveryFailure, DeliveryReport, Encoded, FailureReason, FlushError};
-use crate::batch::BatchResult;
 use crate::client::{Api, Inner};
 use crate::error::{Error, truncate_body};
-use crate::rate_limit::EndpointFamily;
-use crate::retry::{Decision, Outcome, Replay, decide, is_ambiguous};
-use crate::telemetry;
+use crate::resources::batch::BatchResult;
 use crate::time::after;
+use crate::transport::rate_limit::EndpointFamily;
+use crate::transport::retry::{Decision, Outcome, Replay, decide, is_ambiguous};
+use crate::transport::telemetry;
 use tracing::Instrument;
 
 use super::metrics;

@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::client::Client;
-use crate::de::{self, Data, Resource};
 use crate::error::{Error, ValidationError};
 use crate::transport::ApiRequest;
 use crate::validate;
+use crate::wire::de::{self, Data, Resource};
 
 /// An email template (of a sequence, workflow or broadcast).
 #[derive(Debug, Clone, PartialEq, Deserialize)]

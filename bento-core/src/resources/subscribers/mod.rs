@@ -12,13 +12,13 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::batch::{BatchResult, in_ranges};
 use crate::client::Client;
-use crate::de::{self, MaybeData, Resource};
-use crate::envelope::{Encoded, encode_record};
 use crate::error::{Error, ValidationError};
+use crate::resources::batch::{BatchResult, in_ranges};
 use crate::transport::ApiRequest;
 use crate::validate;
+use crate::wire::de::{self, MaybeData, Resource};
+use crate::wire::envelope::{Encoded, encode_record};
 
 /// The most subscribers Bento accepts in one import request.
 pub const MAX_SUBSCRIBERS_PER_REQUEST: usize = 1000;

@@ -3,12 +3,12 @@
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::batch::in_chunks;
 use crate::client::Client;
-use crate::de::{self, Data, Resource};
 use crate::error::{Error, ValidationError};
+use crate::resources::batch::in_chunks;
 use crate::transport::ApiRequest;
 use crate::validate;
+use crate::wire::de::{self, Data, Resource};
 
 /// The most broadcasts Bento accepts in one request.
 pub const MAX_BROADCASTS_PER_REQUEST: usize = 100;

@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
-use crate::batch::{BatchResult, in_chunks};
 use crate::client::Client;
 use crate::error::{Error, ValidationError};
+use crate::resources::batch::{BatchResult, in_chunks};
 use crate::transport::ApiRequest;
 use crate::validate;
 

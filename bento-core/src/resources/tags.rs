@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
-use crate::de::{Data, OneOrMany, Resource};
 use crate::error::Error;
 use crate::transport::ApiRequest;
 use crate::validate;
+use crate::wire::de::{Data, OneOrMany, Resource};
 
 /// A tag of your account.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

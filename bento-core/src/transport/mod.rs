@@ -1,6 +1,10 @@
 //! One API call on the wire: URL and auth, pacing, timeout, retries, and the
 //! mapping of every way a request can end onto [`Error`].
 
+pub(crate) mod rate_limit;
+pub(crate) mod retry;
+pub(crate) mod telemetry;
+
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -8,11 +12,10 @@ use http::{Method, header};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
+use self::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
 use crate::client::{Api, Client};
 use crate::error::{ApiError, ConfigError, Error, server_message, truncate_body};
-use crate::rate_limit::EndpointFamily;
-use crate::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
-use crate::telemetry;
+use crate::transport::rate_limit::EndpointFamily;
 use tracing::Instrument;
 
 /// Builds an HTTP client for Bento: no redirects (Bento's API never

@@ -14,9 +14,9 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use crate::convert::Timestamp;
 use crate::error::ValidationError;
 use crate::events::BentoEvent;
-use crate::finite::{Finite, Found};
 use crate::subscribers::BentoSubscriber;
 use crate::validate;
+use crate::wire::finite::{Finite, Found};
 
 /// `{"type","email","fields"?,"details"?,"date"?}`.
 pub(crate) struct EventEnvelope<'a, E: ?Sized> {

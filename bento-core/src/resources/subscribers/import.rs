@@ -3,8 +3,8 @@ use serde_json::{Map, Value};
 
 use super::BentoSubscriber;
 use crate::__private::{Tags, check_tags};
-use crate::envelope::RecordEnvelope;
 use crate::error::ValidationError;
+use crate::wire::envelope::RecordEnvelope;
 
 /// One record of a subscriber import, written flat as `/batch/subscribers` expects.
 ///
@@ -146,7 +146,7 @@ mod tests {
     use super::*;
 
     fn check(record: &SubscriberImport) -> Result<(), ValidationError> {
-        crate::envelope::encode_record(record, || "subscribers[0]".into(), &mut Vec::new())
+        crate::wire::envelope::encode_record(record, || "subscribers[0]".into(), &mut Vec::new())
     }
 
     #[test]

@@ -4,10 +4,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::client::Client;
-use crate::de::{self, Data, Resource};
 use crate::error::Error;
 use crate::transport::ApiRequest;
 use crate::validate;
+use crate::wire::de::{self, Data, Resource};
 
 /// One submission of a Bento form.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -4,11 +4,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::client::Client;
-use crate::de::{Data, Resource};
 use crate::error::Error;
 use crate::tags::created;
 use crate::transport::ApiRequest;
 use crate::validate;
+use crate::wire::de::{Data, Resource};
 
 /// A custom field definition.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

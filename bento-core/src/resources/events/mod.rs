@@ -13,12 +13,12 @@ pub use event::Event;
 
 use serde::ser::SerializeMap;
 
-use crate::batch::{BatchResult, in_ranges};
 use crate::client::Client;
 use crate::convert::{DateError, Timestamp};
-use crate::envelope::{Encoded, encode_event};
 use crate::error::{Error, ValidationError};
+use crate::resources::batch::{BatchResult, in_ranges};
 use crate::transport::ApiRequest;
+use crate::wire::envelope::{Encoded, encode_event};
 
 /// The most events Bento accepts in one request.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1000;

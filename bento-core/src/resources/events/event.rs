@@ -3,8 +3,8 @@ use serde_json::{Map, Value};
 
 use super::BentoEvent;
 use crate::convert::{DateError, Timestamp};
-use crate::envelope::EventEnvelope;
 use crate::error::ValidationError;
+use crate::wire::envelope::EventEnvelope;
 
 /// One event, as sent to `/batch/events`.
 ///
@@ -78,7 +78,7 @@ impl Event {
     }
 
     fn checked(&mut self, member: &str, key: &str, value: &impl Serialize) -> Option<Value> {
-        match crate::finite::to_value(value, &format!("{member}.{key}")) {
+        match crate::wire::finite::to_value(value, &format!("{member}.{key}")) {
             Ok(value) => Some(value),
             Err(error) => {
                 self.invalid.get_or_insert(error);
@@ -198,8 +198,8 @@ mod tests {
             Err(ValidationError::NonFiniteNumber { field, .. }) if field == "fields.weights[1]"
         ));
         let mut out = Vec::new();
-        let error =
-            crate::envelope::encode_event(&event, || "events[0]".into(), &mut out).unwrap_err();
+        let error = crate::wire::envelope::encode_event(&event, || "events[0]".into(), &mut out)
+            .unwrap_err();
         assert!(
             error.to_string().contains("events[0].details.price"),
             "{error}"

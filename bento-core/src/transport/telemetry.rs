@@ -10,7 +10,7 @@ use tracing::Span;
 use tracing::field::Empty;
 
 use crate::client::Api;
-use crate::retry::Outcome;
+use crate::transport::retry::Outcome;
 
 /// The span of one API operation, retries included.
 pub(crate) fn operation(api: &Api, method: &http::Method, template: &str) -> Span {

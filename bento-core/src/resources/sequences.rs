@@ -3,11 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
-use crate::de::{self, Data, Resource};
 use crate::error::Error;
 use crate::templates::{EmailTemplate, TemplateBody, TemplateSummary};
 use crate::transport::ApiRequest;
 use crate::validate;
+use crate::wire::de::{self, Data, Resource};
 
 /// A sequence (drip campaign).
 #[derive(Debug, Clone, PartialEq, Deserialize)]

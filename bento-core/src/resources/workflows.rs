@@ -3,10 +3,10 @@
 use serde::Deserialize;
 
 use crate::client::Client;
-use crate::de::{self, Data, Resource};
 use crate::error::Error;
 use crate::templates::TemplateSummary;
 use crate::transport::ApiRequest;
+use crate::wire::de::{self, Data, Resource};
 
 /// Whether a workflow runs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
