@@ -127,6 +127,9 @@ pub mod integration;
 #[cfg(feature = "lettre")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
 pub mod mailer;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod outbox;
 #[cfg(feature = "emulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod testing;
