@@ -8,6 +8,7 @@ mod metrics;
 mod schedule;
 mod shared;
 mod types;
+mod verdict;
 mod worker;
 
 pub(crate) use config::{DeliveryConfig, FailureHook};

@@ -23,12 +23,12 @@ use super::config::DeliveryConfig;
 use super::schedule::{Batch, Limits, Next, Scheduler};
 use super::shared::Shared;
 use super::types::{DeliveryFailure, DeliveryReport, Encoded, FailureReason, FlushError};
+use super::verdict::{Sent, Verdict, judge, label};
 use crate::client::{Api, Inner};
-use crate::error::{Error, truncate_body};
-use crate::resources::batch::BatchResult;
+use crate::error::Error;
 use crate::time::after;
 use crate::transport::rate_limit::EndpointFamily;
-use crate::transport::retry::{Decision, Outcome, Replay, decide, is_ambiguous};
+use crate::transport::retry::Outcome;
 use crate::transport::telemetry;
 use tracing::Instrument;
 
@@ -161,8 +161,6 @@ pub(crate) fn spawn(
         arrivals,
     })
 }
-
-type Sent = Result<Bytes, (Outcome, Option<Duration>, Error)>;
 
 struct Waiter {
     target: u64,
@@ -460,22 +458,14 @@ impl Worker {
     fn finished(&mut self, batch: Batch, result: Sent) -> &'static str {
         let now = self.clock.now();
         let n = batch.len();
-        // Delivered means a 2xx whose body is Bento's answer; any other 2xx
-        // (HTML from a proxy, an empty body, other JSON) says nothing about
-        // whether Bento recorded the items, so it is retried like a timeout.
-        let result = result.and_then(|body| {
-            BatchResult::decode(&body, n).map_err(|source| {
-                let error = Error::Decode {
-                    endpoint: batch.kind.path().to_owned(),
-                    body: truncate_body(&body),
-                    source,
-                };
-                (Outcome::Garbled, None, error)
-            })
-        });
-        let (outcome, retry_after, error) = match result {
-            Ok(counts) => {
-                let refused = counts.failed as usize;
+        let (verdict, retry_after) =
+            judge(result, batch.kind, n, batch.attempts, &self.config.retry);
+        if let Some(delay) = retry_after {
+            self.api.pacer.defer(EndpointFamily::Batch, delay);
+        }
+        let label = label(&verdict);
+        let verdict = match verdict {
+            Verdict::Accepted { refused } => {
                 let items = self.scheduler.resolve(batch);
                 self.shared.resolved(n - refused, refused);
                 if refused > 0 {
@@ -487,16 +477,13 @@ impl Worker {
                             refused: refused as u64,
                         },
                     );
-                    return "partly_refused";
+                } else {
+                    self.shared.recycle(items.into_iter().map(|item| item.json));
                 }
-                self.shared.recycle(items.into_iter().map(|item| item.json));
-                return "delivered";
+                return label;
             }
-            Err(failure) => failure,
+            other => other,
         };
-        if let Some(delay) = retry_after {
-            self.api.pacer.defer(EndpointFamily::Batch, delay);
-        }
         let past_deadline = self.waiters.iter().any(|w| w.shutdown && now >= w.deadline);
         if past_deadline {
             let items = self.scheduler.resolve(batch);
@@ -505,55 +492,44 @@ impl Worker {
             self.fail(items, FailureReason::ShutdownDeadline);
             return "shutdown_deadline";
         }
-        let status = match outcome {
-            Outcome::Status(status) => Some(status.as_u16()),
-            _ => None,
-        };
-        if matches!(status, Some(400 | 413 | 422)) && n > 1 {
-            // One bad item must not sink the others: halve until it is alone.
-            tracing::debug!(kind = ?batch.kind, items = n, "bisecting a refused Bento batch");
-            let (first, second) = batch.split();
-            self.shared.retrying(n);
-            self.scheduler.retry_at(first, now);
-            self.scheduler.retry_at(second, now);
-            return "bisected";
-        }
-        if let (Some(429 | 503), Some(delay)) = (status, retry_after) {
-            // Bento asked to wait: that is pacing, not a failure of these
-            // items, so it spends no attempt and has no cap. The items stay
-            // pending (and are reported so) however long the wait.
-            let mut batch = batch;
-            batch.attempts = batch.attempts.saturating_sub(1);
-            tracing::debug!(kind = ?batch.kind, items = n, delay_ms = delay.as_millis() as u64, "Bento asked to retry later");
-            self.shared.retrying(n);
-            self.scheduler.retry_at(batch, after(now, delay));
-            return "deferred";
-        }
-        match decide(
-            &self.config.retry,
-            outcome,
-            batch.attempts,
-            retry_after,
-            Replay::Safe,
-            fastrand::f64(),
-        ) {
-            Decision::Retry(delay) => {
+        match verdict {
+            Verdict::Accepted { .. } => unreachable!("settled above"),
+            Verdict::Bisect => {
+                // One bad item must not sink the others: halve until it is alone.
+                tracing::debug!(kind = ?batch.kind, items = n, "bisecting a refused Bento batch");
+                let (first, second) = batch.split();
+                self.shared.retrying(n);
+                self.scheduler.retry_at(first, now);
+                self.scheduler.retry_at(second, now);
+            }
+            Verdict::Defer(delay) => {
+                // The items stay pending (and are reported so) however long the wait.
+                let mut batch = batch;
+                batch.attempts = batch.attempts.saturating_sub(1);
+                tracing::debug!(kind = ?batch.kind, items = n, delay_ms = delay.as_millis() as u64, "Bento asked to retry later");
+                self.shared.retrying(n);
+                self.scheduler.retry_at(batch, after(now, delay));
+            }
+            Verdict::Retry {
+                delay,
+                ambiguous,
+                error,
+            } => {
                 tracing::debug!(kind = ?batch.kind, items = n, attempt = batch.attempts, delay_ms = delay.as_millis() as u64, %error, "retrying a Bento batch");
                 self.shared.retrying(n);
-                if is_ambiguous(outcome) {
+                if ambiguous {
                     // Bento may have recorded them: the resend may duplicate.
                     self.shared.possibly_duplicated(n);
                 }
                 self.scheduler.retry_at(batch, after(now, delay));
-                "retry"
             }
-            Decision::GiveUp => {
+            Verdict::GiveUp(error) => {
                 let items = self.scheduler.resolve(batch);
                 self.shared.resolved(0, items.len());
                 self.fail(items, FailureReason::Api(error));
-                "failed"
             }
         }
+        label
     }
 
     fn fail(&self, items: Vec<Encoded>, reason: FailureReason) {

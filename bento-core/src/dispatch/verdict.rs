@@ -1,0 +1,104 @@
+//! What a batch request's result means for its items, decided in one place
+//! for the in-memory engine and the outbox relay: delivered, partly refused,
+//! split to find a bad item, deferred at Bento's request, retried, or given up.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::types::ItemKind;
+use crate::error::{Error, truncate_body};
+use crate::resources::batch::BatchResult;
+use crate::transport::retry::{Decision, Outcome, Replay, RetryPolicy, decide, is_ambiguous};
+
+/// A batch request's result: Bento's answer body, or what went wrong (the
+/// outcome, the server's `Retry-After`, and the error to report).
+pub(crate) type Sent = Result<Bytes, (Outcome, Option<Duration>, Error)>;
+
+pub(crate) enum Verdict {
+    /// Bento took the batch and counted `refused` of its items as failed
+    /// (it does not say which).
+    Accepted { refused: usize },
+    /// Bento refused the batch as invalid: halve it until the bad item is alone.
+    Bisect,
+    /// Bento asked to wait (429/503 with `Retry-After`): pacing, not a
+    /// failure, so it spends no attempt and has no cap.
+    Defer(Duration),
+    /// Send again after `delay`; `ambiguous` when Bento may have recorded
+    /// the items already, so the resend may duplicate them.
+    Retry {
+        delay: Duration,
+        ambiguous: bool,
+        error: Error,
+    },
+    /// Final: the items go to the failure hook.
+    GiveUp(Error),
+}
+
+/// The verdict, and the `Retry-After` every sender of the family must honour.
+pub(crate) fn judge(
+    result: Sent,
+    kind: ItemKind,
+    items: usize,
+    attempts: u32,
+    policy: &RetryPolicy,
+) -> (Verdict, Option<Duration>) {
+    // Delivered means a 2xx whose body is Bento's answer; any other 2xx
+    // (HTML from a proxy, an empty body, other JSON) says nothing about
+    // whether Bento recorded the items, so it is retried like a timeout.
+    let result = result.and_then(|body| {
+        BatchResult::decode(&body, items).map_err(|source| {
+            let error = Error::Decode {
+                endpoint: kind.path().to_owned(),
+                body: truncate_body(&body),
+                source,
+            };
+            (Outcome::Garbled, None, error)
+        })
+    });
+    let (outcome, retry_after, error) = match result {
+        Ok(counts) => {
+            let refused = (counts.failed as usize).min(items);
+            return (Verdict::Accepted { refused }, None);
+        }
+        Err(failure) => failure,
+    };
+    let status = match outcome {
+        Outcome::Status(status) => Some(status.as_u16()),
+        _ => None,
+    };
+    let verdict = if matches!(status, Some(400 | 413 | 422)) && items > 1 {
+        Verdict::Bisect
+    } else if let (Some(429 | 503), Some(delay)) = (status, retry_after) {
+        Verdict::Defer(delay)
+    } else {
+        match decide(
+            policy,
+            outcome,
+            attempts,
+            retry_after,
+            Replay::Safe,
+            fastrand::f64(),
+        ) {
+            Decision::Retry(delay) => Verdict::Retry {
+                delay,
+                ambiguous: is_ambiguous(outcome),
+                error,
+            },
+            Decision::GiveUp => Verdict::GiveUp(error),
+        }
+    };
+    (verdict, retry_after)
+}
+
+/// The outcome label of spans and metrics.
+pub(crate) fn label(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Accepted { refused: 0 } => "delivered",
+        Verdict::Accepted { .. } => "partly_refused",
+        Verdict::Bisect => "bisected",
+        Verdict::Defer(_) => "deferred",
+        Verdict::Retry { .. } => "retry",
+        Verdict::GiveUp(_) => "failed",
+    }
+}
