@@ -62,6 +62,9 @@ pub(crate) struct Api {
     pub(crate) pacer: Pacer,
     pub(crate) events_per_request: usize,
     pub(crate) max_response_bytes: u64,
+    /// Fleet-wide pacing through the outbox's database, when turned on.
+    #[cfg(feature = "postgres")]
+    pub(crate) fleet: Option<Arc<crate::outbox::FleetPacer>>,
 }
 
 impl fmt::Debug for Client {

@@ -263,6 +263,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Makes the delivery engine also relay this PostgreSQL outbox into
+    /// Bento (feature `postgres`): see [`outbox`](crate::outbox). The relay
+    /// starts with `build()`; exactly one client among all that share the
+    /// database relays at a time.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub fn outbox(mut self, outbox: crate::outbox::Outbox) -> Self {
+        self.delivery.outbox = Some(outbox);
+        self
+    }
+
     /// Called on the delivery thread with items the engine gave up on, and
     /// why: refused by Bento, out of retries, or left at a shutdown deadline.
     /// Keep it quick; it must not block on the client itself. To requeue
@@ -357,7 +368,19 @@ impl ClientBuilder {
         )?;
         let http = crate::transport::http_client(&user_agent, self.connect_timeout)?;
         let delivery = self.delivery.validate()?;
-        Ok(Client {
+        #[cfg(feature = "postgres")]
+        let fleet = delivery
+            .outbox
+            .as_ref()
+            .filter(|outbox| outbox.fleet_pacing)
+            .map(|outbox| {
+                Arc::new(crate::outbox::FleetPacer::new(
+                    outbox.pool(),
+                    self.rate_limits.clone(),
+                ))
+            });
+        let relays = delivery.has_outbox();
+        let client = Client {
             inner: Arc::new(Inner {
                 http,
                 api: Arc::new(Api {
@@ -372,10 +395,24 @@ impl ClientBuilder {
                     pacer: Pacer::new(&self.rate_limits),
                     events_per_request: self.events_per_request,
                     max_response_bytes: self.max_response_bytes,
+                    #[cfg(feature = "postgres")]
+                    fleet,
                 }),
                 dispatcher: Dispatcher::new(delivery),
             }),
-        })
+        };
+        if relays {
+            // The relay runs whether or not anything is tracked in memory.
+            client
+                .inner
+                .dispatcher
+                .start(&client.inner)
+                .map_err(|reason| ConfigError::Invalid {
+                    setting: "outbox",
+                    reason: format!("could not start the delivery thread: {reason}"),
+                })?;
+        }
+        Ok(client)
     }
 }
 

@@ -19,6 +19,9 @@ pub(crate) struct DeliveryConfig {
     pub(crate) retry: RetryPolicy,
     pub(crate) drain_timeout: Duration,
     pub(crate) on_failure: Option<FailureHook>,
+    /// The table the engine also drains, when there is one.
+    #[cfg(feature = "postgres")]
+    pub(crate) outbox: Option<crate::outbox::Outbox>,
     /// Tests only: panic in the worker's loop / in the next request's task.
     #[cfg(test)]
     pub(crate) inject_panic: Arc<std::sync::atomic::AtomicBool>,
@@ -40,6 +43,8 @@ impl Default for DeliveryConfig {
                 .max_retry_after(Duration::from_secs(600)),
             drain_timeout: Duration::from_secs(5),
             on_failure: None,
+            #[cfg(feature = "postgres")]
+            outbox: None,
             #[cfg(test)]
             inject_panic: Arc::default(),
             #[cfg(test)]
@@ -49,6 +54,13 @@ impl Default for DeliveryConfig {
 }
 
 impl DeliveryConfig {
+    pub(crate) fn has_outbox(&self) -> bool {
+        #[cfg(feature = "postgres")]
+        return self.outbox.is_some();
+        #[cfg(not(feature = "postgres"))]
+        false
+    }
+
     pub(crate) fn validate(self) -> Result<Self, ConfigError> {
         let invalid = |setting: &'static str, reason: &str| ConfigError::Invalid {
             setting,
@@ -79,6 +91,7 @@ impl fmt::Debug for DeliveryConfig {
             .field("max_in_flight", &self.max_in_flight)
             .field("retry", &self.retry)
             .field("drain_timeout", &self.drain_timeout)
+            .field("outbox", &self.has_outbox())
             .field(
                 "on_failure",
                 &self.on_failure.as_ref().map(|_| "Fn(DeliveryFailure)"),

@@ -4,19 +4,22 @@
 mod clock;
 mod config;
 mod held;
-mod metrics;
+pub(crate) mod metrics;
 mod schedule;
 mod shared;
 mod types;
-mod verdict;
+pub(crate) mod verdict;
 mod worker;
 
 pub(crate) use config::{DeliveryConfig, FailureHook};
 pub use held::{RequestEvents, RequestTracking, Settlement};
+pub(crate) use schedule::BODY_OVERHEAD;
 pub use types::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
     TrackError,
 };
+#[cfg(feature = "postgres")]
+pub(crate) use worker::{hand_to_hook, on_delivery_thread};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -25,7 +28,6 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use self::clock::{Clock, SystemClock};
-use self::schedule::BODY_OVERHEAD;
 use self::shared::Shared;
 use self::worker::{Control, Handle, Reply};
 use crate::client::{Client, Inner};
@@ -67,6 +69,11 @@ impl Dispatcher {
             })
             .as_ref()
             .map_err(String::as_str)
+    }
+
+    /// Starts the delivery thread now rather than at the first item.
+    pub(crate) fn start(&self, inner: &Arc<Inner>) -> Result<(), String> {
+        self.handle(inner).map(|_| ()).map_err(str::to_owned)
     }
 
     fn buffer(&self) -> Vec<u8> {

@@ -217,6 +217,7 @@ pub struct DeliveryFailure {
     /// Why.
     pub reason: FailureReason,
     pub(crate) client: Weak<Inner>,
+    pub(crate) outbox_ids: Vec<i64>,
 }
 
 impl DeliveryFailure {
@@ -243,6 +244,14 @@ impl DeliveryFailure {
     /// ```
     pub fn client(&self) -> Option<Client> {
         self.client.upgrade().map(|inner| Client { inner })
+    }
+
+    /// For items the outbox relay gave up on, their row ids, in the order
+    /// of [`items`](Self::items): they stay in the table as dead letters
+    /// (unless Bento took the batch and counted some as failed, which it
+    /// does not name). Empty for items of the in-memory queue.
+    pub fn outbox_ids(&self) -> &[i64] {
+        &self.outbox_ids
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
-use tokio::task::{Id, JoinSet};
+use tokio::task::{Id, JoinHandle, JoinSet};
 
 use super::clock::Clock;
 use super::config::DeliveryConfig;
@@ -124,6 +124,33 @@ pub(crate) fn spawn(
         idle: AtomicBool::new(true),
     });
     let (control_tx, control_rx) = mpsc::unbounded_channel();
+    #[cfg(feature = "postgres")]
+    let relay = config.outbox.clone().map(|outbox| {
+        let (stop, stop_rx) = watch::channel(None);
+        // The relay's batches always take their slots from the database, so
+        // a new leader knows what the previous one sent in the window.
+        let fleet = api.fleet.clone().unwrap_or_else(|| {
+            Arc::new(crate::outbox::FleetPacer::new(
+                outbox.pool(),
+                api.pacer.limits().clone(),
+            ))
+        });
+        let relay = crate::outbox::relay::Relay {
+            outbox,
+            api: Arc::clone(&api),
+            http: http.clone(),
+            config: config.clone(),
+            client: client.clone(),
+            fleet,
+            stop: stop_rx,
+        };
+        RelayTask {
+            task: runtime.spawn(relay.run()),
+            stop,
+        }
+    });
+    #[cfg(not(feature = "postgres"))]
+    let relay = None;
     let limits = Limits {
         max_items: [
             api.events_per_request,
@@ -147,6 +174,7 @@ pub(crate) fn spawn(
         undelivered_at_deadline: 0,
         deadline: watch::Sender::new(None),
         arrivals: Arc::clone(&arrivals),
+        relay,
     };
     std::thread::Builder::new()
         .name("bento-delivery".into())
@@ -178,6 +206,13 @@ struct Flight {
     started: Instant,
 }
 
+/// The outbox relay, a task on the delivery thread's runtime.
+struct RelayTask {
+    task: JoinHandle<()>,
+    /// Tells it to stop by a deadline.
+    stop: watch::Sender<Option<Instant>>,
+}
+
 struct Worker {
     api: Arc<Api>,
     http: reqwest::Client,
@@ -199,6 +234,23 @@ struct Worker {
     /// so that one started before a flush still ends by its deadline.
     deadline: watch::Sender<Option<Instant>>,
     arrivals: Arc<Arrivals>,
+    relay: Option<RelayTask>,
+}
+
+/// Resolves when the relay task ends (never when there is none).
+async fn relay_ended(relay: &mut Option<RelayTask>) {
+    match relay {
+        Some(relay) => {
+            if let Err(error) = (&mut relay.task).await
+                && error.is_panic()
+            {
+                tracing::error!(
+                    "the Bento outbox relay panicked; its rows stay in the table for the next leader (please report this)"
+                );
+            }
+        }
+        None => std::future::pending().await,
+    }
 }
 
 impl Worker {
@@ -337,6 +389,7 @@ impl Worker {
                         }
                     }
                 }
+                () = relay_ended(&mut self.relay) => self.relay = None,
                 () = self.arrivals.wake.notified() => {}
                 () = sleep_until(wake) => {}
             }
@@ -533,17 +586,7 @@ impl Worker {
     }
 
     fn fail(&self, items: Vec<Encoded>, reason: FailureReason) {
-        tracing::warn!(items = items.len(), reason = %reason, "Bento delivery gave up on items");
-        if let Some(hook) = &self.config.on_failure {
-            let failure = DeliveryFailure {
-                items,
-                reason,
-                client: self.client.clone(),
-            };
-            if catch_unwind(AssertUnwindSafe(|| hook(failure))).is_err() {
-                tracing::error!("the Bento delivery failure hook panicked");
-            }
-        }
+        hand_to_hook(&self.config, &self.client, items, reason, Vec::new());
     }
 
     fn begin(&mut self, message: Control, now: Instant) {
@@ -565,6 +608,11 @@ impl Worker {
     }
 
     fn begin_shutdown(&mut self, timeout: Duration, reply: Option<Reply>, now: Instant) {
+        if let Some(relay) = &self.relay {
+            // It finishes the batch in hand by the deadline; the rest of
+            // the table waits for the next leader.
+            relay.stop.send_replace(Some(after(now, timeout)));
+        }
         self.scheduler.mark();
         self.waiters.push(Waiter {
             target: u64::MAX,
@@ -601,7 +649,8 @@ impl Worker {
                 }
             }
             let pending = self.scheduler.pending_through(waiter.target) as u64;
-            if pending > 0 && !out_of_time {
+            let relaying = waiter.shutdown && self.relay.is_some();
+            if (pending > 0 || relaying) && !out_of_time {
                 index += 1;
                 continue;
             }
@@ -678,6 +727,29 @@ async fn until_deadline(
                 ));
             }
             changed = deadline.changed(), if watching => watching = changed.is_ok(),
+        }
+    }
+}
+
+/// Hands items the engine or the outbox relay gave up on to the failure hook
+/// (a hook that panics is caught and logged).
+pub(crate) fn hand_to_hook(
+    config: &DeliveryConfig,
+    client: &Weak<Inner>,
+    items: Vec<Encoded>,
+    reason: FailureReason,
+    outbox_ids: Vec<i64>,
+) {
+    tracing::warn!(items = items.len(), reason = %reason, "Bento delivery gave up on items");
+    if let Some(hook) = &config.on_failure {
+        let failure = DeliveryFailure {
+            items,
+            reason,
+            client: client.clone(),
+            outbox_ids,
+        };
+        if catch_unwind(AssertUnwindSafe(|| hook(failure))).is_err() {
+            tracing::error!("the Bento delivery failure hook panicked");
         }
     }
 }

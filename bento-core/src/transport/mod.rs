@@ -182,7 +182,13 @@ impl Client {
         loop {
             if let Some(family) = family {
                 let budget = inner.retry.max_retry_after;
-                if let Err(wait) = inner.pacer.acquire(family, budget).await {
+                #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+                let mut paced = inner.pacer.acquire(family, budget).await;
+                #[cfg(feature = "postgres")]
+                if let (Ok(()), Some(fleet)) = (&paced, &inner.fleet) {
+                    paced = fleet_slot(fleet, family, budget).await;
+                }
+                if let Err(wait) = paced {
                     tracing::Span::current().record("error.type", "rate_limited");
                     return Err(Error::RateLimited {
                         endpoint: request.path.to_owned(),
@@ -206,6 +212,10 @@ impl Client {
             if let (Some(family), Some(delay)) = (family, retry_after) {
                 // Every caller sharing this client holds back, not just this one.
                 inner.pacer.defer(family, delay);
+                #[cfg(feature = "postgres")]
+                if let Some(fleet) = &inner.fleet {
+                    fleet.defer(family, delay).await;
+                }
             }
             match decide(
                 &inner.retry,
@@ -233,6 +243,26 @@ impl Client {
                     tokio::time::sleep(delay).await;
                 }
             }
+        }
+    }
+}
+
+/// Waits for a fleet-wide slot, or says at once how long the family is held
+/// back when that is longer than `budget`.
+#[cfg(feature = "postgres")]
+async fn fleet_slot(
+    fleet: &crate::outbox::FleetPacer,
+    family: EndpointFamily,
+    budget: Duration,
+) -> Result<(), Duration> {
+    let deadline = crate::time::after(std::time::Instant::now(), budget);
+    loop {
+        match fleet.try_acquire(family).await {
+            Ok(()) => return Ok(()),
+            Err(wait) if crate::time::after(std::time::Instant::now(), wait) > deadline => {
+                return Err(wait);
+            }
+            Err(wait) => tokio::time::sleep(wait).await,
         }
     }
 }

@@ -86,9 +86,18 @@ impl RateLimit {
     /// The window the client paces against: slightly longer than the server's,
     /// so that network jitter cannot squeeze N+1 requests into the server's view
     /// of one window.
-    fn paced_window(&self) -> Duration {
+    pub(crate) fn paced_window(&self) -> Duration {
         self.window
             .saturating_add((self.window / 200).max(Duration::from_millis(10)))
+    }
+
+    /// The window a fleet paces against through its database: the grant and
+    /// the request are further apart (a database round trip, another
+    /// process's scheduling), so the margin is at least 50 ms.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn fleet_window(&self) -> Duration {
+        self.window
+            .saturating_add((self.window / 200).max(Duration::from_millis(50)))
     }
 }
 
@@ -186,6 +195,9 @@ impl SlidingWindow {
 #[derive(Debug)]
 pub(crate) struct Pacer {
     windows: [Option<Mutex<SlidingWindow>>; 4],
+    /// For the outbox relay's fleet-wide budget.
+    #[cfg(feature = "postgres")]
+    limits: RateLimits,
 }
 
 impl Pacer {
@@ -196,7 +208,15 @@ impl Pacer {
                     .get(family)
                     .map(|limit| Mutex::new(SlidingWindow::new(limit)))
             }),
+            #[cfg(feature = "postgres")]
+            limits: limits.clone(),
         }
+    }
+
+    /// The limits it paces to.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn limits(&self) -> &RateLimits {
+        &self.limits
     }
 
     /// How long the caller must wait before sending a request of `family`;

@@ -1,0 +1,563 @@
+//! The relay: drains the outbox table into Bento from the delivery thread.
+//!
+//! Every client built with an outbox runs one; among all that share the
+//! database, the one holding the session advisory lock relays and the others
+//! stand by. The leader keeps one batch in hand at a time: it claims the
+//! oldest rows, sends them, and deletes them once Bento accepted them (or
+//! marks them dead), before it claims again. So a row is never in two
+//! batches, a row committed late (with a lower id) is simply found by the
+//! next claim, and a crash re-sends at most the batch in hand.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{ConnectOptions, PgConnection, PgPool};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use super::schema::RELAY_LOCK;
+use super::{FleetPacer, Outbox, RelayStatus, kind_of};
+use crate::client::{Api, Inner};
+use crate::dispatch::verdict::{Verdict, judge, label};
+use crate::dispatch::{DeliveryConfig, Encoded, FailureReason, ItemKind, hand_to_hook, metrics};
+use crate::transport::rate_limit::EndpointFamily;
+use crate::transport::{ApiRequest, telemetry};
+
+/// Rows claimed at once: Bento's largest batch.
+const CLAIM: i64 = 1000;
+
+/// `None` while running; the deadline once a shutdown asked the relay to stop.
+pub(crate) type Stop = watch::Receiver<Option<Instant>>;
+
+pub(crate) struct Relay {
+    pub(crate) outbox: Outbox,
+    pub(crate) api: Arc<Api>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: DeliveryConfig,
+    pub(crate) client: Weak<Inner>,
+    /// The fleet-wide budget of the batch family.
+    pub(crate) fleet: Arc<FleetPacer>,
+    pub(crate) stop: Stop,
+}
+
+/// Why leading ended.
+enum Ended {
+    /// A shutdown asked the relay to stop.
+    Stopped,
+    /// The database failed or the leader's session is gone: stand by again.
+    Lost(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Ended {
+    fn from(error: sqlx::Error) -> Self {
+        Ended::Lost(error)
+    }
+}
+
+/// A batch in hand: rows of one kind, in id order.
+struct Claimed {
+    kind: ItemKind,
+    ids: Vec<i64>,
+    bodies: Vec<String>,
+    attempts: u32,
+}
+
+impl Claimed {
+    fn body(&self) -> Vec<u8> {
+        let key = self.kind.body_key();
+        let size: usize = self.bodies.iter().map(|b| b.len() + 1).sum();
+        let mut body = Vec::with_capacity(size + key.len() + 8);
+        body.extend_from_slice(b"{\"");
+        body.extend_from_slice(key.as_bytes());
+        body.extend_from_slice(b"\":[");
+        for (i, json) in self.bodies.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(json.as_bytes());
+        }
+        body.extend_from_slice(b"]}");
+        body
+    }
+
+    fn split(mut self) -> (Claimed, Claimed) {
+        let half = self.ids.len() / 2;
+        let tail = Claimed {
+            kind: self.kind,
+            ids: self.ids.split_off(half),
+            bodies: self.bodies.split_off(half),
+            attempts: 0,
+        };
+        self.attempts = 0;
+        (self, tail)
+    }
+
+    fn items(&self) -> Vec<Encoded> {
+        self.bodies
+            .iter()
+            .map(|json| Encoded {
+                kind: self.kind,
+                json: json.clone().into_bytes(),
+            })
+            .collect()
+    }
+}
+
+impl Relay {
+    fn status(&self) -> &RelayStatus {
+        &self.outbox.status
+    }
+
+    fn stopping(&self) -> Option<Instant> {
+        *self.stop.borrow()
+    }
+
+    /// Sleeps for `wait`; false when a stop was asked for meanwhile.
+    async fn pause(&mut self, wait: Duration) -> bool {
+        if self.stopping().is_some() {
+            return false;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => self.stopping().is_none(),
+            _ = self.stop.changed() => false,
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let options = (*self.outbox.pool.connect_options())
+            .clone()
+            .application_name("bento-outbox-relay")
+            // Losing a delete in a database crash re-sends the batch, which
+            // the at-least-once contract allows: no need to wait for the disk.
+            .options([("synchronous_commit", "off")]);
+        let mut warned = false;
+        while self.stopping().is_none() {
+            let ended = match self.elect(&options).await {
+                Ok(Some(conn)) => {
+                    warned = false;
+                    self.status().leader.store(true, Ordering::Relaxed);
+                    RelayStatus::add(&self.status().takeovers, 1);
+                    let ended = self.lead(conn, &options).await;
+                    self.status().leader.store(false, Ordering::Relaxed);
+                    ended
+                }
+                Ok(None) => Ended::Stopped,
+                Err(error) => Ended::Lost(error),
+            };
+            match ended {
+                Ended::Stopped => break,
+                Ended::Lost(error) => {
+                    if !warned {
+                        tracing::warn!(%error, "the Bento outbox relay lost its database connection; it retries and stands by meanwhile");
+                        warned = true;
+                    }
+                    let interval = self.outbox.takeover_interval;
+                    if !self.pause(interval).await {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until this instance holds the relay lock (on a connection of its
+    /// own, which holds it as long as it lives); `None` when stopped first.
+    async fn elect(
+        &mut self,
+        options: &PgConnectOptions,
+    ) -> Result<Option<PgConnection>, sqlx::Error> {
+        let mut conn = options.connect().await?;
+        loop {
+            let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(RELAY_LOCK)
+                .fetch_one(&mut conn)
+                .await?;
+            if leader {
+                return Ok(Some(conn));
+            }
+            let interval = self.outbox.takeover_interval;
+            if !self.pause(interval).await {
+                return Ok(None);
+            }
+        }
+    }
+
+    async fn lead(&mut self, mut conn: PgConnection, options: &PgConnectOptions) -> Ended {
+        // A vanished host is noticed by the server through keepalives, which
+        // ends this session and frees the lock for another instance.
+        for setting in [
+            "SET tcp_keepalives_idle = 5",
+            "SET tcp_keepalives_interval = 2",
+            "SET tcp_keepalives_count = 3",
+        ] {
+            let _ = sqlx::query(setting).execute(&mut conn).await;
+        }
+        let me = format!(
+            "{} pid {}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "unknown host".to_owned()),
+            std::process::id()
+        );
+        let left: Result<(Option<i64>, Option<i64>), sqlx::Error> = sqlx::query_as(
+            "UPDATE bento_outbox_relay SET leader = $1, leader_since = now()
+             RETURNING sending_first, sending_last",
+        )
+        .bind(&me)
+        .fetch_one(&mut conn)
+        .await;
+        let (first, last) = match left {
+            Ok(range) => range,
+            Err(error) => return Ended::Lost(error),
+        };
+        if let (Some(first), Some(last)) = (first, last) {
+            // The previous leader stopped while sending these: Bento may have them.
+            let again: Result<i64, _> = sqlx::query_scalar(
+                "SELECT count(*) FROM bento_outbox WHERE NOT dead AND id BETWEEN $1 AND $2",
+            )
+            .bind(first)
+            .bind(last)
+            .fetch_one(&mut conn)
+            .await;
+            match again {
+                Ok(n) if n > 0 => {
+                    tracing::warn!(
+                        items = n,
+                        "the previous Bento outbox relay stopped mid-batch; those items are sent again and may reach Bento twice"
+                    );
+                    RelayStatus::add(&self.status().possible_duplicates, n as usize);
+                }
+                Ok(_) => {}
+                Err(error) => return Ended::Lost(error),
+            }
+        }
+        tracing::info!("this instance now relays the Bento outbox");
+        let listen_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(options.clone());
+        let mut listener = listen(&listen_pool).await;
+        let ended = self.relay(&mut conn, &mut listener, &listen_pool).await;
+        // Closing the session frees the lock at once.
+        drop(listener);
+        let _ = sqlx::Connection::close(conn).await;
+        listen_pool.close().await;
+        ended
+    }
+
+    async fn relay(
+        &mut self,
+        conn: &mut PgConnection,
+        listener: &mut Option<PgListener>,
+        listen_pool: &PgPool,
+    ) -> Ended {
+        loop {
+            if self.stopping().is_some() {
+                return Ended::Stopped;
+            }
+            // Notifications so far are about rows this claim sees.
+            if let Some(l) = listener.as_mut() {
+                while l.next_buffered().is_some() {}
+            }
+            let rows: Vec<(i64, i16, String, f64)> = match sqlx::query_as(
+                "SELECT id, kind, body::text,
+                        extract(epoch FROM clock_timestamp() - created_at)::float8 * 1000
+                 FROM bento_outbox WHERE NOT dead ORDER BY id LIMIT $1",
+            )
+            .bind(CLAIM)
+            .fetch_all(&mut *conn)
+            .await
+            {
+                Ok(rows) => rows,
+                Err(error) => return Ended::Lost(error),
+            };
+            if rows.is_empty() {
+                if !self.wait_for_rows(listener, listen_pool).await {
+                    return Ended::Stopped;
+                }
+                continue;
+            }
+            let oldest_ms = rows.iter().map(|r| r.3).fold(0.0, f64::max);
+            let interval_ms = self.config.flush_interval.as_secs_f64() * 1000.0;
+            if (rows.len() as i64) < CLAIM && oldest_ms < interval_ms {
+                // Not a full batch yet: let it fill for up to the flush interval.
+                let wait = Duration::from_secs_f64(((interval_ms - oldest_ms) / 1000.0).max(0.001));
+                if !self.pause(wait).await {
+                    return Ended::Stopped;
+                }
+                continue;
+            }
+            for batch in self.cut(rows) {
+                if let Err(ended) = self.deliver(conn, batch).await {
+                    return ended;
+                }
+            }
+        }
+    }
+
+    /// Groups claimed rows into batches by kind, item limit and size.
+    fn cut(&self, rows: Vec<(i64, i16, String, f64)>) -> Vec<Claimed> {
+        let mut batches: Vec<Claimed> = Vec::new();
+        let mut open: [Option<(Claimed, usize)>; 2] = [None, None];
+        for (id, code, json, _) in rows {
+            let Some(kind) = kind_of(code) else {
+                tracing::warn!(id, kind = code, "skipping an outbox row of unknown kind");
+                continue;
+            };
+            let max_items = match kind {
+                ItemKind::Event => self.api.events_per_request,
+                ItemKind::Subscriber => crate::subscribers::MAX_SUBSCRIBERS_PER_REQUEST,
+            };
+            let slot = &mut open[kind.index()];
+            let full = slot.as_ref().is_some_and(|(batch, bytes)| {
+                batch.ids.len() >= max_items
+                    || bytes + json.len() + 1 + crate::dispatch::BODY_OVERHEAD
+                        > self.config.max_batch_bytes
+            });
+            if full && let Some((batch, _)) = slot.take() {
+                batches.push(batch);
+            }
+            let (batch, bytes) = slot.get_or_insert_with(|| {
+                (
+                    Claimed {
+                        kind,
+                        ids: Vec::new(),
+                        bodies: Vec::new(),
+                        attempts: 0,
+                    },
+                    0,
+                )
+            });
+            *bytes += json.len() + 1;
+            batch.ids.push(id);
+            batch.bodies.push(json);
+        }
+        batches.extend(open.into_iter().flatten().map(|(batch, _)| batch));
+        batches
+    }
+
+    /// Waits for a notification, the poll interval, or a stop; false on stop.
+    async fn wait_for_rows(
+        &mut self,
+        listener: &mut Option<PgListener>,
+        listen_pool: &PgPool,
+    ) -> bool {
+        let poll = self.outbox.poll_interval;
+        let Some(l) = listener.as_mut() else {
+            let alive = self.pause(poll).await;
+            // Try LISTEN again: the notification path is the fast one.
+            *listener = listen(listen_pool).await;
+            return alive;
+        };
+        tokio::select! {
+            got = l.recv() => {
+                if let Err(error) = got {
+                    tracing::debug!(%error, "the outbox relay's LISTEN connection failed; polling until it is back");
+                    *listener = None;
+                }
+                self.stopping().is_none()
+            }
+            () = tokio::time::sleep(poll) => self.stopping().is_none(),
+            _ = self.stop.changed() => false,
+        }
+    }
+
+    /// Sends one claimed batch until every row in it is delivered or dead
+    /// (or a stop leaves the rest in the table).
+    async fn deliver(&mut self, conn: &mut PgConnection, batch: Claimed) -> Result<(), Ended> {
+        let mut work = VecDeque::from([batch]);
+        while let Some(mut batch) = work.pop_front() {
+            if !self.permit().await {
+                return Err(Ended::Stopped);
+            }
+            sqlx::query(
+                "UPDATE bento_outbox_relay
+                 SET sending_first = $1, sending_last = $2, sending_since = now()",
+            )
+            .bind(batch.ids.first())
+            .bind(batch.ids.last())
+            .execute(&mut *conn)
+            .await?;
+            batch.attempts += 1;
+            let n = batch.ids.len();
+            let body = batch.body();
+            let span = telemetry::batch(
+                &self.api,
+                batch.kind.template(),
+                n,
+                body.len(),
+                batch.attempts,
+            );
+            let now = Instant::now();
+            let timeout = match self.stopping() {
+                Some(deadline) => self
+                    .api
+                    .timeout
+                    .min(deadline.saturating_duration_since(now)),
+                None => self.api.timeout,
+            }
+            .max(Duration::from_millis(1));
+            let request = ApiRequest::post(batch.kind.path()).json_bytes(body.into());
+            let result = tokio::select! {
+                attempt = self.api.attempt(&self.http, &request, timeout).instrument(span.clone()) => attempt.into_result(),
+                // A stop whose deadline passes ends the request: the rows stay.
+                () = until_deadline(&self.stop) => return Err(Ended::Stopped),
+            };
+            let (verdict, retry_after) =
+                judge(result, batch.kind, n, batch.attempts, &self.config.retry);
+            let outcome = label(&verdict);
+            span.record("bento.batch.outcome", outcome);
+            metrics::batch(batch.kind, outcome, now.elapsed());
+            if let Some(delay) = retry_after {
+                self.api.pacer.defer(EndpointFamily::Batch, delay);
+                self.fleet.defer(EndpointFamily::Batch, delay).await;
+            }
+            let wait = match verdict {
+                Verdict::Accepted { refused } => {
+                    settle(conn, &batch.ids, None).await?;
+                    RelayStatus::add(&self.status().sent, n - refused);
+                    metrics::count(metrics::SENT, n - refused);
+                    if refused > 0 {
+                        RelayStatus::add(&self.status().failed, refused);
+                        metrics::count(metrics::FAILED, refused);
+                        let reason = FailureReason::PartlyRefused {
+                            refused: refused as u64,
+                        };
+                        hand_to_hook(&self.config, &self.client, batch.items(), reason, batch.ids);
+                    }
+                    continue;
+                }
+                Verdict::Bisect => {
+                    RelayStatus::add(&self.status().retried, n);
+                    let (first, second) = batch.split();
+                    work.push_front(second);
+                    work.push_front(first);
+                    continue;
+                }
+                Verdict::Defer(delay) => {
+                    batch.attempts = batch.attempts.saturating_sub(1);
+                    RelayStatus::add(&self.status().retried, n);
+                    delay
+                }
+                Verdict::Retry {
+                    delay,
+                    ambiguous,
+                    error,
+                } => {
+                    tracing::debug!(items = n, attempt = batch.attempts, %error, "retrying an outbox batch");
+                    RelayStatus::add(&self.status().retried, n);
+                    if ambiguous {
+                        RelayStatus::add(&self.status().possible_duplicates, n);
+                    }
+                    delay
+                }
+                Verdict::GiveUp(error) => {
+                    let reason = error.to_string();
+                    settle(conn, &batch.ids, Some((&reason, batch.attempts))).await?;
+                    RelayStatus::add(&self.status().failed, n);
+                    metrics::count(metrics::FAILED, n);
+                    tracing::warn!(items = n, %reason, "Bento outbox items became dead letters");
+                    hand_to_hook(
+                        &self.config,
+                        &self.client,
+                        batch.items(),
+                        FailureReason::Api(error),
+                        batch.ids,
+                    );
+                    continue;
+                }
+            };
+            work.push_front(batch);
+            if !self.pause(wait).await {
+                return Err(Ended::Stopped);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for a slot of the batch family in the fleet's budget, which
+    /// also holds every previous leader's sends; false when stopped first.
+    async fn permit(&mut self) -> bool {
+        loop {
+            let wait = match self.fleet.try_acquire(EndpointFamily::Batch).await {
+                Ok(()) => return true,
+                Err(wait) => wait,
+            };
+            if !self.pause(wait).await {
+                return false;
+            }
+        }
+    }
+}
+
+/// Deletes delivered rows, or marks them dead with the reason, and clears
+/// the in-flight range, in one statement.
+async fn settle(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    dead: Option<(&str, u32)>,
+) -> Result<(), sqlx::Error> {
+    match dead {
+        None => {
+            sqlx::query(
+                "WITH gone AS (DELETE FROM bento_outbox WHERE id = ANY($1))
+                 UPDATE bento_outbox_relay SET sending_first = NULL, sending_last = NULL",
+            )
+            .bind(ids)
+            .execute(conn)
+            .await?;
+        }
+        Some((reason, attempts)) => {
+            sqlx::query(
+                "WITH marked AS (
+                    UPDATE bento_outbox
+                    SET dead = true, reason = $2, attempts = attempts + $3, failed_at = now()
+                    WHERE id = ANY($1)
+                 )
+                 UPDATE bento_outbox_relay SET sending_first = NULL, sending_last = NULL",
+            )
+            .bind(ids)
+            .bind(reason)
+            .bind(attempts as i32)
+            .execute(conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn listen(pool: &PgPool) -> Option<PgListener> {
+    let mut listener = match PgListener::connect_with(pool).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::debug!(%error, "the outbox relay cannot LISTEN; it polls instead");
+            return None;
+        }
+    };
+    match listener.listen("bento_outbox").await {
+        Ok(()) => Some(listener),
+        Err(error) => {
+            tracing::debug!(%error, "the outbox relay cannot LISTEN; it polls instead");
+            None
+        }
+    }
+}
+
+/// Resolves once a stop was asked for and its deadline has passed.
+async fn until_deadline(stop: &Stop) {
+    let mut stop = stop.clone();
+    loop {
+        let deadline = *stop.borrow_and_update();
+        match deadline {
+            Some(at) => {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                return;
+            }
+            None => {
+                if stop.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The outbox's tables, versioned: a step never changes once released, and
+//! `migrate` applies the missing ones under an advisory lock, so several
+//! processes starting at once run them one after the other.
+
+use sqlx::PgConnection;
+
+/// The key of the advisory lock `migrate` holds.
+const MIGRATION_LOCK: i64 = 0x6265_6e74_6f5f_6d31; // "bento_m1"
+
+/// The key of the session advisory lock the relaying instance holds.
+pub(crate) const RELAY_LOCK: i64 = 0x6265_6e74_6f5f_7231; // "bento_r1"
+
+/// The schema, one step per version, each a list of statements.
+const MIGRATIONS: &[(i32, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE bento_outbox (
+                id bigserial PRIMARY KEY,
+                kind smallint NOT NULL,
+                body json NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                attempts integer NOT NULL DEFAULT 0,
+                dead boolean NOT NULL DEFAULT false,
+                reason text,
+                failed_at timestamptz
+            )",
+            "CREATE INDEX bento_outbox_live ON bento_outbox (id) WHERE NOT dead",
+            "CREATE FUNCTION bento_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN PERFORM pg_notify('bento_outbox', ''); RETURN NULL; END $$",
+            "CREATE TRIGGER bento_outbox_inserted AFTER INSERT ON bento_outbox
+                FOR EACH STATEMENT EXECUTE FUNCTION bento_outbox_notify()",
+        ],
+    ),
+    (
+        2,
+        &[
+            // One row: who relays, and the id range of the batch it is
+            // sending, so the next leader can count what may reach Bento twice.
+            "CREATE TABLE bento_outbox_relay (
+                singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+                leader text,
+                leader_since timestamptz,
+                sending_first bigint,
+                sending_last bigint,
+                sending_since timestamptz
+            )",
+            "INSERT INTO bento_outbox_relay DEFAULT VALUES",
+            // Fleet-wide pacing: the send times of the last N requests of each
+            // endpoint family, and how long Bento asked everyone to wait.
+            "CREATE TABLE bento_outbox_budget (
+                family text PRIMARY KEY,
+                sent timestamptz[] NOT NULL DEFAULT '{}',
+                blocked_until timestamptz
+            )",
+            "INSERT INTO bento_outbox_budget (family)
+                VALUES ('fetch'), ('batch'), ('experimental'), ('stats')",
+            // 0 when a slot was taken, else the milliseconds to wait for one:
+            // at most `p_limit` sends in any window of `p_window_ms`, on the
+            // database's clock, whichever instance sends.
+            "CREATE FUNCTION bento_outbox_take_slot(
+                p_family text, p_limit integer, p_window_ms double precision
+            ) RETURNS double precision LANGUAGE plpgsql AS $$
+            DECLARE
+                t timestamptz := clock_timestamp();
+                w interval := p_window_ms * interval '1 millisecond';
+                b bento_outbox_budget%ROWTYPE;
+                recent timestamptz[];
+            BEGIN
+                SELECT * INTO b FROM bento_outbox_budget WHERE family = p_family FOR UPDATE;
+                IF NOT FOUND THEN
+                    RETURN 0;
+                END IF;
+                IF b.blocked_until IS NOT NULL AND b.blocked_until > t THEN
+                    RETURN extract(epoch FROM b.blocked_until - t) * 1000;
+                END IF;
+                recent := ARRAY(SELECT s FROM unnest(b.sent) AS s WHERE s > t - w ORDER BY s);
+                IF cardinality(recent) < p_limit THEN
+                    UPDATE bento_outbox_budget SET sent = recent || t WHERE family = p_family;
+                    RETURN 0;
+                END IF;
+                UPDATE bento_outbox_budget SET sent = recent WHERE family = p_family;
+                RETURN greatest(extract(epoch FROM recent[1] + w - t) * 1000, 1);
+            END $$",
+            "CREATE FUNCTION bento_outbox_defer(p_family text, p_ms double precision)
+            RETURNS void LANGUAGE sql AS $$
+                UPDATE bento_outbox_budget
+                SET blocked_until = greatest(
+                    coalesce(blocked_until, '-infinity'),
+                    clock_timestamp() + p_ms * interval '1 millisecond')
+                WHERE family = p_family
+            $$",
+        ],
+    ),
+];
+
+/// The newest schema version.
+pub(crate) const VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// Applies the steps not yet applied, inside the caller's transaction.
+pub(crate) async fn migrate_on(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS bento_outbox_migrations (
+            version integer PRIMARY KEY,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        )",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let applied: Option<i32> =
+        sqlx::query_scalar("SELECT max(version) FROM bento_outbox_migrations")
+            .fetch_one(&mut *conn)
+            .await?;
+    for &(version, statements) in MIGRATIONS {
+        if applied.is_some_and(|done| done >= version) {
+            continue;
+        }
+        for statement in statements {
+            sqlx::query(statement).execute(&mut *conn).await?;
+        }
+        sqlx::query("INSERT INTO bento_outbox_migrations (version) VALUES ($1)")
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! A process that relays a PostgreSQL outbox into Bento, for the outbox
+//! tests, which start several, kill them with real signals and watch them
+//! take over from each other.
+//!
+//! Reads `DATABASE_URL` and the `BENTO_*` variables; `RELAY_FLUSH_MS`,
+//! `RELAY_REQUESTS` and `RELAY_WINDOW_MS` (the client's batch pacing) and
+//! `RELAY_TAKEOVER_MS` tune it. Prints its relay counters as one line every
+//! 50 ms; stops gracefully on SIGTERM.
+#![allow(clippy::print_stdout)]
+
+use std::io::Write;
+use std::time::Duration;
+
+use bento_core::outbox::Outbox;
+use bento_core::{Client, EndpointFamily, RateLimit, RateLimits};
+use sqlx::postgres::PgPoolOptions;
+
+fn var(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("DATABASE_URL")?;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await?;
+    let outbox = Outbox::new(pool)
+        .takeover_interval(Duration::from_millis(
+            var("RELAY_TAKEOVER_MS").unwrap_or(200),
+        ))
+        .poll_interval(Duration::from_millis(500));
+    outbox.migrate().await?;
+    let mut limits = RateLimits::unlimited();
+    if let (Some(requests), Some(window)) = (var("RELAY_REQUESTS"), var("RELAY_WINDOW_MS")) {
+        limits = limits.set(
+            EndpointFamily::Batch,
+            RateLimit::new(requests as u32, Duration::from_millis(window)),
+        );
+    }
+    let client = Client::builder()
+        .base_url(std::env::var("BENTO_BASE_URL")?)
+        .publishable_key(std::env::var("BENTO_PUBLISHABLE_KEY")?)
+        .secret_key(std::env::var("BENTO_SECRET_KEY")?)
+        .site_uuid(std::env::var("BENTO_SITE_UUID")?)
+        .rate_limits(limits)
+        .flush_interval(Duration::from_millis(var("RELAY_FLUSH_MS").unwrap_or(20)))
+        .outbox(outbox.clone())
+        .build()?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut ticker = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let s = outbox.relay_stats();
+                let mut out = std::io::stdout().lock();
+                writeln!(
+                    out,
+                    "leader={} takeovers={} sent={} retried={} possible_duplicates={} failed={}",
+                    u8::from(s.leader), s.takeovers, s.sent, s.retried, s.possible_duplicates, s.failed
+                )?;
+                out.flush()?;
+            }
+            _ = term.recv() => break,
+        }
+    }
+    client.shutdown(Duration::from_secs(5)).await?;
+    Ok(())
+}
