@@ -101,3 +101,25 @@ async fn writes_follow_the_transaction_and_migrations_are_idempotent() {
         "only the valid event was added"
     );
 }
+
+/// The database password never shows in `Debug` output, of the outbox or
+/// of a client built with it.
+#[tokio::test]
+async fn debug_output_never_shows_the_database_password() {
+    let pool = PgPoolOptions::new()
+        .connect_lazy("postgres://app:SECRET-PW@127.0.0.1:1/app")
+        .unwrap();
+    let outbox = Outbox::new(pool).fleet_pacing(true);
+    let builder = bento_core::Client::builder()
+        .base_url("http://127.0.0.1:1")
+        .publishable_key("pk")
+        .secret_key("sk")
+        .site_uuid("site")
+        .outbox(outbox.clone());
+    for shown in [format!("{outbox:?}"), format!("{builder:?}")] {
+        assert!(!shown.contains("SECRET-PW"), "{shown}");
+    }
+    let client = builder.build().unwrap();
+    assert!(!format!("{client:?}").contains("SECRET-PW"));
+    client.shutdown(std::time::Duration::from_secs(1)).await.unwrap();
+}

@@ -19,7 +19,7 @@ pub use types::{
     TrackError,
 };
 #[cfg(feature = "postgres")]
-pub(crate) use worker::{hand_to_hook, on_delivery_thread};
+pub(crate) use worker::{CatchUnwind, hand_to_hook, on_delivery_thread};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -755,7 +755,7 @@ pub(crate) fn hand_to_hook(
 }
 
 /// Polls a future inside `catch_unwind`, so a panic becomes a value.
-struct CatchUnwind<F>(Pin<Box<F>>);
+pub(crate) struct CatchUnwind<F>(pub(crate) Pin<Box<F>>);
 
 impl<F: Future> Future for CatchUnwind<F> {
     type Output = Result<F::Output, Box<dyn Any + Send>>;
