@@ -10,8 +10,16 @@ use serde_json::{Value, json};
 /// A client for Bento when `BENTO_*` variables are set, else for an emulator
 /// started in-process (returned too, to print what it received).
 pub fn client(app_name: &str) -> Result<(Client, Option<Emulator>), Box<dyn std::error::Error>> {
+    let (builder, emulator) = builder(app_name)?;
+    Ok((builder.build()?, emulator))
+}
+
+/// The builder behind [`client`], for apps that add settings (an outbox).
+pub fn builder(
+    app_name: &str,
+) -> Result<(ClientBuilder, Option<Emulator>), Box<dyn std::error::Error>> {
     if std::env::var_os(bento_core::env::SECRET_KEY).is_some() {
-        return Ok((ClientBuilder::from_env()?.app_name(app_name).build()?, None));
+        return Ok((ClientBuilder::from_env()?.app_name(app_name), None));
     }
     let emulator = Emulator::builder().start_blocking()?;
     println!(
@@ -24,8 +32,7 @@ pub fn client(app_name: &str) -> Result<(Client, Option<Emulator>), Box<dyn std:
         .secret_key(emulator.secret_key())
         .site_uuid(emulator.site_uuid())
         .app_name(app_name)
-        .flush_interval(Duration::from_millis(200))
-        .build()?;
+        .flush_interval(Duration::from_millis(200));
     Ok((client, Some(emulator)))
 }
 
@@ -101,11 +108,17 @@ pub fn requests() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// An HTTP client for driving the demo apps (a program, not a library, so
+/// it may install the process-wide rustls provider reqwest needs here: the
+/// workspace builds reqwest with `rustls-no-provider`).
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// Sends the demo's requests to the app at `url`; returns each status.
 pub async fn drive(url: &str, verbose: bool) -> Result<Vec<u16>, Box<dyn std::error::Error>> {
-    // reqwest is built with `rustls-no-provider` in this workspace.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
+    let http = http();
     let mut statuses = Vec::new();
     for (path, body) in requests() {
         let response = http

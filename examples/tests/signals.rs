@@ -5,26 +5,15 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bento_emulator::Emulator;
 
-const SIGNUPS: usize = 20;
+mod support;
+use support::example;
 
-/// `target/<profile>/examples/<name>`, built by `cargo test` before the tests run.
-fn example(name: &str) -> PathBuf {
-    let deps = std::env::current_exe().unwrap();
-    let profile = deps.parent().and_then(|d| d.parent()).unwrap();
-    let path = profile.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run the tests with `cargo test --workspace`, which builds the examples",
-        path.display()
-    );
-    path
-}
+const SIGNUPS: usize = 20;
 
 fn start(name: &str, emulator: &Emulator) -> (Child, String) {
     let mut child = Command::new(example(name))

@@ -121,5 +121,8 @@ async fn debug_output_never_shows_the_database_password() {
     }
     let client = builder.build().unwrap();
     assert!(!format!("{client:?}").contains("SECRET-PW"));
-    client.shutdown(std::time::Duration::from_secs(1)).await.unwrap();
+    client
+        .shutdown(std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
 }
