@@ -17,6 +17,10 @@ use bento_tests::postgres::Postgres;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+/// These tests start child processes and count rate-limit windows: they run
+/// one at a time, so that two of them never compete for the machine's cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn pool(server: &Postgres) -> PgPool {
     PgPoolOptions::new()
         .max_connections(8)
@@ -75,6 +79,7 @@ async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> boo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let server = Postgres::start();
     let pool = pool(&server).await;
     let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
@@ -281,6 +286,7 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_delivery_loses_nothing_and_duplicates_at_most_one_batch_per_kill() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     const TOTAL: usize = 20_000;
     let server = Postgres::start();
     let pool = pool(&server).await;
@@ -341,6 +347,7 @@ async fn kill_9_mid_delivery_loses_nothing_and_duplicates_at_most_one_batch_per_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_processes_share_the_rate_limit_without_a_single_429() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     // The account allows 10 batch requests per 2 s; each process's client
     // paces itself to the same, and only the leader sends.
     const REQUESTS: u32 = 10;
@@ -442,6 +449,7 @@ fn time_of(at: &str) -> Option<Duration> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_takes_over_within_the_takeover_interval() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     const TAKEOVER: Duration = Duration::from_millis(200);
     let server = Postgres::start();
     let pool = pool(&server).await;
@@ -495,6 +503,7 @@ async fn a_standby_takes_over_within_the_takeover_interval() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_bento_grows_the_table_not_the_memory() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let server = Postgres::start();
     let pool = pool(&server).await;
     let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
@@ -530,6 +539,7 @@ async fn a_stalled_bento_grows_the_table_not_the_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fleet_pacing_keeps_four_instances_under_one_limit() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     const REQUESTS: u32 = 8;
     const WINDOW: Duration = Duration::from_secs(1);
     let server = Postgres::start();

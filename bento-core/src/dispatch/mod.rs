@@ -14,6 +14,8 @@ mod worker;
 pub(crate) use config::{DeliveryConfig, FailureHook};
 pub use held::{RequestEvents, RequestTracking, Settlement};
 pub(crate) use schedule::BODY_OVERHEAD;
+#[cfg(feature = "postgres")]
+pub(crate) use schedule::batch_body;
 pub use types::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
     TrackError,

@@ -38,6 +38,27 @@ pub(crate) struct Entry {
     received: Instant,
 }
 
+/// `{"<kind>":[item,item,...]}` from encoded items.
+pub(crate) fn batch_body<'a>(
+    kind: ItemKind,
+    items: impl Iterator<Item = &'a [u8]> + Clone,
+) -> Vec<u8> {
+    let key = kind.body_key();
+    let size: usize = items.clone().map(|json| json.len() + 1).sum();
+    let mut body = Vec::with_capacity(size + key.len() + 8);
+    body.extend_from_slice(b"{\"");
+    body.extend_from_slice(key.as_bytes());
+    body.extend_from_slice(b"\":[");
+    for (i, json) in items.enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(json);
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
 /// Items sent (or to be sent) in one request.
 pub(crate) struct Batch {
     pub(crate) kind: ItemKind,
@@ -53,20 +74,10 @@ impl Batch {
 
     /// `{"<kind>":[item,item,...]}`.
     pub(crate) fn body(&self) -> Bytes {
-        let key = self.kind.body_key();
-        let size: usize = self.entries.iter().map(|e| e.item.json.len() + 1).sum();
-        let mut body = Vec::with_capacity(size + key.len() + 8);
-        body.extend_from_slice(b"{\"");
-        body.extend_from_slice(key.as_bytes());
-        body.extend_from_slice(b"\":[");
-        for (i, entry) in self.entries.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(&entry.item.json);
-        }
-        body.extend_from_slice(b"]}");
-        Bytes::from(body)
+        Bytes::from(batch_body(
+            self.kind,
+            self.entries.iter().map(|e| e.item.json.as_slice()),
+        ))
     }
 
     /// Two halves, to isolate the item a 400 is about.

@@ -23,7 +23,8 @@ use super::{FleetPacer, Outbox, RelayStatus, kind_of};
 use crate::client::{Api, Inner};
 use crate::dispatch::verdict::{Verdict, judge, label};
 use crate::dispatch::{
-    CatchUnwind, DeliveryConfig, Encoded, FailureReason, ItemKind, hand_to_hook, metrics,
+    CatchUnwind, DeliveryConfig, Encoded, FailureReason, ItemKind, batch_body, hand_to_hook,
+    metrics,
 };
 use crate::transport::rate_limit::EndpointFamily;
 use crate::transport::{ApiRequest, telemetry};
@@ -69,20 +70,7 @@ struct Claimed {
 
 impl Claimed {
     fn body(&self) -> Vec<u8> {
-        let key = self.kind.body_key();
-        let size: usize = self.bodies.iter().map(|b| b.len() + 1).sum();
-        let mut body = Vec::with_capacity(size + key.len() + 8);
-        body.extend_from_slice(b"{\"");
-        body.extend_from_slice(key.as_bytes());
-        body.extend_from_slice(b"\":[");
-        for (i, json) in self.bodies.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(json.as_bytes());
-        }
-        body.extend_from_slice(b"]}");
-        body
+        batch_body(self.kind, self.bodies.iter().map(|json| json.as_bytes()))
     }
 
     fn split(mut self) -> (Claimed, Claimed) {
