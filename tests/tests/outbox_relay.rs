@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bento_core::outbox::Outbox;
-use bento_core::{Client, EndpointFamily, Event, RateLimit, RateLimits};
+use bento_core::{Client, EndpointFamily, Event, RateLimit, RateLimits, SubscriberImport};
 use bento_emulator::{Emulator, Family, Fault, Limit};
 use bento_tests::postgres::Postgres;
 use sqlx::PgPool;
@@ -192,6 +192,40 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
     .await
     .expect("the retried dead letter");
     assert_eq!(outbox.purge_all_dead_letters().await.unwrap(), 0);
+
+    // Subscriber records go to the import endpoint, in the same way.
+    let mut tx = pool.begin().await.unwrap();
+    outbox
+        .import(
+            &mut tx,
+            &[
+                SubscriberImport::new("imported@example.com").tag("lead"),
+                SubscriberImport::new("also@example.com"),
+            ],
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    wait_until("the imported subscribers", Duration::from_secs(10), || {
+        emulator.subscriber("imported@example.com").is_some()
+            && emulator.subscriber("also@example.com").is_some()
+    })
+    .await
+    .expect("the imported subscribers");
+
+    // A dead letter purged by id is gone for good.
+    emulator.inject(Fault::status(422).on("batch/events").ratio(1.0));
+    fill(&outbox, &pool, 100, 1).await;
+    wait_until("a second dead letter", Duration::from_secs(10), || {
+        outbox.relay_stats().failed == 2
+    })
+    .await
+    .expect("a second dead letter");
+    let dead = outbox.dead_letters(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(outbox.purge_dead_letters(&[dead[0].id]).await.unwrap(), 1);
+    assert!(outbox.dead_letters(10).await.unwrap().is_empty());
+    emulator.clear_faults();
 
     client.shutdown(Duration::from_secs(5)).await.unwrap();
     assert!(!outbox.relay_stats().leader, "shutdown ends leadership");
