@@ -631,6 +631,51 @@ async fn fleet_pacing_keeps_four_instances_under_one_limit() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_in_memory_queue_and_the_relay_share_one_limit() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    const REQUESTS: u32 = 4;
+    const WINDOW: Duration = Duration::from_secs(1);
+    let server = Postgres::start();
+    let pool = pool(&server).await;
+    let emulator = Emulator::builder()
+        .no_rate_limits()
+        .rate_limit(Family::Batch, Limit::new(REQUESTS, WINDOW))
+        .start()
+        .await
+        .unwrap();
+    let outbox = Outbox::new(pool.clone());
+    outbox.migrate().await.unwrap();
+    let client = builder(&emulator)
+        .rate_limits(
+            RateLimits::unlimited().set(EndpointFamily::Batch, RateLimit::new(REQUESTS, WINDOW)),
+        )
+        .events_per_request(10)
+        .outbox(outbox.clone())
+        .build()
+        .unwrap();
+    // Six batches from memory and six from the table, each side alone
+    // allowed the whole limit: together they must still keep to it.
+    for n in 0..60 {
+        client.track(&event(n)).unwrap();
+    }
+    fill(&outbox, &pool, 1000, 60).await;
+    wait_until("all 120 events", Duration::from_secs(30), || {
+        deliveries(&emulator).len() == 120
+    })
+    .await
+    .expect("all 120 events");
+    let refused = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    assert_eq!(refused, 0, "one budget for the queue and the relay");
+    assert_eq!(outbox.relay_stats().sent, 60);
+    assert_eq!(client.stats().sent, 60);
+    client.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
 async fn futures_join<F, T>(futures: Vec<F>) -> Vec<T>
 where
     F: std::future::Future<Output = T> + Send + 'static,

@@ -7,6 +7,7 @@ mod held;
 pub(crate) mod metrics;
 mod schedule;
 mod shared;
+mod slots;
 mod types;
 pub(crate) mod verdict;
 mod worker;

@@ -22,12 +22,12 @@ use super::clock::Clock;
 use super::config::DeliveryConfig;
 use super::schedule::{Batch, Limits, Next, Scheduler};
 use super::shared::Shared;
+use super::slots::Slots;
 use super::types::{DeliveryFailure, DeliveryReport, Encoded, FailureReason, FlushError};
 use super::verdict::{Sent, Verdict, judge, label};
 use crate::client::{Api, Inner};
 use crate::error::Error;
 use crate::time::after;
-use crate::transport::rate_limit::EndpointFamily;
 use crate::transport::retry::Outcome;
 use crate::transport::telemetry;
 use tracing::Instrument;
@@ -124,17 +124,26 @@ pub(crate) fn spawn(
         idle: AtomicBool::new(true),
     });
     let (control_tx, control_rx) = mpsc::unbounded_channel();
+    // With an outbox, every batch request of this engine and of its relay
+    // takes its slot from the fleet's budget in the database: the relay's
+    // so that a new leader continues the previous one's window, the
+    // engine's so that the in-memory queue and the relays share one limit.
     #[cfg(feature = "postgres")]
-    let relay = config.outbox.clone().map(|outbox| {
-        let (stop, stop_rx) = watch::channel(None);
-        // The relay's batches always take their slots from the database, so
-        // a new leader knows what the previous one sent in the window.
-        let fleet = api.fleet.clone().unwrap_or_else(|| {
+    let fleet = config.outbox.as_ref().map(|outbox| {
+        api.fleet.clone().unwrap_or_else(|| {
             Arc::new(crate::outbox::FleetPacer::new(
                 outbox.pool(),
                 api.pacer.limits().clone(),
             ))
-        });
+        })
+    });
+    #[cfg(feature = "postgres")]
+    let slots = fleet.clone().map_or_else(Slots::local, Slots::fleet);
+    #[cfg(not(feature = "postgres"))]
+    let slots = Slots::local();
+    #[cfg(feature = "postgres")]
+    let relay = config.outbox.clone().zip(fleet).map(|(outbox, fleet)| {
+        let (stop, stop_rx) = watch::channel(None);
         let relay = crate::outbox::relay::Relay {
             outbox,
             api: Arc::clone(&api),
@@ -175,6 +184,7 @@ pub(crate) fn spawn(
         deadline: watch::Sender::new(None),
         arrivals: Arc::clone(&arrivals),
         relay,
+        slots,
     };
     std::thread::Builder::new()
         .name("bento-delivery".into())
@@ -235,6 +245,7 @@ struct Worker {
     deadline: watch::Sender<Option<Instant>>,
     arrivals: Arc<Arrivals>,
     relay: Option<RelayTask>,
+    slots: Slots,
 }
 
 /// Resolves when the relay task ends (never when there is none).
@@ -390,6 +401,7 @@ impl Worker {
                     }
                 }
                 () = relay_ended(&mut self.relay) => self.relay = None,
+                () = self.slots.arrived() => {}
                 () = self.arrivals.wake.notified() => {}
                 () = sleep_until(wake) => {}
             }
@@ -429,16 +441,19 @@ impl Worker {
             return None;
         }
         let api = Arc::clone(&self.api);
+        let mut wake = None;
         while self.in_flight.len() < self.config.max_in_flight {
-            match self
-                .scheduler
-                .next(now, &mut |_| api.pacer.try_acquire(EndpointFamily::Batch))
-            {
+            let slots = &mut self.slots;
+            match self.scheduler.next(now, &mut |_| slots.try_take(&api)) {
                 Next::Send(batch) => self.start(batch, now),
-                Next::Wait(wake) => return wake,
+                Next::Wait(at) => {
+                    wake = at;
+                    break;
+                }
             }
         }
-        None
+        self.slots.fetch_if_wanted();
+        wake
     }
 
     fn start(&mut self, mut batch: Batch, now: Instant) {
@@ -514,7 +529,7 @@ impl Worker {
         let (verdict, retry_after) =
             judge(result, batch.kind, n, batch.attempts, &self.config.retry);
         if let Some(delay) = retry_after {
-            self.api.pacer.defer(EndpointFamily::Batch, delay);
+            self.slots.defer(&self.api, delay);
         }
         let label = label(&verdict);
         let verdict = match verdict {

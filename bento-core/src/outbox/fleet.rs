@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::dispatch::on_delivery_thread;
-use crate::transport::rate_limit::{EndpointFamily, RateLimits};
+use crate::transport::rate_limit::{EndpointFamily, Pacer, RateLimits};
 
 /// The database side of the pacer.
 pub(crate) struct FleetPacer {
@@ -22,6 +22,8 @@ pub(crate) struct FleetPacer {
     engine: PgPool,
     /// Set while the database cannot be reached, so each episode warns once.
     unreachable: AtomicBool,
+    /// Paces this process alone meanwhile.
+    fallback: Pacer,
 }
 
 impl std::fmt::Debug for FleetPacer {
@@ -43,6 +45,7 @@ fn family_name(family: EndpointFamily) -> &'static str {
 
 impl FleetPacer {
     pub(crate) fn new(pool: &PgPool, limits: RateLimits) -> Self {
+        let fallback = Pacer::new(&limits);
         // A lost budget update costs at most one slot, never an item: no
         // need to wait for the disk at every call.
         let options = pool
@@ -62,6 +65,7 @@ impl FleetPacer {
             callers: pool(4),
             engine: pool(1),
             unreachable: AtomicBool::new(false),
+            fallback,
         }
     }
 
@@ -74,8 +78,8 @@ impl FleetPacer {
     }
 
     /// Takes a fleet-wide slot for `family`, or says how long until one is
-    /// free. When the database fails, grants the slot (the local pacer still
-    /// holds this process back) and warns once per episode.
+    /// free. When the database fails, paces this process alone and warns
+    /// once per episode.
     pub(crate) async fn try_acquire(&self, family: EndpointFamily) -> Result<(), Duration> {
         let Some(limit) = self.limits.get(family) else {
             return Ok(());
@@ -98,7 +102,7 @@ impl FleetPacer {
             }
             Err(error) => {
                 self.failed(&error);
-                Ok(())
+                self.fallback.try_acquire(family)
             }
         }
     }

@@ -70,7 +70,9 @@
 //!   direct calls from every instance share one budget per endpoint family,
 //!   kept in the table `bento_outbox_budget`, so ten pods never exceed 100
 //!   requests a minute together. It costs one database round trip and one
-//!   row update per call (see `docs/BENCHMARKS.md`).
+//!   row update per call (see `docs/BENCHMARKS.md`). The batch requests of
+//!   a client built with an outbox (the relay's and the in-memory queue's)
+//!   always take their slots there, whether or not this is on.
 //!
 //! # Versions
 //!
