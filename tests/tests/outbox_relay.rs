@@ -21,12 +21,23 @@ use sqlx::postgres::PgPoolOptions;
 /// one at a time, so that two of them never compete for the machine's cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-async fn pool(server: &Postgres) -> PgPool {
-    PgPoolOptions::new()
+/// A fresh PostgreSQL with the outbox migrated, and an emulator with no
+/// rate limit but `limit`, if given.
+async fn setup(limit: Option<(Family, Limit)>) -> (Postgres, PgPool, Emulator, Outbox) {
+    let server = Postgres::start();
+    let pool = PgPoolOptions::new()
         .max_connections(8)
         .connect(&server.url())
         .await
-        .unwrap()
+        .unwrap();
+    let mut emulator = Emulator::builder().no_rate_limits();
+    if let Some((family, limit)) = limit {
+        emulator = emulator.rate_limit(family, limit);
+    }
+    let emulator = emulator.start().await.unwrap();
+    let outbox = Outbox::new(pool.clone());
+    outbox.migrate().await.unwrap();
+    (server, pool, emulator, outbox)
 }
 
 fn builder(emulator: &Emulator) -> bento_core::ClientBuilder {
@@ -80,11 +91,7 @@ async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> boo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter() {
     let _serial = ONE_AT_A_TIME.lock().await;
-    let server = Postgres::start();
-    let pool = pool(&server).await;
-    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
-    let outbox = Outbox::new(pool.clone());
-    outbox.migrate().await.unwrap();
+    let (_server, pool, emulator, outbox) = setup(None).await;
     let hooked = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&hooked);
     let client = builder(&emulator)
@@ -322,17 +329,13 @@ fn rss_kib(pid: u32) -> u64 {
 async fn kill_9_mid_delivery_loses_nothing_and_duplicates_at_most_one_batch_per_kill() {
     let _serial = ONE_AT_A_TIME.lock().await;
     const TOTAL: usize = 20_000;
-    let server = Postgres::start();
-    let pool = pool(&server).await;
+    let (server, pool, emulator, outbox) = setup(None).await;
     // A slow Bento, so each process dies with a batch in flight or just sent.
-    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
     emulator.inject(
         Fault::delay(Duration::from_millis(40))
             .on("batch/events")
             .ratio(1.0),
     );
-    let outbox = Outbox::new(pool.clone());
-    outbox.migrate().await.unwrap();
     fill(&outbox, &pool, 0, TOTAL).await;
     assert_eq!(outbox.pending().await.unwrap(), TOTAL as u64);
 
@@ -388,16 +391,8 @@ async fn four_processes_share_the_rate_limit_without_a_single_429() {
     const WINDOW: Duration = Duration::from_secs(2);
     const PER_REQUEST: usize = 1000;
     const WINDOWS: u32 = 4;
-    let server = Postgres::start();
-    let pool = pool(&server).await;
-    let emulator = Emulator::builder()
-        .no_rate_limits()
-        .rate_limit(Family::Batch, Limit::new(REQUESTS, WINDOW))
-        .start()
-        .await
-        .unwrap();
-    let outbox = Outbox::new(pool.clone());
-    outbox.migrate().await.unwrap();
+    let (server, pool, emulator, outbox) =
+        setup(Some((Family::Batch, Limit::new(REQUESTS, WINDOW)))).await;
     // More than the windows measured can carry, so the relay is always busy.
     let total = (REQUESTS * (WINDOWS + 2)) as usize * PER_REQUEST;
     fill(&outbox, &pool, 0, total).await;
@@ -485,11 +480,7 @@ fn time_of(at: &str) -> Option<Duration> {
 async fn a_standby_takes_over_within_the_takeover_interval() {
     let _serial = ONE_AT_A_TIME.lock().await;
     const TAKEOVER: Duration = Duration::from_millis(200);
-    let server = Postgres::start();
-    let pool = pool(&server).await;
-    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
-    let outbox = Outbox::new(pool.clone());
-    outbox.migrate().await.unwrap();
+    let (server, pool, emulator, outbox) = setup(None).await;
     let env = [("RELAY_TAKEOVER_MS", TAKEOVER.as_millis().to_string())];
     let mut relays: Vec<Relay> = (0..2)
         .map(|_| Relay::start(&server, &emulator, &env))
@@ -538,17 +529,13 @@ async fn a_standby_takes_over_within_the_takeover_interval() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_bento_grows_the_table_not_the_memory() {
     let _serial = ONE_AT_A_TIME.lock().await;
-    let server = Postgres::start();
-    let pool = pool(&server).await;
-    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let (server, pool, emulator, outbox) = setup(None).await;
     // Bento accepts connections and never answers.
     emulator.inject(
         Fault::delay(Duration::from_secs(3600))
             .on("batch/events")
             .ratio(1.0),
     );
-    let outbox = Outbox::new(pool.clone());
-    outbox.migrate().await.unwrap();
     let relay = Relay::start(&server, &emulator, &[]);
     fill(&outbox, &pool, 0, 5_000).await;
     wait_until("the relay to lead", Duration::from_secs(10), || {
@@ -576,16 +563,9 @@ async fn fleet_pacing_keeps_four_instances_under_one_limit() {
     let _serial = ONE_AT_A_TIME.lock().await;
     const REQUESTS: u32 = 8;
     const WINDOW: Duration = Duration::from_secs(1);
-    let server = Postgres::start();
-    let pool = pool(&server).await;
-    let emulator = Emulator::builder()
-        .no_rate_limits()
-        .rate_limit(Family::Fetch, Limit::new(REQUESTS, WINDOW))
-        .start()
-        .await
-        .unwrap();
-    let outbox = Outbox::new(pool.clone()).fleet_pacing(true);
-    outbox.migrate().await.unwrap();
+    let (_server, _pool, emulator, outbox) =
+        setup(Some((Family::Fetch, Limit::new(REQUESTS, WINDOW)))).await;
+    let outbox = outbox.fleet_pacing(true);
     // Four instances, each pacing itself to the account's whole limit: alone,
     // together they would send four times too much.
     let limits =
@@ -636,16 +616,8 @@ async fn the_in_memory_queue_and_the_relay_share_one_limit() {
     let _serial = ONE_AT_A_TIME.lock().await;
     const REQUESTS: u32 = 4;
     const WINDOW: Duration = Duration::from_secs(1);
-    let server = Postgres::start();
-    let pool = pool(&server).await;
-    let emulator = Emulator::builder()
-        .no_rate_limits()
-        .rate_limit(Family::Batch, Limit::new(REQUESTS, WINDOW))
-        .start()
-        .await
-        .unwrap();
-    let outbox = Outbox::new(pool.clone());
-    outbox.migrate().await.unwrap();
+    let (_server, pool, emulator, outbox) =
+        setup(Some((Family::Batch, Limit::new(REQUESTS, WINDOW)))).await;
     let client = builder(&emulator)
         .rate_limits(
             RateLimits::unlimited().set(EndpointFamily::Batch, RateLimit::new(REQUESTS, WINDOW)),
