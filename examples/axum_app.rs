@@ -25,27 +25,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, emulator) = demo::client("bento-axum-demo")?;
     let layer = BentoLayer::new(client.clone()).deliver_on_success();
 
-    let address = if serve_forever {
-        demo::listen_address()
-    } else {
-        "127.0.0.1:0".to_owned()
-    };
-    let listener = tokio::net::TcpListener::bind(address).await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    println!("Serving on {url}");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum::serve(listener, axum_demo::router(layer.clone()))
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let server = axum_demo::serve(axum_demo::router(layer.clone()), serve_forever).await?;
+    let url = server.url.clone();
 
     if serve_forever {
-        println!(
-            "Try:\n  curl -X POST {url}/signup -H 'content-type: application/json' \\\n    -d '{{\"email\":\"ada@example.com\",\"first_name\":\"Ada\",\"plan\":\"pro\"}}'"
-        );
         println!("Ctrl-C or SIGTERM stops the server and delivers what is queued.");
         demo::shutdown_signal().await;
     } else {
@@ -53,8 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Graceful: stop taking requests, finish those in flight, then deliver.
-    let _ = stop.send(());
-    server.await??;
+    server.stop().await?;
     let report = client.shutdown(Duration::from_secs(10)).await?;
     println!(
         "\nDelivered {} items to Bento ({} retried, {} failed); held back {} event(s) of failed requests.",

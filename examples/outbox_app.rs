@@ -20,7 +20,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use bento_core::outbox::{Outbox, OutboxError};
 use bento_core::{Client, Event};
-use bento_examples::demo;
+use bento_examples::{axum_demo, demo};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgPool;
@@ -130,27 +130,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             pool: pool.clone(),
             outbox: outbox.clone(),
         });
-    let address = if serve_forever {
-        demo::listen_address()
-    } else {
-        "127.0.0.1:0".to_owned()
-    };
-    let listener = tokio::net::TcpListener::bind(address).await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    println!("Serving on {url}");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
+    let server = axum_demo::serve(app, serve_forever).await?;
+    let url = server.url.clone();
 
     if serve_forever {
-        println!(
-            "Try:\n  curl -X POST {url}/signup -H 'content-type: application/json' \\\n    -d '{{\"email\":\"ada@example.com\",\"first_name\":\"Ada\",\"plan\":\"pro\"}}'"
-        );
         demo::shutdown_signal().await;
     } else {
         let http = demo::http();
@@ -180,8 +163,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    let _ = stop.send(());
-    server.await??;
+    server.stop().await?;
     client.shutdown(Duration::from_secs(10)).await?;
     let stats = outbox.relay_stats();
     println!(
