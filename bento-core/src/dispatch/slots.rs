@@ -83,9 +83,12 @@ impl Slots {
         if let Some(fleet) = &mut self.fleet
             && let Some(fetching) = &mut fleet.fetching
         {
-            let _ = fetching.await;
+            // A fetch that did not finish (it panicked) grants nothing: the
+            // scheduler will ask, and a new fetch start, again.
+            let finished = fetching.await.is_ok();
             fleet.fetching = None;
-            fleet.granted = true;
+            fleet.granted = finished;
+            fleet.wanted = !finished;
             return;
         }
         std::future::pending::<()>().await;

@@ -54,7 +54,7 @@ impl FleetPacer {
             .clone()
             .options([("synchronous_commit", "off")])
             .application_name("bento-fleet-pacing");
-        let pool = |size| {
+        let pool_of = |size| {
             PgPoolOptions::new()
                 .max_connections(size)
                 .acquire_timeout(Duration::from_secs(5))
@@ -62,8 +62,8 @@ impl FleetPacer {
         };
         Self {
             limits,
-            callers: pool(4),
-            engine: pool(1),
+            callers: pool_of(4),
+            engine: pool_of(1),
             unreachable: AtomicBool::new(false),
             fallback,
         }
