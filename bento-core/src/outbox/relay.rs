@@ -501,7 +501,6 @@ impl Relay {
                     settle(conn, &batch.ids, Some((&reason, batch.attempts))).await?;
                     RelayStatus::add(&self.status().failed, n);
                     metrics::count(metrics::FAILED, n);
-                    tracing::warn!(items = n, %reason, "Bento outbox items became dead letters");
                     hand_to_hook(
                         &self.config,
                         &self.client,
