@@ -21,20 +21,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     actix_web::rt::System::new().block_on(async {
         let factory = middleware.clone();
-        let address = if serve_forever { demo::listen_address() } else { "127.0.0.1:0".to_owned() };
+        let address = if serve_forever {
+            demo::listen_address()
+        } else {
+            "127.0.0.1:0".to_owned()
+        };
         // actix-web's own signal handling is off: the demo stops on Ctrl-C
         // and SIGTERM alike, always gracefully, then delivers what is queued.
-        let server = HttpServer::new(move || App::new().wrap(factory.clone()).configure(actix_demo::routes))
-            .workers(2)
-            .disable_signals()
-            .bind(address)?;
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(factory.clone())
+                .configure(actix_demo::routes)
+        })
+        .workers(2)
+        .disable_signals()
+        .bind(address)?;
         let url = format!("http://{}", server.addrs()[0]);
         println!("Serving on {url}");
         let server = server.run();
         let handle = server.handle();
         let running = actix_web::rt::spawn(server);
         if serve_forever {
-            println!("Ctrl-C or SIGTERM stops the server (gracefully) and delivers what is queued.");
+            println!(
+                "Ctrl-C or SIGTERM stops the server (gracefully) and delivers what is queued."
+            );
             demo::shutdown_signal().await;
         } else {
             demo::drive(&url, true).await?;
@@ -42,15 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         handle.stop(true).await;
         running.await??;
 
-        let report = client.shutdown(Duration::from_secs(10)).await?;
-        println!(
-            "\nDelivered {} items to Bento ({} retried, {} failed); held back {} event(s) of failed requests.",
-            report.stats.sent,
-            report.stats.retried,
-            report.stats.failed,
-            middleware.discarded()
-        );
-        Ok::<(), Box<dyn std::error::Error>>(())
+        // Anything Bento does not take by the deadline goes to the failure
+        // hook (which spools it to a file); the report says so in plain words.
+        let shutdown = client.shutdown(Duration::from_secs(10)).await;
+        demo::report_shutdown(shutdown, middleware.discarded())
     })?;
     if let Some(emulator) = &emulator {
         demo::print_received(emulator);

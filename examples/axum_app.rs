@@ -37,16 +37,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Graceful: stop taking requests, finish those in flight, then deliver.
     server.stop().await?;
-    let report = client.shutdown(Duration::from_secs(10)).await?;
-    println!(
-        "\nDelivered {} items to Bento ({} retried, {} failed); held back {} event(s) of failed requests.",
-        report.stats.sent,
-        report.stats.retried,
-        report.stats.failed,
-        layer.discarded()
-    );
+    // Anything Bento does not take by the deadline goes to the failure hook
+    // (which spools it to a file); the report says so in plain words.
+    let shutdown = client.shutdown(Duration::from_secs(10)).await;
+    let reported = demo::report_shutdown(shutdown, layer.discarded());
     if let Some(emulator) = &emulator {
         demo::print_received(emulator);
     }
-    Ok(())
+    reported
 }

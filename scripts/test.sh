@@ -18,4 +18,6 @@ if ((${#missing[@]} > 0)); then
         "${missing[@]}" >/dev/null
 fi
 
-cargo test --workspace "$@"
+# --no-fail-fast: a failing test binary must not hide the results of the
+# binaries after it; cargo still exits non-zero and lists every failure.
+cargo test --workspace --no-fail-fast "$@"

@@ -133,6 +133,10 @@ struct ImportArgs {
     /// Start from the first row even if a checkpoint exists.
     #[arg(long)]
     restart: bool,
+    /// The largest request body, in bytes (default 4 MiB, the delivery
+    /// engine's); a row larger than this alone is reported by its line.
+    #[arg(long, default_value_t = import::DEFAULT_MAX_BYTES)]
+    max_request_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -140,19 +140,159 @@ async fn a_killed_import_resumes_and_sends_each_row_once_but_at_most_one_batch()
     assert!(before < ROWS / 1000, "killed midway ({before} requests)");
 
     emulator.clear_faults();
+    // Rows appended meanwhile are after the checkpoint: they are sent too.
+    {
+        let mut appended = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .unwrap();
+        for n in ROWS..ROWS + 10 {
+            writeln!(appended, "user{n}@example.com,User {n},\"lead,csv\",Acme").unwrap();
+        }
+    }
     let output = import(&emulator, &file).await;
     let all = text(&output);
     assert!(output.status.success(), "{all}");
-    assert!(all.contains("resuming after row"), "{all}");
+    assert!(all.contains("resuming at line"), "{all}");
     let requests = batch_requests(&emulator);
     let rows_sent: usize = requests.iter().map(|r| r.items.unwrap_or(0)).sum();
     assert!(
-        (ROWS..=ROWS + 1000).contains(&rows_sent),
+        (ROWS + 10..=ROWS + 1010).contains(&rows_sent),
         "every row once, at most one batch twice: {rows_sent} rows in {} requests",
         requests.len()
     );
-    assert_eq!(emulator.subscribers().len(), ROWS);
+    assert_eq!(emulator.subscribers().len(), ROWS + 10);
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 18 D1: a quote that never closes would read every later row as
+/// one field; the import refuses the file before sending anything, naming
+/// the line, in a short message.
+#[tokio::test]
+async fn an_unterminated_quote_is_reported_where_it_opened_and_nothing_is_sent() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let dir = scratch("quote");
+    let file = dir.join("people.csv");
+    let mut text = String::from("email,notes\n");
+    for n in 0..2_000 {
+        if n == 1_500 {
+            text.push_str(&format!("u{n}@example.com,\"opened here\n"));
+        } else {
+            text.push_str(&format!("u{n}@example.com,{}\n", "x".repeat(50)));
+        }
+    }
+    std::fs::write(&file, text).unwrap();
+    let output = import(&emulator, &file).await;
+    let all = text_of(&output);
+    assert_eq!(output.status.code(), Some(2), "{all}");
+    assert!(all.contains("line 1502 (row 1501) never closes"), "{all}");
+    assert!(all.len() < 1_000, "a short message: {} bytes", all.len());
+    assert!(emulator.requests().is_empty(), "nothing was sent");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 18 D2: requests are cut by size as well as by rows; a request
+/// answered 413 is split; a row too large for any request is reported by
+/// its line, and every other row arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_cut_by_bytes_split_on_413_and_oversized_rows_named() {
+    let emulator = Emulator::builder()
+        .no_rate_limits()
+        .max_body_bytes(2 * 1024 * 1024)
+        .start()
+        .await
+        .unwrap();
+    let dir = scratch("bytes");
+    let file = dir.join("people.csv");
+    let mut text = String::from("email,notes\n");
+    for n in 0..2_500 {
+        text.push_str(&format!("u{n}@example.com,{}\n", "n".repeat(20 * 1024)));
+    }
+    // line 2502: larger than any request at the default 4 MiB
+    text.push_str(&format!(
+        "huge@example.com,{}\n",
+        "h".repeat(5 * 1024 * 1024)
+    ));
+    std::fs::write(&file, text).unwrap();
+    // The default cut (4 MiB) is larger than this emulator takes (2 MiB):
+    // every first request is refused 413 and split.
+    let output = import(&emulator, &file).await;
+    let all = text_of(&output);
+    assert_eq!(output.status.code(), Some(1), "one row failed: {all}");
+    assert!(all.contains("line 2502: this row is"), "{all}");
+    assert!(all.contains("2501 rows"), "{all}");
+    assert!(all.contains("2500 accepted, 1 failed"), "{all}");
+    assert_eq!(emulator.subscribers().len(), 2_500);
+    // Cut at 4 MiB, 50 MB of rows take 13 requests; the emulator takes
+    // 2 MiB at most (it refuses larger ones before logging them), so the
+    // rows arrived only because refused requests were split.
+    let accepted: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "batch/subscribers" && r.status == 200)
+        .collect();
+    assert!(accepted.len() >= 25, "{} requests", accepted.len());
+    assert!(
+        accepted.iter().all(|r| r.items.unwrap_or(0) <= 102),
+        "2 MiB of 20 KB rows"
+    );
+    // With a cut under the emulator's limit, no request is refused.
+    emulator.reset();
+    let output = bento(&emulator)
+        .args([
+            "import",
+            "subscribers",
+            "--restart",
+            "--max-request-bytes",
+            "1000000",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text_of(&output));
+    assert!(emulator.requests().iter().all(|r| r.status == 200));
+    assert_eq!(emulator.subscribers().len(), 2_500);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Issue 18 D4: a duplicate column fails once on the header; an empty file
+/// says so; a BOM is stripped from JSON Lines as from CSV.
+#[tokio::test]
+async fn bad_headers_empty_files_and_boms() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let dir = scratch("headers");
+    let duplicate = dir.join("dup.csv");
+    std::fs::write(&duplicate, "email,First Name,Email\na@x.io,A,b@x.io\n").unwrap();
+    let output = import(&emulator, &duplicate).await;
+    let all = text_of(&output);
+    assert_eq!(output.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("columns 1 (`email`) and 3 (`Email`) both become `email`"),
+        "{all}"
+    );
+    assert_eq!(all.lines().count(), 1, "one message: {all}");
+
+    let empty = dir.join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let output = import(&emulator, &empty).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text_of(&output).contains("is empty"),
+        "{}",
+        text_of(&output)
+    );
+
+    let bom = dir.join("people.jsonl");
+    std::fs::write(&bom, "\u{feff}{\"email\":\"bom@example.com\"}\n").unwrap();
+    let output = import(&emulator, &bom).await;
+    assert!(output.status.success(), "{}", text_of(&output));
+    assert!(emulator.requests().iter().all(|r| r.status == 200));
+    assert_eq!(emulator.subscribers().len(), 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn text_of(output: &Output) -> String {
+    text(output)
 }
 
 #[tokio::test]

@@ -247,11 +247,32 @@ impl ClientBuilder {
         self
     }
 
-    /// How the delivery engine retries failed batches (default: 10 attempts,
-    /// backoff up to 60 s, `Retry-After` honoured up to 10 minutes). Direct
-    /// calls use [`retry`](Self::retry).
+    /// The backoff of the delivery engine (and the outbox relay) between
+    /// attempts of a failed batch (default: 250 ms doubling up to 60 s, with
+    /// full jitter). Direct calls use [`retry`](Self::retry).
+    ///
+    /// Background delivery does not count attempts: a failure that may pass
+    /// (Bento unreachable, 408, 429, 5xx, a timeout, a dropped connection)
+    /// is retried for as long as it lasts, so an outage leaves items
+    /// pending, never failed; the policy's `max_attempts` applies to direct
+    /// calls only. Items are given up (and handed to the failure hook) when
+    /// Bento refuses them (a 4xx on the item alone), when they are older
+    /// than [`delivery_max_age`](Self::delivery_max_age), or at the shutdown
+    /// deadline. The queue's [`queue_capacity`](Self::queue_capacity) bounds
+    /// what an outage can hold: past it, `track` returns
+    /// [`TrackError::QueueFull`](crate::TrackError::QueueFull).
     pub fn delivery_retry(mut self, policy: RetryPolicy) -> Self {
         self.delivery.retry = policy;
+        self
+    }
+
+    /// How long an item may wait in the in-memory queue through failures
+    /// that may pass before it is given up (default `None`: until the
+    /// shutdown deadline). An item past it is handed to the failure hook as
+    /// [`FailureReason::Expired`](crate::FailureReason::Expired) at its next
+    /// failure. `Some(Duration::ZERO)` gives up at the first failure.
+    pub fn delivery_max_age(mut self, age: impl Into<Option<Duration>>) -> Self {
+        self.delivery.max_age = age.into();
         self
     }
 
@@ -377,6 +398,8 @@ impl ClientBuilder {
                 Arc::new(crate::outbox::FleetPacer::new(
                     outbox.pool(),
                     self.rate_limits.clone(),
+                    self.timeout,
+                    outbox.timeout,
                 ))
             });
         let relays = delivery.has_outbox();

@@ -204,6 +204,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The largest request body accepted (default 16 MiB); a larger one is
+    /// answered 413, as Bento's front end does.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes.max(1);
+        self
+    }
+
     /// Remembers only the `n` most recent events (default: all), so that a
     /// long-running emulator or a load test stays within bounded memory.
     /// Subscribers and their fields are still updated by every event.

@@ -3,9 +3,94 @@
 
 use std::time::Duration;
 
-use bento_core::{Client, ClientBuilder};
+use bento_core::{Client, ClientBuilder, DeliveryFailure, DeliveryReport, FlushError, ItemKind};
 use bento_emulator::Emulator;
 use serde_json::{Value, json};
+
+/// Where the demo writes what it could not deliver: events and subscribers
+/// as JSON Lines, ready for `bento import events|subscribers FILE`.
+pub fn spool_dir() -> std::path::PathBuf {
+    std::env::var_os("BENTO_DEMO_SPOOL")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("."))
+}
+
+/// A failure hook that loses nothing silently: it says what was given up
+/// and why, and appends the items to `bento-undelivered-events.jsonl` or
+/// `bento-undelivered-subscribers.jsonl` in [`spool_dir`]. Copy it: the
+/// default (no hook) only logs.
+pub fn spool_failures() -> impl Fn(DeliveryFailure) + Send + Sync + 'static {
+    let dir = spool_dir();
+    move |failure: DeliveryFailure| {
+        let mut spooled = 0usize;
+        let mut files: Vec<std::path::PathBuf> = Vec::new();
+        for item in &failure.items {
+            let name = match item.kind() {
+                ItemKind::Event => "bento-undelivered-events.jsonl",
+                _ => "bento-undelivered-subscribers.jsonl",
+            };
+            let path = dir.join(name);
+            let written = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .and_then(|mut file| {
+                    use std::io::Write;
+                    file.write_all(item.json())?;
+                    file.write_all(b"\n")
+                });
+            match written {
+                Ok(()) => {
+                    spooled += 1;
+                    if !files.contains(&path) {
+                        files.push(path);
+                    }
+                }
+                Err(error) => eprintln!(
+                    "could not spool an undelivered item to {}: {error}",
+                    path.display()
+                ),
+            }
+        }
+        let files: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "Bento did not get {} item(s) ({}); {spooled} written to {}",
+            failure.items.len(),
+            failure.reason,
+            files.join(" and ")
+        );
+    }
+}
+
+/// Says in plain words how the shutdown went, and where anything not
+/// delivered went; `Err` when something was not delivered.
+pub fn report_shutdown(
+    shutdown: Result<DeliveryReport, FlushError>,
+    discarded: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    match shutdown {
+        Ok(report) => {
+            println!(
+                "\nDelivered {} items to Bento ({} retried, {} failed); held back {} event(s) of failed requests.",
+                report.stats.sent, report.stats.retried, report.stats.failed, discarded
+            );
+            Ok(())
+        }
+        Err(FlushError::Timeout { pending, timeout }) => {
+            let message = format!(
+                "Bento could not be reached before the {} s shutdown deadline: {pending} item(s) were not \
+                 delivered. They were handed to the failure hook, which wrote them to {} \
+                 (bento-undelivered-*.jsonl): send them later with `bento import events FILE` and \
+                 `bento import subscribers FILE`.",
+                timeout.as_secs(),
+                spool_dir().display()
+            );
+            eprintln!("\n{message}");
+            Err(message.into())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
 
 /// A client for Bento when `BENTO_*` variables are set, else for an emulator
 /// started in-process (returned too, to print what it received).
@@ -19,7 +104,10 @@ pub fn builder(
     app_name: &str,
 ) -> Result<(ClientBuilder, Option<Emulator>), Box<dyn std::error::Error>> {
     if std::env::var_os(bento_core::env::SECRET_KEY).is_some() {
-        return Ok((ClientBuilder::from_env()?.app_name(app_name), None));
+        let builder = ClientBuilder::from_env()?
+            .app_name(app_name)
+            .on_delivery_failure(spool_failures());
+        return Ok((builder, None));
     }
     let emulator = Emulator::builder().start_blocking()?;
     println!(
@@ -32,6 +120,7 @@ pub fn builder(
         .secret_key(emulator.secret_key())
         .site_uuid(emulator.site_uuid())
         .app_name(app_name)
+        .on_delivery_failure(spool_failures())
         .flush_interval(Duration::from_millis(200));
     Ok((client, Some(emulator)))
 }

@@ -122,3 +122,64 @@ async fn axum_demo_delivers_everything_on_sigint() {
 async fn actix_demo_delivers_everything_on_sigterm() {
     stopping_with("TERM", "actix_app").await;
 }
+
+/// With Bento unreachable at SIGTERM, the demo says in plain words what was
+/// not delivered and where it went: the failure hook spools every event to
+/// a JSON Lines file `bento import events` takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_bento_down_the_demo_says_what_was_lost_and_spools_it() {
+    let spool = std::env::temp_dir().join(format!("bento-demo-spool-{}", std::process::id()));
+    std::fs::create_dir_all(&spool).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let mut child = Command::new(example("axum_app"))
+        .args(["--serve", "--listen", "127.0.0.1:0"])
+        .env("BENTO_PUBLISHABLE_KEY", "pk")
+        .env("BENTO_SECRET_KEY", "sk")
+        .env("BENTO_SITE_UUID", "site")
+        .env("BENTO_BASE_URL", format!("http://127.0.0.1:{port}/api/v1"))
+        .env("BENTO_DEMO_SPOOL", &spool)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().expect("the demo printed its address").unwrap();
+        if let Some(url) = line.strip_prefix("Serving on ") {
+            break url.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let stderr = child.stderr.take().unwrap();
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut text);
+        text
+    });
+    signups(&url).await;
+    signal(&child, "TERM");
+    let status = tokio::task::spawn_blocking(move || wait(child))
+        .await
+        .unwrap();
+    let said = said.join().unwrap();
+    assert!(
+        !status.success(),
+        "undelivered events are a failure: {said}"
+    );
+    assert!(
+        said.contains(&format!("{SIGNUPS} item(s) were not delivered")),
+        "{said}"
+    );
+    assert!(said.contains("bento import events"), "{said}");
+    let spooled = std::fs::read_to_string(spool.join("bento-undelivered-events.jsonl")).unwrap();
+    assert_eq!(spooled.lines().count(), SIGNUPS, "{spooled}");
+    for line in spooled.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(event["type"], "account.signup");
+    }
+    std::fs::remove_dir_all(spool).unwrap();
+}

@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod hostile;
+pub mod late;
 pub mod postgres;
 
 use std::time::Duration;

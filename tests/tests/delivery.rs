@@ -254,25 +254,58 @@ async fn a_refused_event_is_isolated_and_the_rest_delivered() {
     assert!(matches!(failures[0].reason, FailureReason::Api(_)));
 }
 
+/// The retry rule: a failure that may pass is waited out however many
+/// attempts it takes (an outage far longer than ten attempts' backoff loses
+/// nothing); only the maximum age, when set, gives up on it.
 #[tokio::test]
-async fn retries_that_run_out_go_to_the_hook() {
+async fn an_outage_longer_than_the_retry_budget_loses_nothing() {
     let emulator = emulator().await;
-    emulator.inject(Fault::status(503).times(u64::MAX));
+    // 503 without Retry-After, then dropped connections: 30 failures, three
+    // times the attempts a policy of 10 would allow.
+    emulator.inject(Fault::status(503).times(15));
+    emulator.inject(Fault::drop_connection().times(15));
     let (failures, hook) = collect_failures();
     let client = builder(&emulator)
         .delivery_retry(
             RetryPolicy::default()
-                .max_attempts(3)
-                .base_delay(Duration::from_millis(1)),
+                .max_attempts(10)
+                .base_delay(Duration::from_millis(1))
+                .max_delay(Duration::from_millis(5)),
         )
         .on_delivery_failure(hook)
         .build()
         .unwrap();
     client.track(&Event::new("x", "a@example.com")).unwrap();
+    let report = client.flush(Duration::from_secs(20)).await.unwrap();
+    assert_eq!((report.stats.sent, report.stats.failed), (1, 0));
+    assert!(report.stats.retried >= 30, "{:?}", report.stats);
+    assert!(failures.lock().unwrap().is_empty());
+    assert_eq!(emulator.events().len(), 1);
+}
+
+#[tokio::test]
+async fn items_past_the_maximum_age_go_to_the_hook() {
+    let emulator = emulator().await;
+    emulator.inject(Fault::status(503).times(u64::MAX));
+    let (failures, hook) = collect_failures();
+    let client = builder(&emulator)
+        .delivery_retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .delivery_max_age(Duration::from_millis(200))
+        .on_delivery_failure(hook)
+        .build()
+        .unwrap();
+    client.track(&Event::new("x", "a@example.com")).unwrap();
     let report = client.flush(Duration::from_secs(10)).await.unwrap();
-    assert_eq!((report.stats.failed, report.stats.retried), (1, 2));
-    assert_eq!(emulator.requests().len(), 3);
-    assert_eq!(failures.lock().unwrap()[0].items[0].kind(), ItemKind::Event);
+    assert_eq!((report.stats.sent, report.stats.failed), (0, 1));
+    let failures = failures.lock().unwrap();
+    assert_eq!(failures[0].items[0].kind(), ItemKind::Event);
+    match &failures[0].reason {
+        FailureReason::Expired { age, last } => {
+            assert!(*age >= Duration::from_millis(200), "{age:?}");
+            assert_eq!(last.status().map(|s| s.as_u16()), Some(503));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -632,11 +632,14 @@ async fn the_in_memory_queue_and_the_relay_share_one_limit() {
         client.track(&event(n)).unwrap();
     }
     fill(&outbox, &pool, 1000, 60).await;
-    wait_until("all 120 events", Duration::from_secs(30), || {
-        deliveries(&emulator).len() == 120
+    // Wait on what is asserted: the counters, which move after the
+    // emulator has the events (once each side has settled its batch).
+    wait_until("both sides counted 60", Duration::from_secs(30), || {
+        outbox.relay_stats().sent == 60 && client.stats().sent == 60
     })
     .await
-    .expect("all 120 events");
+    .expect("both sides counted 60");
+    assert_eq!(deliveries(&emulator).len(), 120);
     let refused = emulator
         .requests()
         .iter()
@@ -645,6 +648,174 @@ async fn the_in_memory_queue_and_the_relay_share_one_limit() {
     assert_eq!(refused, 0, "one budget for the queue and the relay");
     assert_eq!(outbox.relay_stats().sent, 60);
     assert_eq!(client.stats().sent, 60);
+    client.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+/// Four relays whose batches reach Bento up to two windows after their
+/// fleet slot was granted (a proxy holds them): held slots keep every
+/// window Bento sees at the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_processes_keep_the_limit_however_late_their_requests_arrive() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    const REQUESTS: u32 = 5;
+    const WINDOW: Duration = Duration::from_secs(1);
+    let (server, pool, emulator, outbox) =
+        setup(Some((Family::Batch, Limit::new(REQUESTS, WINDOW)))).await;
+    let proxy = bento_tests::late::LateProxy::start(emulator.addr(), WINDOW * 2, 3).await;
+    let total = 20 * 1000;
+    fill(&outbox, &pool, 0, total).await;
+    let env = [
+        ("RELAY_REQUESTS", REQUESTS.to_string()),
+        ("RELAY_WINDOW_MS", WINDOW.as_millis().to_string()),
+        ("BENTO_BASE_URL", proxy.url_for(&emulator.base_url())),
+    ];
+    let relays: Vec<Relay> = (0..4)
+        .map(|_| Relay::start(&server, &emulator, &env))
+        .collect();
+    wait_until("every event", Duration::from_secs(120), || {
+        deliveries(&emulator).len() == total
+    })
+    .await
+    .expect("every event");
+    for relay in relays {
+        relay.terminate();
+    }
+    assert!(proxy.delayed() >= 20, "the batches went through the proxy");
+    let refused = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    assert_eq!(refused, 0, "no window Bento saw held more than {REQUESTS}");
+}
+
+/// With fleet pacing on and PostgreSQL frozen, paced calls fall back to
+/// this process's pacer at once instead of waiting out the pool; when it
+/// thaws, the budget knows what was sent meanwhile: no 429 throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_database_neither_stalls_fleet_pacing_nor_breaks_the_limit() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    const REQUESTS: u32 = 5;
+    const WINDOW: Duration = Duration::from_secs(1);
+    let (server, _pool, emulator, outbox) =
+        setup(Some((Family::Fetch, Limit::new(REQUESTS, WINDOW)))).await;
+    let outbox = outbox
+        .fleet_pacing(true)
+        .timeout(Duration::from_millis(300));
+    let client = builder(&emulator)
+        .rate_limits(
+            RateLimits::unlimited().set(EndpointFamily::Fetch, RateLimit::new(REQUESTS, WINDOW)),
+        )
+        .outbox(outbox.clone())
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        client.tags().await.unwrap();
+    }
+    server.freeze();
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    for _ in 0..10 {
+        let call = Instant::now();
+        client.tags().await.unwrap();
+        slowest = slowest.max(call.elapsed());
+    }
+    let frozen_for = started.elapsed();
+    server.thaw();
+    for _ in 0..10 {
+        client.tags().await.unwrap();
+    }
+    eprintln!("10 calls with the database frozen took {frozen_for:?}, the slowest {slowest:?}");
+    let refused = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    assert_eq!(refused, 0, "the limit held before, during and after");
+    // Ten calls at five a second take two windows; waiting for the pool
+    // at every call would have taken ten times the 300 ms timeout.
+    assert!(
+        frozen_for < Duration::from_millis(300) * 10,
+        "fell back at once: {frozen_for:?}"
+    );
+    // The outbox's own calls give up after its timeout.
+    server.freeze();
+    let started = Instant::now();
+    let pending = outbox.pending().await;
+    server.thaw();
+    assert!(
+        matches!(
+            pending,
+            Err(bento_core::outbox::OutboxError::Timeout { .. })
+        ),
+        "{pending:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    client.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
+/// Bento unreachable for longer than the whole retry budget (ten attempts
+/// at this policy take well under a second): the rows wait in the table,
+/// none becomes a dead letter, and all are delivered once Bento is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_longer_than_the_retry_budget_dead_letters_nothing() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let (_server, pool, emulator, outbox) = setup(None).await;
+    // A port nothing listens on yet: connections are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let down = format!("http://127.0.0.1:{port}/api/v1/");
+    let client = builder(&emulator)
+        .base_url(&down)
+        .delivery_retry(
+            bento_core::RetryPolicy::default()
+                .max_attempts(10)
+                .base_delay(Duration::from_millis(1))
+                .max_delay(Duration::from_millis(20)),
+        )
+        .outbox(outbox.clone())
+        .build()
+        .unwrap();
+    fill(&outbox, &pool, 0, 100).await;
+    let mut tracked = 0;
+    // Thirty times the attempts the policy would allow a direct call.
+    wait_until("300 retries", Duration::from_secs(30), || {
+        outbox.relay_stats().retried >= 300
+    })
+    .await
+    .expect("retried while Bento is down");
+    for n in 100..110 {
+        client.track(&event(n)).unwrap();
+        tracked += 1;
+    }
+    assert_eq!(outbox.relay_stats().failed, 0);
+    assert!(outbox.dead_letters(10).await.unwrap().is_empty());
+    assert_eq!(outbox.pending().await.unwrap(), 100);
+    // Bento comes back on that port.
+    let back = Emulator::builder()
+        .no_rate_limits()
+        .keys(emulator.publishable_key(), emulator.secret_key())
+        .site_uuid(emulator.site_uuid())
+        .port(port)
+        .start()
+        .await
+        .unwrap();
+    wait_until(
+        "all rows and tracked events",
+        Duration::from_secs(30),
+        || deliveries(&back).len() == 100 + tracked,
+    )
+    .await
+    .expect("delivered after the outage");
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(outbox.relay_stats().failed, 0);
+    assert_eq!(client.stats().failed, 0);
     client.shutdown(Duration::from_secs(5)).await.unwrap();
 }
 

@@ -17,6 +17,7 @@ pub(crate) struct DeliveryConfig {
     pub(crate) max_batch_bytes: usize,
     pub(crate) max_in_flight: usize,
     pub(crate) retry: RetryPolicy,
+    pub(crate) max_age: Option<Duration>,
     pub(crate) drain_timeout: Duration,
     pub(crate) on_failure: Option<FailureHook>,
     /// The table the engine also drains, when there is one.
@@ -41,6 +42,7 @@ impl Default for DeliveryConfig {
                 .max_attempts(10)
                 .max_delay(Duration::from_secs(60))
                 .max_retry_after(Duration::from_secs(600)),
+            max_age: None,
             drain_timeout: Duration::from_secs(5),
             on_failure: None,
             #[cfg(feature = "postgres")]
@@ -90,6 +92,7 @@ impl fmt::Debug for DeliveryConfig {
             .field("max_batch_bytes", &self.max_batch_bytes)
             .field("max_in_flight", &self.max_in_flight)
             .field("retry", &self.retry)
+            .field("max_age", &self.max_age)
             .field("drain_timeout", &self.drain_timeout)
             .field("outbox", &self.has_outbox())
             .field(

@@ -72,6 +72,15 @@ impl Batch {
         self.entries.len()
     }
 
+    /// How long its oldest item has waited at `now`.
+    pub(crate) fn age(&self, now: Instant) -> Duration {
+        self.entries
+            .iter()
+            .map(|entry| now.saturating_duration_since(entry.received))
+            .max()
+            .unwrap_or_default()
+    }
+
     /// `{"<kind>":[item,item,...]}`.
     pub(crate) fn body(&self) -> Bytes {
         Bytes::from(batch_body(

@@ -1,14 +1,15 @@
 //! Where the engine's batch requests take their rate-limit slots: this
-//! process's limiter, or, for a client with an outbox, the fleet's budget in
-//! its database, shared with the relay and every other instance. The
-//! scheduler asks synchronously, so fleet slots are fetched one ahead by a
-//! task and handed over when they arrive.
+//! process's limiter, or, for a client with an outbox, that and the fleet's
+//! budget in its database, shared with the relay and every other instance.
+//! The scheduler asks synchronously, so fleet slots are fetched one ahead by
+//! a task and handed over when they arrive. Every slot travels with its
+//! request and is dropped when the request ended.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::Api;
-use crate::transport::rate_limit::EndpointFamily;
+use crate::transport::rate_limit::{EndpointFamily, Slot};
 
 pub(crate) struct Slots {
     #[cfg(feature = "postgres")]
@@ -18,11 +19,11 @@ pub(crate) struct Slots {
 #[cfg(feature = "postgres")]
 struct FleetSlots {
     pacer: Arc<crate::outbox::FleetPacer>,
-    /// A slot fetched and not used yet.
-    granted: bool,
+    /// A slot fetched and not used yet (it counts meanwhile).
+    granted: Option<Slot>,
     /// The scheduler asked for a slot there was not.
     wanted: bool,
-    fetching: Option<tokio::task::JoinHandle<()>>,
+    fetching: Option<tokio::task::JoinHandle<Slot>>,
 }
 
 impl Slots {
@@ -38,7 +39,7 @@ impl Slots {
         Self {
             fleet: Some(FleetSlots {
                 pacer,
-                granted: false,
+                granted: None,
                 wanted: false,
                 fetching: None,
             }),
@@ -47,12 +48,11 @@ impl Slots {
 
     /// Takes a slot now, or says how long to wait for one (for a fleet slot,
     /// "long": its arrival wakes the engine).
-    pub(crate) fn try_take(&mut self, api: &Api) -> Result<(), Duration> {
+    pub(crate) fn try_take(&mut self, api: &Api) -> Result<Slot, Duration> {
         #[cfg(feature = "postgres")]
         if let Some(fleet) = &mut self.fleet {
-            if fleet.granted {
-                fleet.granted = false;
-                return Ok(());
+            if let Some(slot) = fleet.granted.take() {
+                return Ok(slot);
             }
             fleet.wanted = true;
             return Err(Duration::from_secs(3600));
@@ -61,7 +61,7 @@ impl Slots {
     }
 
     /// Starts fetching a fleet slot if the scheduler wanted one.
-    pub(crate) fn fetch_if_wanted(&mut self) {
+    pub(crate) fn fetch_if_wanted(&mut self, api: &Arc<Api>) {
         #[cfg(feature = "postgres")]
         if let Some(fleet) = &mut self.fleet
             && fleet.wanted
@@ -69,12 +69,18 @@ impl Slots {
         {
             fleet.wanted = false;
             let pacer = Arc::clone(&fleet.pacer);
+            let api = Arc::clone(api);
             fleet.fetching = Some(tokio::spawn(async move {
-                while let Err(wait) = pacer.try_acquire(EndpointFamily::Batch).await {
-                    tokio::time::sleep(wait).await;
+                loop {
+                    match api.try_slot(EndpointFamily::Batch, Some(&pacer)).await {
+                        Ok(slot) => return slot,
+                        Err(wait) => tokio::time::sleep(wait).await,
+                    }
                 }
             }));
         }
+        #[cfg(not(feature = "postgres"))]
+        let _ = api;
     }
 
     /// Resolves when a fetched slot has arrived; never when none is coming.
@@ -85,10 +91,10 @@ impl Slots {
         {
             // A fetch that did not finish (it panicked) grants nothing: the
             // scheduler will ask, and a new fetch start, again.
-            let finished = fetching.await.is_ok();
+            let slot = fetching.await.ok();
             fleet.fetching = None;
-            fleet.granted = finished;
-            fleet.wanted = !finished;
+            fleet.wanted = slot.is_none();
+            fleet.granted = slot;
             return;
         }
         std::future::pending::<()>().await;

@@ -268,8 +268,16 @@ impl fmt::Debug for DeliveryFailure {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum FailureReason {
-    /// Bento refused them (a 4xx, isolated to these items), or retries ran out.
+    /// Bento refused them (a 4xx, isolated to these items).
     Api(Error),
+    /// They waited longer than the maximum age through failures that may
+    /// pass (Bento unreachable, 5xx, timeouts); `last` is the latest.
+    Expired {
+        /// How long they had waited.
+        age: Duration,
+        /// The failure of their last attempt.
+        last: Error,
+    },
     /// A shutdown deadline passed before they could be delivered.
     ShutdownDeadline,
     /// Bento accepted the batch but counted `refused` of its items as failed,
@@ -287,6 +295,11 @@ impl fmt::Display for FailureReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Api(error) => error.fmt(f),
+            Self::Expired { age, last } => write!(
+                f,
+                "not delivered within the maximum age (waited {:.1} s); last failure: {last}",
+                age.as_secs_f64()
+            ),
             Self::ShutdownDeadline => f.write_str("the shutdown deadline passed before delivery"),
             Self::PartlyRefused { refused } => write!(
                 f,

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::types::ItemKind;
 use crate::error::{Error, truncate_body};
 use crate::resources::batch::BatchResult;
-use crate::transport::retry::{Decision, Outcome, Replay, RetryPolicy, decide, is_ambiguous};
+use crate::transport::retry::{Outcome, RetryPolicy, backoff, is_ambiguous, is_transient};
 
 /// A batch request's result: Bento's answer body, or what went wrong (the
 /// outcome, the server's `Retry-After`, and the error to report).
@@ -31,17 +31,29 @@ pub(crate) enum Verdict {
         ambiguous: bool,
         error: Error,
     },
-    /// Final: the items go to the failure hook.
+    /// Final: Bento refused the items; they go to the failure hook.
     GiveUp(Error),
+    /// Final: the failure may pass, but the items are older than the
+    /// maximum age; they go to the failure hook.
+    Expired(Error),
 }
 
 /// The verdict, and the `Retry-After` every sender of the family must honour.
+///
+/// The rule, the same for the in-memory queue and the outbox: a failure
+/// that may pass (nothing reached Bento, a timeout, a dropped connection, a
+/// garbled 2xx, 408, 429, 5xx) is retried with the policy's capped backoff
+/// for as long as it lasts, however many attempts that takes; only Bento's
+/// refusal of the items (any other 4xx, on the bad item alone after
+/// bisection) gives up, and so does a failure of items already `expired`
+/// (older than the maximum age).
 pub(crate) fn judge(
     result: Sent,
     kind: ItemKind,
     items: usize,
     attempts: u32,
     policy: &RetryPolicy,
+    expired: bool,
 ) -> (Verdict, Option<Duration>) {
     // Delivered means a 2xx whose body is Bento's answer; any other 2xx
     // (HTML from a proxy, an empty body, other JSON) says nothing about
@@ -71,21 +83,15 @@ pub(crate) fn judge(
         Verdict::Bisect
     } else if let (Some(429 | 503), Some(delay)) = (status, retry_after) {
         Verdict::Defer(delay)
+    } else if !is_transient(outcome) {
+        Verdict::GiveUp(error)
+    } else if expired {
+        Verdict::Expired(error)
     } else {
-        match decide(
-            policy,
-            outcome,
-            attempts,
-            retry_after,
-            Replay::Safe,
-            fastrand::f64(),
-        ) {
-            Decision::Retry(delay) => Verdict::Retry {
-                delay,
-                ambiguous: is_ambiguous(outcome),
-                error,
-            },
-            Decision::GiveUp => Verdict::GiveUp(error),
+        Verdict::Retry {
+            delay: backoff(policy, attempts, retry_after, fastrand::f64()),
+            ambiguous: is_ambiguous(outcome),
+            error,
         }
     };
     (verdict, retry_after)
@@ -100,5 +106,6 @@ pub(crate) fn label(verdict: &Verdict) -> &'static str {
         Verdict::Defer(_) => "deferred",
         Verdict::Retry { .. } => "retry",
         Verdict::GiveUp(_) => "failed",
+        Verdict::Expired(_) => "expired",
     }
 }

@@ -28,6 +28,7 @@ use super::verdict::{Sent, Verdict, judge, label};
 use crate::client::{Api, Inner};
 use crate::error::Error;
 use crate::time::after;
+use crate::transport::rate_limit::Slot;
 use crate::transport::retry::Outcome;
 use crate::transport::telemetry;
 use tracing::Instrument;
@@ -134,6 +135,8 @@ pub(crate) fn spawn(
             Arc::new(crate::outbox::FleetPacer::new(
                 outbox.pool(),
                 api.pacer.limits().clone(),
+                api.timeout,
+                outbox.timeout,
             ))
         })
     });
@@ -444,19 +447,25 @@ impl Worker {
         let mut wake = None;
         while self.in_flight.len() < self.config.max_in_flight {
             let slots = &mut self.slots;
-            match self.scheduler.next(now, &mut |_| slots.try_take(&api)) {
-                Next::Send(batch) => self.start(batch, now),
+            let mut taken = None;
+            let mut permit = |_| {
+                taken = Some(slots.try_take(&api)?);
+                Ok(())
+            };
+            match self.scheduler.next(now, &mut permit) {
+                Next::Send(batch) => self.start(batch, taken, now),
                 Next::Wait(at) => {
                     wake = at;
                     break;
                 }
             }
         }
-        self.slots.fetch_if_wanted();
+        self.slots.fetch_if_wanted(&self.api);
         wake
     }
 
-    fn start(&mut self, mut batch: Batch, now: Instant) {
+    /// Sends `batch` in a task of its own, holding `slot` until the request ended.
+    fn start(&mut self, mut batch: Batch, slot: Option<Slot>, now: Instant) {
         batch.attempts += 1;
         // No request may outlive the earliest flush or shutdown deadline.
         let timeout = self
@@ -490,7 +499,11 @@ impl Worker {
                 }
                 let request = ApiRequest::post(path).json_bytes(body);
                 let attempt = api.attempt(&http, &request, timeout);
-                until_deadline(attempt, deadline, path, timeout).await
+                let result = until_deadline(attempt, deadline, path, timeout).await;
+                if let Some(slot) = slot {
+                    slot.end(matches!(result, Err((Outcome::Connect, _, _))));
+                }
+                result
             }
             .instrument(span.clone()),
         );
@@ -526,8 +539,16 @@ impl Worker {
     fn finished(&mut self, batch: Batch, result: Sent) -> &'static str {
         let now = self.clock.now();
         let n = batch.len();
-        let (verdict, retry_after) =
-            judge(result, batch.kind, n, batch.attempts, &self.config.retry);
+        let age = batch.age(now);
+        let expired = self.config.max_age.is_some_and(|max| age >= max);
+        let (verdict, retry_after) = judge(
+            result,
+            batch.kind,
+            n,
+            batch.attempts,
+            &self.config.retry,
+            expired,
+        );
         if let Some(delay) = retry_after {
             self.slots.defer(&self.api, delay);
         }
@@ -595,6 +616,11 @@ impl Worker {
                 let items = self.scheduler.resolve(batch);
                 self.shared.resolved(0, items.len());
                 self.fail(items, FailureReason::Api(error));
+            }
+            Verdict::Expired(last) => {
+                let items = self.scheduler.resolve(batch);
+                self.shared.resolved(0, items.len());
+                self.fail(items, FailureReason::Expired { age, last });
             }
         }
         label

@@ -83,7 +83,7 @@ mod fleet;
 pub(crate) mod relay;
 mod schema;
 
-pub(crate) use fleet::FleetPacer;
+pub(crate) use fleet::{Budget, FleetPacer};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -106,6 +106,17 @@ pub enum OutboxError {
     /// The database refused or failed.
     #[error("the Bento outbox's database call failed: {0}")]
     Database(#[from] sqlx::Error),
+    /// The database did not answer within [`Outbox::timeout`]; in a
+    /// transaction, roll it back (nothing of it is sent).
+    #[error(
+        "the Bento outbox's {operation} got no answer from the database within {timeout:?} (set with Outbox::timeout)"
+    )]
+    Timeout {
+        /// What was asked: `track`, `migrate`...
+        operation: &'static str,
+        /// The timeout that passed.
+        timeout: Duration,
+    },
 }
 
 /// The outbox table in one PostgreSQL database, and the settings of its relay.
@@ -117,6 +128,8 @@ pub struct Outbox {
     pub(crate) takeover_interval: Duration,
     pub(crate) poll_interval: Duration,
     pub(crate) fleet_pacing: bool,
+    pub(crate) timeout: Duration,
+    pub(crate) max_age: Option<Duration>,
     pub(crate) status: Arc<RelayStatus>,
 }
 
@@ -195,7 +208,47 @@ impl Outbox {
             takeover_interval: Duration::from_secs(1),
             poll_interval: Duration::from_secs(5),
             fleet_pacing: false,
+            timeout: Duration::from_secs(10),
+            max_age: Some(Duration::from_secs(3 * 86_400)),
             status: Arc::default(),
+        }
+    }
+
+    /// The longest any outbox call waits for the database (default 10 s):
+    /// [`track`](Self::track) and the other writes, [`migrate`](Self::migrate)
+    /// (including the wait for another process's migration), the
+    /// dead-letter calls, and each fleet-pacing round trip (past it, the
+    /// client paces this process alone until the database answers again).
+    /// A call past it fails with [`OutboxError::Timeout`]. The
+    /// transaction you pass in is yours: give your pool an
+    /// `acquire_timeout` too, so `pool.begin()` cannot wait longer.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a row may wait for Bento before it becomes a dead letter
+    /// (default 3 days; `None`: for ever). While Bento cannot be reached,
+    /// answers 429 or 5xx, or times out, rows wait with capped backoff and
+    /// the table grows: only Bento's own refusal of an item, or this age,
+    /// makes a dead letter.
+    pub fn max_age(mut self, age: impl Into<Option<Duration>>) -> Self {
+        self.max_age = age.into();
+        self
+    }
+
+    /// Runs one database call within [`timeout`](Self::timeout).
+    async fn within<T>(
+        &self,
+        operation: &'static str,
+        call: impl std::future::Future<Output = Result<T, OutboxError>>,
+    ) -> Result<T, OutboxError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(done) => done,
+            Err(_) => Err(OutboxError::Timeout {
+                operation,
+                timeout: self.timeout,
+            }),
         }
     }
 
@@ -248,6 +301,10 @@ impl Outbox {
     /// (`bento_outbox_migrations`); concurrent calls from several processes
     /// wait on an advisory lock and find the work done.
     pub async fn migrate(&self) -> Result<(), OutboxError> {
+        self.within("migrate", self.migrate_now()).await
+    }
+
+    async fn migrate_now(&self) -> Result<(), OutboxError> {
         let mut conn = self.pool.acquire().await?;
         let conn: &mut PgConnection = &mut conn;
         sqlx::query("BEGIN").execute(&mut *conn).await?;
@@ -277,7 +334,7 @@ impl Outbox {
         event: &E,
     ) -> Result<(), OutboxError> {
         let item = Encoded::event(event)?;
-        insert(conn, &[item]).await
+        self.within("track", insert(conn, &[item])).await
     }
 
     /// Writes several events in one statement inside the caller's
@@ -294,7 +351,7 @@ impl Outbox {
                 Encoded::event(event).map_err(|e| e.within(&format!("events[{index}]")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        insert(conn, &items).await
+        self.within("track_all", insert(conn, &items)).await
     }
 
     /// Writes subscriber records to the outbox inside the caller's
@@ -311,26 +368,29 @@ impl Outbox {
                 Encoded::subscriber(record).map_err(|e| e.within(&format!("subscribers[{index}]")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        insert(conn, &items).await
+        self.within("import", insert(conn, &items)).await
     }
 
     /// Items waiting for delivery (not dead letters).
     pub async fn pending(&self) -> Result<u64, OutboxError> {
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM bento_outbox WHERE NOT dead")
-            .fetch_one(&self.pool)
-            .await?;
+        let count =
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM bento_outbox WHERE NOT dead")
+                .fetch_one(&self.pool);
+        let count = self.within("pending", async { Ok(count.await?) }).await?;
         Ok(count.max(0) as u64)
     }
 
     /// The oldest `limit` dead letters.
     pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>, OutboxError> {
-        let rows: Vec<(i64, i16, String, i32, Option<String>)> = sqlx::query_as(
+        let rows = sqlx::query_as::<_, (i64, i16, String, i32, Option<String>)>(
             "SELECT id, kind, body::text, attempts, reason FROM bento_outbox
              WHERE dead ORDER BY id LIMIT $1",
         )
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        .fetch_all(&self.pool);
+        let rows = self
+            .within("dead_letters", async { Ok(rows.await?) })
+            .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(id, kind, json, attempts, reason)| {
@@ -360,15 +420,18 @@ impl Outbox {
     pub async fn purge_dead_letters(&self, ids: &[i64]) -> Result<u64, OutboxError> {
         let done = sqlx::query("DELETE FROM bento_outbox WHERE dead AND id = ANY($1)")
             .bind(ids)
-            .execute(&self.pool)
+            .execute(&self.pool);
+        let done = self
+            .within("purge_dead_letters", async { Ok(done.await?) })
             .await?;
         Ok(done.rows_affected())
     }
 
     /// Deletes every dead letter.
     pub async fn purge_all_dead_letters(&self) -> Result<u64, OutboxError> {
-        let done = sqlx::query("DELETE FROM bento_outbox WHERE dead")
-            .execute(&self.pool)
+        let done = sqlx::query("DELETE FROM bento_outbox WHERE dead").execute(&self.pool);
+        let done = self
+            .within("purge_all_dead_letters", async { Ok(done.await?) })
             .await?;
         Ok(done.rows_affected())
     }
@@ -385,8 +448,10 @@ impl Outbox {
             SELECT count(*), pg_notify('bento_outbox', '') FROM revived",
         )
         .bind(ids)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(&self.pool);
+        let done = self
+            .within("retry_dead_letters", async { Ok(done.await?) })
+            .await?;
         let count: i64 = sqlx::Row::try_get(&done, 0)?;
         Ok(count.max(0) as u64)
     }

@@ -26,7 +26,8 @@ use crate::dispatch::{
     CatchUnwind, DeliveryConfig, Encoded, FailureReason, ItemKind, batch_body, hand_to_hook,
     metrics,
 };
-use crate::transport::rate_limit::EndpointFamily;
+use crate::transport::rate_limit::{EndpointFamily, Slot};
+use crate::transport::retry::Outcome;
 use crate::transport::{ApiRequest, telemetry};
 
 /// Rows claimed at once: Bento's largest batch.
@@ -66,6 +67,8 @@ struct Claimed {
     ids: Vec<i64>,
     bodies: Vec<String>,
     attempts: u32,
+    /// When its oldest row was written (on this process's clock).
+    oldest: Instant,
 }
 
 impl Claimed {
@@ -80,6 +83,7 @@ impl Claimed {
             ids: self.ids.split_off(half),
             bodies: self.bodies.split_off(half),
             attempts: 0,
+            oldest: self.oldest,
         };
         self.attempts = 0;
         (self, tail)
@@ -318,7 +322,11 @@ impl Relay {
         let mut batches: Vec<Claimed> = Vec::new();
         let mut unknown = Vec::new();
         let mut open: [Option<(Claimed, usize)>; 2] = [None, None];
-        for (id, code, json, _) in rows {
+        let now = Instant::now();
+        for (id, code, json, age_ms) in rows {
+            let written = now
+                .checked_sub(Duration::from_secs_f64(age_ms.clamp(0.0, 1e12) / 1000.0))
+                .unwrap_or(now);
             let Some(kind) = kind_of(code) else {
                 tracing::warn!(
                     id,
@@ -348,10 +356,12 @@ impl Relay {
                         ids: Vec::new(),
                         bodies: Vec::new(),
                         attempts: 0,
+                        oldest: written,
                     },
                     0,
                 )
             });
+            batch.oldest = batch.oldest.min(written);
             *bytes += json.len() + 1;
             batch.ids.push(id);
             batch.bodies.push(json);
@@ -399,9 +409,9 @@ impl Relay {
         let mut prefetched = None;
         let mut work = VecDeque::from([batch]);
         while let Some(mut batch) = work.pop_front() {
-            if !self.permit().await {
+            let Some(slot) = self.permit().await else {
                 return Err(Ended::Stopped);
-            }
+            };
             sqlx::query(
                 "UPDATE bento_outbox_relay
                  SET sending_first = $1, sending_last = $2, sending_since = now()",
@@ -445,11 +455,21 @@ impl Relay {
                 }
                 None => send.await,
             };
+            // The request ended: its slot counts for a window from now.
+            slot.end(matches!(result, Some(Err((Outcome::Connect, _, _)))));
             let Some(result) = result else {
                 return Err(Ended::Stopped);
             };
-            let (verdict, retry_after) =
-                judge(result, batch.kind, n, batch.attempts, &self.config.retry);
+            let age = batch.oldest.elapsed();
+            let expired = self.outbox.max_age.is_some_and(|max| age >= max);
+            let (verdict, retry_after) = judge(
+                result,
+                batch.kind,
+                n,
+                batch.attempts,
+                &self.config.retry,
+                expired,
+            );
             let outcome = label(&verdict);
             span.record("bento.batch.outcome", outcome);
             metrics::batch(batch.kind, outcome, now.elapsed());
@@ -497,17 +517,12 @@ impl Relay {
                     delay
                 }
                 Verdict::GiveUp(error) => {
-                    let reason = error.to_string();
-                    settle(conn, &batch.ids, Some((&reason, batch.attempts))).await?;
-                    RelayStatus::add(&self.status().failed, n);
-                    metrics::count(metrics::FAILED, n);
-                    hand_to_hook(
-                        &self.config,
-                        &self.client,
-                        batch.items(),
-                        FailureReason::Api(error),
-                        batch.ids,
-                    );
+                    self.bury(conn, batch, FailureReason::Api(error)).await?;
+                    continue;
+                }
+                Verdict::Expired(last) => {
+                    self.bury(conn, batch, FailureReason::Expired { age, last })
+                        .await?;
                     continue;
                 }
             };
@@ -519,16 +534,37 @@ impl Relay {
         Ok(prefetched)
     }
 
-    /// Waits for a slot of the batch family in the fleet's budget, which
-    /// also holds every previous leader's sends; false when stopped first.
-    async fn permit(&mut self) -> bool {
+    /// Makes dead letters of a batch's rows, and hands them to the hook.
+    async fn bury(
+        &self,
+        conn: &mut PgConnection,
+        batch: Claimed,
+        reason: FailureReason,
+    ) -> Result<(), Ended> {
+        let n = batch.ids.len();
+        let text = reason.to_string();
+        settle(conn, &batch.ids, Some((&text, batch.attempts))).await?;
+        RelayStatus::add(&self.status().failed, n);
+        metrics::count(metrics::FAILED, n);
+        hand_to_hook(&self.config, &self.client, batch.items(), reason, batch.ids);
+        Ok(())
+    }
+
+    /// Waits for a slot of the batch family, here and in the fleet's
+    /// budget (which also holds every previous leader's sends); `None` when
+    /// stopped first.
+    async fn permit(&mut self) -> Option<Slot> {
         loop {
-            let wait = match self.fleet.try_acquire(EndpointFamily::Batch).await {
-                Ok(()) => return true,
+            let wait = match self
+                .api
+                .try_slot(EndpointFamily::Batch, Some(&self.fleet))
+                .await
+            {
+                Ok(slot) => return Some(slot),
                 Err(wait) => wait,
             };
             if !self.pause(wait).await {
-                return false;
+                return None;
             }
         }
     }

@@ -92,6 +92,66 @@ const MIGRATIONS: &[(i32, &[&str])] = &[
             $$",
         ],
     ),
+    (
+        3,
+        &[
+            // Fleet-wide pacing holds each slot until its request ended: a
+            // slot counts while `done` is false and `until` (its grant plus
+            // the longest a request can take) has not passed, and for a
+            // window after `until` (then the time its answer arrived).
+            "CREATE TABLE bento_outbox_slot (
+                id bigserial PRIMARY KEY,
+                family text NOT NULL,
+                until timestamptz NOT NULL,
+                done boolean NOT NULL DEFAULT false
+            )",
+            "CREATE INDEX bento_outbox_slot_family ON bento_outbox_slot (family, until)",
+            // (0, the slot's id) when a slot was taken, else (the
+            // milliseconds to wait at least, NULL): at most `p_limit`
+            // requests in flight or answered within `p_window_ms`, on the
+            // database's clock, whichever instance sends.
+            "CREATE FUNCTION bento_outbox_hold_slot(
+                p_family text, p_limit integer, p_window_ms double precision,
+                p_hold_ms double precision, OUT wait_ms double precision, OUT slot bigint
+            ) LANGUAGE plpgsql AS $$
+            DECLARE
+                t timestamptz := clock_timestamp();
+                w interval := p_window_ms * interval '1 millisecond';
+                b bento_outbox_budget%ROWTYPE;
+                counted integer;
+                freed timestamptz;
+            BEGIN
+                SELECT * INTO b FROM bento_outbox_budget WHERE family = p_family FOR UPDATE;
+                IF b.blocked_until IS NOT NULL AND b.blocked_until > t THEN
+                    wait_ms := extract(epoch FROM b.blocked_until - t) * 1000;
+                    RETURN;
+                END IF;
+                DELETE FROM bento_outbox_slot WHERE family = p_family AND until <= t - w;
+                SELECT count(*), min(CASE WHEN done OR until <= t THEN until + w ELSE t + w END)
+                    INTO counted, freed
+                    FROM bento_outbox_slot WHERE family = p_family;
+                IF counted < p_limit THEN
+                    INSERT INTO bento_outbox_slot (family, until)
+                        VALUES (p_family, t + p_hold_ms * interval '1 millisecond')
+                        RETURNING id INTO slot;
+                    wait_ms := 0;
+                    RETURN;
+                END IF;
+                wait_ms := greatest(extract(epoch FROM freed - t) * 1000, 1);
+            END $$",
+            // The slot's request ended now (`p_used`), or never went out.
+            "CREATE FUNCTION bento_outbox_end_slot(p_slot bigint, p_used boolean)
+            RETURNS void LANGUAGE plpgsql AS $$
+            BEGIN
+                IF p_used THEN
+                    UPDATE bento_outbox_slot SET until = clock_timestamp(), done = true
+                        WHERE id = p_slot AND NOT done;
+                ELSE
+                    DELETE FROM bento_outbox_slot WHERE id = p_slot AND NOT done;
+                END IF;
+            END $$",
+        ],
+    ),
 ];
 
 /// The newest schema version.

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use self::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
 use crate::client::{Api, Client};
 use crate::error::{ApiError, ConfigError, Error, server_message, truncate_body};
-use crate::transport::rate_limit::EndpointFamily;
+use crate::transport::rate_limit::{EndpointFamily, Slot};
 use tracing::Instrument;
 
 /// Builds an HTTP client for Bento: no redirects (Bento's API never
@@ -180,32 +180,36 @@ impl Client {
         let family = EndpointFamily::of_path(request.path);
         let mut attempts = 0u32;
         loop {
-            if let Some(family) = family {
-                let budget = inner.retry.max_retry_after;
-                #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
-                let mut paced = inner.pacer.acquire(family, budget).await;
-                #[cfg(feature = "postgres")]
-                if let (Ok(()), Some(fleet)) = (&paced, &inner.fleet) {
-                    paced = fleet_slot(fleet, family, budget).await;
+            let slot = match family {
+                Some(family) => {
+                    let fleet = inner.fleet();
+                    match inner.slot(family, fleet, inner.retry.max_retry_after).await {
+                        Ok(slot) => Some(slot),
+                        Err(wait) => {
+                            tracing::Span::current().record("error.type", "rate_limited");
+                            return Err(Error::RateLimited {
+                                endpoint: request.path.to_owned(),
+                                family,
+                                retry_after: wait,
+                            });
+                        }
+                    }
                 }
-                if let Err(wait) = paced {
-                    tracing::Span::current().record("error.type", "rate_limited");
-                    return Err(Error::RateLimited {
-                        endpoint: request.path.to_owned(),
-                        family,
-                        retry_after: wait,
-                    });
-                }
-            }
+                None => None,
+            };
             attempts += 1;
             if attempts > 1 {
                 tracing::Span::current().record("http.request.resend_count", attempts - 1);
             }
-            let (outcome, retry_after, error) = match inner
+            let result = inner
                 .attempt(http, &request, inner.timeout)
                 .await
-                .into_result()
-            {
+                .into_result();
+            // The request ended: its slot counts for a window from now.
+            if let Some(slot) = slot {
+                slot.end(matches!(result, Err((Outcome::Connect, _, _))));
+            }
+            let (outcome, retry_after, error) = match result {
                 Ok(body) => return Ok(body),
                 Err(failure) => failure,
             };
@@ -247,22 +251,69 @@ impl Client {
     }
 }
 
-/// Waits for a fleet-wide slot, or says at once how long the family is held
-/// back when that is longer than `budget`.
+/// The fleet-wide budget a request may also take its slot from.
 #[cfg(feature = "postgres")]
-async fn fleet_slot(
-    fleet: &crate::outbox::FleetPacer,
-    family: EndpointFamily,
-    budget: Duration,
-) -> Result<(), Duration> {
-    let deadline = crate::time::after(std::time::Instant::now(), budget);
-    loop {
-        match fleet.try_acquire(family).await {
-            Ok(()) => return Ok(()),
-            Err(wait) if crate::time::after(std::time::Instant::now(), wait) > deadline => {
-                return Err(wait);
+pub(crate) type Fleet = crate::outbox::FleetPacer;
+/// Without a database there is no fleet-wide budget.
+#[cfg(not(feature = "postgres"))]
+pub(crate) type Fleet = std::convert::Infallible;
+
+impl Api {
+    /// The fleet-wide budget direct calls take their slots from, when on.
+    pub(crate) fn fleet(&self) -> Option<&Fleet> {
+        #[cfg(feature = "postgres")]
+        return self.fleet.as_deref();
+        #[cfg(not(feature = "postgres"))]
+        None
+    }
+
+    /// One try at a slot for a request of `family`: this process's pacer
+    /// first (so a process alone never exceeds the limit, also while the
+    /// database is unreachable), then the fleet's budget when there is one.
+    /// A slot counts until it is dropped after its request ended.
+    pub(crate) async fn try_slot(
+        &self,
+        family: EndpointFamily,
+        fleet: Option<&Fleet>,
+    ) -> Result<Slot, Duration> {
+        let local = self.pacer.try_acquire(family)?;
+        #[cfg(feature = "postgres")]
+        if let Some(fleet) = fleet {
+            use crate::outbox::Budget;
+            match fleet.take(family).await {
+                Budget::Slot(remote) => return Ok(local.with_remote(remote)),
+                Budget::Wait(wait) => {
+                    local.unused();
+                    return Err(wait);
+                }
+                Budget::Local => {}
             }
-            Err(wait) => tokio::time::sleep(wait).await,
+        }
+        #[cfg(not(feature = "postgres"))]
+        let _ = fleet;
+        Ok(local)
+    }
+
+    /// Waits for a slot, or says at once how long the family is held back
+    /// when that is longer than `budget`.
+    pub(crate) async fn slot(
+        &self,
+        family: EndpointFamily,
+        fleet: Option<&Fleet>,
+        budget: Duration,
+    ) -> Result<Slot, Duration> {
+        if fleet.is_none() {
+            return self.pacer.acquire(family, budget).await;
+        }
+        let deadline = crate::time::after(std::time::Instant::now(), budget);
+        loop {
+            match self.try_slot(family, fleet).await {
+                Ok(slot) => return Ok(slot),
+                Err(wait) if crate::time::after(std::time::Instant::now(), wait) > deadline => {
+                    return Err(wait);
+                }
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
         }
     }
 }

@@ -134,6 +134,16 @@ pub(crate) fn is_ambiguous(outcome: Outcome) -> bool {
     }
 }
 
+/// Whether a failure may pass by itself: nothing reached Bento, or Bento
+/// (or a proxy before it) was overloaded, down or slow, or its answer was
+/// lost. Everything else is Bento's answer about the request itself.
+pub(crate) fn is_transient(outcome: Outcome) -> bool {
+    match outcome {
+        Outcome::Status(status) => is_retryable_status(status) || status.is_server_error(),
+        Outcome::Connect | Outcome::Timeout | Outcome::Interrupted | Outcome::Garbled => true,
+    }
+}
+
 /// Decides whether to retry after `attempts_made` attempts ended with `outcome`.
 ///
 /// `jitter` is a sample from `[0, 1)`; the backoff is `jitter * min(max_delay,
