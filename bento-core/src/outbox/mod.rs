@@ -57,8 +57,11 @@
 //!   default). A leader whose host vanishes is noticed through TCP
 //!   keepalives the leader's session sets (5 s idle, then 3 probes 2 s
 //!   apart): failover within about 12 s plus the takeover interval.
-//! - **Dead letters.** Items Bento refuses for good (a 400 on the item
-//!   alone, or retries exhausted) stay in the table with `dead = true`,
+//! - **Outages.** While Bento cannot be reached, answers 429 or 5xx, or
+//!   times out, rows wait with capped backoff for as long as it lasts: the
+//!   table grows, nothing is dead-lettered.
+//! - **Dead letters.** Items Bento refuses for good (a 4xx on the item
+//!   alone) or older than [`max_age`](Outbox::max_age) stay in the table with `dead = true`,
 //!   their `reason`, `attempts` and `failed_at`, and also go to the failure
 //!   hook, which sees their ids through
 //!   [`DeliveryFailure::outbox_ids`](crate::DeliveryFailure::outbox_ids).
@@ -68,9 +71,12 @@
 //!   does plain SQL.
 //! - **Fleet-wide pacing of direct calls** ([`fleet_pacing`](Outbox::fleet_pacing)):
 //!   direct calls from every instance share one budget per endpoint family,
-//!   kept in the table `bento_outbox_budget`, so ten pods never exceed 100
-//!   requests a minute together. It costs one database round trip and one
-//!   row update per call (see `docs/BENCHMARKS.md`). The batch requests of
+//!   kept in the database (`bento_outbox_slot`), so ten pods never exceed 100
+//!   requests a minute together. A slot is held until the request's answer
+//!   arrived, so a request that leaves late cannot break the limit. It costs
+//!   a database round trip per call (see `docs/BENCHMARKS.md`); while the
+//!   database does not answer within [`timeout`](Outbox::timeout), each
+//!   process paces itself alone. The batch requests of
 //!   a client built with an outbox (the relay's and the in-memory queue's)
 //!   always take their slots there, whether or not this is on.
 //!
