@@ -218,10 +218,24 @@ impl Model<'_> {
             .type_params()
             .map(|param| param.ident.to_string())
             .collect();
+        let lifetimes: Vec<String> = self
+            .input
+            .generics
+            .lifetimes()
+            .map(|param| param.lifetime.to_string())
+            .collect();
         if let Some(user) = &self.container.bound {
             predicates.extend(user.iter().map(ToTokens::to_token_stream));
         }
         for (ty, bound) in bounds {
+            // A predicate on a type with the struct's lifetime (`&'a str:
+            // Serialize`) is a where clause the compiler must consider
+            // beside the real impl, and beside `&'static str: Serialize` it
+            // cannot choose (E0283): such requirements are left to the body,
+            // which reports an unmet one as well.
+            if mentions_lifetime(ty, &lifetimes) {
+                continue;
+            }
             if self.container.bound.is_none() || !mentions_any(ty, &params) {
                 // Every token on the type's span, so that the compiler can
                 // point at the field instead of at the derive.
@@ -402,6 +416,39 @@ fn mentions_any(ty: &Type, params: &[String]) -> bool {
         })
     }
     walk(ty.to_token_stream(), params)
+}
+
+/// Whether `ty` names one of `lifetimes` (`'a`), anywhere inside.
+fn mentions_lifetime(ty: &Type, lifetimes: &[String]) -> bool {
+    if lifetimes.is_empty() {
+        return false;
+    }
+    fn walk(tokens: TokenStream, lifetimes: &[String], after_quote: bool) -> bool {
+        let mut quote = after_quote;
+        for tree in tokens {
+            match tree {
+                proc_macro2::TokenTree::Punct(punct) if punct.as_char() == '\'' => quote = true,
+                proc_macro2::TokenTree::Ident(ident) if quote => {
+                    if lifetimes
+                        .iter()
+                        .any(|l| ident == l.trim_start_matches('\''))
+                    {
+                        return true;
+                    }
+                    quote = false;
+                }
+                proc_macro2::TokenTree::Group(group) => {
+                    if walk(group.stream(), lifetimes, false) {
+                        return true;
+                    }
+                    quote = false;
+                }
+                _ => quote = false,
+            }
+        }
+        false
+    }
+    walk(ty.to_token_stream(), lifetimes, false)
 }
 
 fn respan(tokens: TokenStream, span: Span) -> TokenStream {

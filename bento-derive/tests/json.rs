@@ -353,6 +353,37 @@ fn generics_and_lifetimes_get_inferred_bounds() {
     );
 }
 
+/// Issue 19: a borrowed and a `'static` field of the same type made the
+/// where clause ambiguous (E0283).
+#[derive(BentoEvent)]
+#[bento(event = "plan.changed")]
+struct PlanChanged<'a> {
+    email: &'a str,
+    from: &'a str,
+    to: &'static str,
+    #[bento(field)]
+    plan: &'static str,
+    seats: Option<&'a u32>,
+}
+
+#[test]
+fn borrowed_and_static_fields_of_one_type_mix() {
+    let seats = 3;
+    let event = PlanChanged {
+        email: "a@example.com",
+        from: "free",
+        to: "pro",
+        plan: "pro",
+        seats: Some(&seats),
+    };
+    let value = event_value(&event);
+    assert_eq!(
+        value["details"],
+        json!({"from": "free", "to": "pro", "seats": 3})
+    );
+    assert_eq!(value["fields"], json!({"plan": "pro"}));
+}
+
 #[derive(BentoEvent)]
 #[bento(event = "wrapped", bound = "T: serde::Serialize + Clone")]
 struct Bounded<T> {

@@ -16,14 +16,25 @@ use support::example;
 const SIGNUPS: usize = 20;
 
 fn start(name: &str, emulator: &Emulator) -> (Child, String) {
+    let env = [
+        (
+            "BENTO_PUBLISHABLE_KEY",
+            emulator.publishable_key().to_owned(),
+        ),
+        ("BENTO_SECRET_KEY", emulator.secret_key().to_owned()),
+        ("BENTO_SITE_UUID", emulator.site_uuid().to_owned()),
+        ("BENTO_BASE_URL", emulator.base_url()),
+    ];
+    spawn_demo(name, &env, Stdio::null())
+}
+
+/// The demo `name` serving on a free port with `env`; its address.
+fn spawn_demo(name: &str, env: &[(&str, String)], stderr: Stdio) -> (Child, String) {
     let mut child = Command::new(example(name))
         .args(["--serve", "--listen", "127.0.0.1:0"])
-        .env("BENTO_PUBLISHABLE_KEY", emulator.publishable_key())
-        .env("BENTO_SECRET_KEY", emulator.secret_key())
-        .env("BENTO_SITE_UUID", emulator.site_uuid())
-        .env("BENTO_BASE_URL", emulator.base_url())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -134,26 +145,14 @@ async fn with_bento_down_the_demo_says_what_was_lost_and_spools_it() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap();
-    let mut child = Command::new(example("axum_app"))
-        .args(["--serve", "--listen", "127.0.0.1:0"])
-        .env("BENTO_PUBLISHABLE_KEY", "pk")
-        .env("BENTO_SECRET_KEY", "sk")
-        .env("BENTO_SITE_UUID", "site")
-        .env("BENTO_BASE_URL", format!("http://127.0.0.1:{port}/api/v1"))
-        .env("BENTO_DEMO_SPOOL", &spool)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
-        let line = lines.next().expect("the demo printed its address").unwrap();
-        if let Some(url) = line.strip_prefix("Serving on ") {
-            break url.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let env = [
+        ("BENTO_PUBLISHABLE_KEY", "pk".to_owned()),
+        ("BENTO_SECRET_KEY", "sk".to_owned()),
+        ("BENTO_SITE_UUID", "site".to_owned()),
+        ("BENTO_BASE_URL", format!("http://127.0.0.1:{port}/api/v1")),
+        ("BENTO_DEMO_SPOOL", spool.display().to_string()),
+    ];
+    let (mut child, url) = spawn_demo("axum_app", &env, Stdio::piped());
     let stderr = child.stderr.take().unwrap();
     let said = std::thread::spawn(move || {
         let mut text = String::new();
