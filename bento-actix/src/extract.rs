@@ -56,7 +56,7 @@ impl FromRequest for Bento {
 
 /// The error when a handler takes [`Bento`] but the app has neither
 /// [`BentoMiddleware`](crate::BentoMiddleware) nor a `Client` in its app data:
-/// a 500, and an error log saying what to add.
+/// a 500 whose body (and an error log) says what to add.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct MissingBento;
@@ -77,8 +77,8 @@ impl ResponseError for MissingBento {
     }
 
     fn error_response(&self) -> actix_web::HttpResponse {
-        actix_web::HttpResponse::InternalServerError()
-            .body("Bento is not configured for this route")
+        // The developer sees the body first: it names the line to add.
+        actix_web::HttpResponse::InternalServerError().body(self.to_string())
     }
 }
 

@@ -37,6 +37,18 @@ impl BentoMiddleware {
         Self(self.0.deliver_on_success())
     }
 
+    /// Like [`deliver_on_success`](Self::deliver_on_success), with your own
+    /// rule on the response's status: `.deliver_if(|status| status.is_success())`
+    /// delivers the events of 2xx responses only.
+    pub fn deliver_if(
+        self,
+        rule: impl Fn(actix_web::http::StatusCode) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self(self.0.deliver_if(move |code| {
+            actix_web::http::StatusCode::from_u16(code).is_ok_and(&rule)
+        }))
+    }
+
     /// Events held and then delivered (under `deliver_on_success`), across
     /// every clone of this middleware.
     pub fn delivered(&self) -> u64 {

@@ -105,9 +105,12 @@ fn without_a_client_the_extractor_answers_500_and_option_works() {
         let response =
             test::call_service(&app, test::TestRequest::post().uri("/signup").to_request()).await;
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(
-            test::read_body(response).await,
-            "Bento is not configured for this route"
+        // The body names the line to add, so the developer sees it at once.
+        let body = test::read_body(response).await;
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains(".wrap(bento_actix::BentoMiddleware::new(client.clone()))"),
+            "{body}"
         );
         let response =
             test::call_service(&app, test::TestRequest::get().uri("/optional").to_request()).await;
@@ -255,4 +258,41 @@ fn middleware_and_handle_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
     assert_send_sync::<BentoMiddleware>();
     assert_send_sync::<Bento>();
+}
+
+/// `deliver_if`: the same rule as in axum, on actix's status type.
+#[test]
+fn deliver_if_delivers_the_events_of_the_statuses_it_accepts() {
+    let (emulator, client) = emulator_and_client_blocking();
+    let middleware = BentoMiddleware::new(client.clone()).deliver_if(|status| status.is_success());
+    async fn created(bento: Bento) -> HttpResponse {
+        bento.track(&signup_for(1)).unwrap();
+        HttpResponse::Created().finish()
+    }
+    async fn conflict(bento: Bento) -> HttpResponse {
+        bento.track(&signup_for(2)).unwrap();
+        HttpResponse::Conflict().finish()
+    }
+    actix(async {
+        let app = test::init_service(
+            App::new()
+                .wrap(middleware.clone())
+                .route("/created", web::get().to(created))
+                .route("/conflict", web::get().to(conflict)),
+        )
+        .await;
+        for (path, status) in [("/created", 201), ("/conflict", 409)] {
+            let response =
+                test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+            assert_eq!(response.status(), status);
+        }
+        client.flush(Duration::from_secs(5)).await.unwrap();
+    });
+    let emails: Vec<String> = emulator.events().into_iter().map(|e| e.email).collect();
+    assert_eq!(
+        emails,
+        vec!["user1@example.com"],
+        "a 409 is not a success here"
+    );
+    assert_eq!((middleware.delivered(), middleware.discarded()), (1, 1));
 }

@@ -75,7 +75,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Bento {
 }
 
 /// The rejection when a handler takes [`Bento`] but the route has no
-/// [`BentoLayer`](crate::BentoLayer): a 500, and an error log saying what to add.
+/// [`BentoLayer`](crate::BentoLayer): a 500 whose body (and an error log) says what to add.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct MissingBentoLayer;
@@ -95,11 +95,8 @@ impl std::error::Error for MissingBentoLayer {}
 impl IntoResponse for MissingBentoLayer {
     fn into_response(self) -> Response {
         tracing::error!("{self}");
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Bento is not configured for this route",
-        )
-            .into_response()
+        // The developer sees the body first: it names the line to add.
+        (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
     }
 }
 

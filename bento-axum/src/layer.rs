@@ -38,6 +38,18 @@ impl BentoLayer {
         Self(self.0.deliver_on_success())
     }
 
+    /// Like [`deliver_on_success`](Self::deliver_on_success), with your own
+    /// rule on the response's status: `.deliver_if(|status| status.is_success())`
+    /// delivers the events of 2xx responses only.
+    pub fn deliver_if(
+        self,
+        rule: impl Fn(http::StatusCode) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self(self.0.deliver_if(move |code| {
+            http::StatusCode::from_u16(code).is_ok_and(&rule)
+        }))
+    }
+
     /// Events this layer held and then delivered (under `deliver_on_success`).
     pub fn delivered(&self) -> u64 {
         self.0.delivered()

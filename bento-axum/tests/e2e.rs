@@ -138,9 +138,11 @@ async fn without_the_layer_the_extractor_answers_500_and_option_works() {
         .await
         .unwrap();
     assert_eq!(response.status(), 500);
-    assert_eq!(
-        response.text().await.unwrap(),
-        "Bento is not configured for this route"
+    // The body names the line to add, so the developer sees it at once.
+    let body = response.text().await.unwrap();
+    assert!(
+        body.contains(".layer(bento_axum::BentoLayer::new(client))"),
+        "{body}"
     );
     let answer = http.get(format!("{url}/optional")).send().await.unwrap();
     assert_eq!(answer.text().await.unwrap(), "no layer");
@@ -331,4 +333,38 @@ fn layer_service_and_handle_are_send_and_sync() {
             std::future::Ready<Result<axum::response::Response, std::convert::Infallible>>,
         >,
     >();
+}
+
+/// `deliver_if`: a rule of the app's own on the response's status.
+#[tokio::test]
+async fn deliver_if_delivers_the_events_of_the_statuses_it_accepts() {
+    let (emulator, client) = emulator_and_client().await;
+    let layer = BentoLayer::new(client.clone()).deliver_if(|status| status.is_success());
+    async fn created(bento: Bento) -> StatusCode {
+        bento.track(&signup_for(1)).unwrap();
+        StatusCode::CREATED
+    }
+    async fn conflict(bento: Bento) -> StatusCode {
+        bento.track(&signup_for(2)).unwrap();
+        StatusCode::CONFLICT
+    }
+    let app = Router::new()
+        .route("/created", get(created))
+        .route("/conflict", get(conflict))
+        .layer(layer.clone());
+    use tower::ServiceExt;
+    for (path, status) in [("/created", 201), ("/conflict", 409)] {
+        let request = axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        assert_eq!(app.clone().oneshot(request).await.unwrap().status(), status);
+    }
+    client.flush(Duration::from_secs(5)).await.unwrap();
+    let emails: Vec<String> = emulator.events().into_iter().map(|e| e.email).collect();
+    assert_eq!(
+        emails,
+        vec!["user1@example.com"],
+        "a 409 is not a success here"
+    );
+    assert_eq!((layer.delivered(), layer.discarded()), (1, 1));
 }

@@ -219,13 +219,7 @@ pub(crate) async fn emulator(port: u16, no_rate_limits: bool) -> Result<ExitCode
         .await
         .map_err(|e| Failure::Failed(format!("the emulator could not start: {e}")))?;
     println!("Bento emulator listening; point a client at it with:");
-    println!("  export BENTO_BASE_URL={}", emulator.base_url());
-    println!(
-        "  export BENTO_PUBLISHABLE_KEY={}",
-        emulator.publishable_key()
-    );
-    println!("  export BENTO_SECRET_KEY={}", emulator.secret_key());
-    println!("  export BENTO_SITE_UUID={}", emulator.site_uuid());
+    print!("{}", emulator.shell_exports());
     println!("Ctrl-C or SIGTERM stops it.");
     stop_signal().await;
     Ok(ExitCode::SUCCESS)

@@ -72,9 +72,9 @@
 //! | `chrono` | no | `chrono::DateTime` as an event date |
 //! | `time` | no | `time::OffsetDateTime` as an event date |
 //! | `metrics` | no | the delivery engine's counters, gauges and batch-latency histogram through the [`metrics`](https://docs.rs/metrics) facade; names in [`delivery`](delivery#metrics) |
-//! | `emulator` | no | `testing::emulator()`: a client connected to a fresh local emulator, for your own tests |
+//! | `emulator` | no | `testing`: a client connected to a fresh local emulator, its `Fault`s, and a wait for N events, for your own tests |
 //! | `lettre` | no | `mailer::BentoTransport`, a `lettre` transport for transactional email |
-//! | `postgres` | no | [`outbox`]: events written in the app's own PostgreSQL transaction and relayed by one instance of the fleet (sqlx 0.8) |
+//! | `postgres` | no | `outbox::Outbox`: events written in the app's own PostgreSQL transaction and relayed by one instance of the fleet (sqlx 0.8) |
 //!
 //! Without `rustls` or `native-tls` the client speaks plain HTTP only, which
 //! is enough for the emulator and nothing else.

@@ -16,9 +16,9 @@
 //! inspection and fault injection. It shares no code with this crate, so it
 //! stays an independent judge of what the client sends.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-pub use bento_emulator::Emulator;
+pub use bento_emulator::{Emulator, Fault, RecordedEvent};
 
 use crate::{Client, ClientBuilder, RateLimits};
 
@@ -43,4 +43,52 @@ pub fn client_for(emulator: &Emulator) -> ClientBuilder {
         .publishable_key(emulator.publishable_key())
         .secret_key(emulator.secret_key())
         .site_uuid(emulator.site_uuid())
+}
+
+/// Waits until `emulator` holds at least `n` events (the background queue
+/// delivers a flush interval after `track`), and returns them; an error
+/// saying how many it held when `timeout` passed.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// let (bento, client) = bento_core::testing::emulator().await?;
+/// client.track(&bento_core::Event::new("account.signup", "ada@example.com"))?;
+/// let events = bento_core::testing::wait_for_events(&bento, 1, Duration::from_secs(5)).await?;
+/// assert_eq!(events[0].email, "ada@example.com");
+/// # Ok(()) }
+/// ```
+pub async fn wait_for_events(
+    emulator: &Emulator,
+    n: usize,
+    timeout: Duration,
+) -> Result<Vec<RecordedEvent>, WaitTimeout> {
+    let deadline = crate::time::after(Instant::now(), timeout);
+    loop {
+        let events = emulator.events();
+        if events.len() >= n {
+            return Ok(events);
+        }
+        if Instant::now() >= deadline {
+            return Err(WaitTimeout {
+                wanted: n,
+                held: events.len(),
+                timeout,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// [`wait_for_events`] gave up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the emulator held {held} of the {wanted} events waited for after {timeout:?}")]
+pub struct WaitTimeout {
+    /// Events waited for.
+    pub wanted: usize,
+    /// Events the emulator held at the deadline.
+    pub held: usize,
+    /// How long it waited.
+    pub timeout: Duration,
 }

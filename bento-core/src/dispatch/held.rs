@@ -30,14 +30,27 @@ impl HeldStats {
     }
 }
 
+/// Which response statuses deliver a request's held events.
+type DeliverIf = Arc<dyn Fn(u16) -> bool + Send + Sync>;
+
 /// A layer's or middleware's settings: the client requests get, and whether
-/// their events wait for the response ([`deliver_on_success`](Self::deliver_on_success)).
-/// Cheap to clone; clones share their counters.
-#[derive(Clone, Debug)]
+/// their events wait for the response ([`deliver_on_success`](Self::deliver_on_success),
+/// [`deliver_if`](Self::deliver_if)). Cheap to clone; clones share their counters.
+#[derive(Clone)]
 pub struct RequestTracking {
     client: Client,
-    on_success: bool,
+    deliver_if: Option<DeliverIf>,
     stats: Arc<HeldStats>,
+}
+
+impl std::fmt::Debug for RequestTracking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestTracking")
+            .field("client", &self.client)
+            .field("holds_events", &self.deliver_if.is_some())
+            .field("stats", &self.stats)
+            .finish()
+    }
 }
 
 impl RequestTracking {
@@ -45,7 +58,7 @@ impl RequestTracking {
     pub fn new(client: Client) -> Self {
         Self {
             client,
-            on_success: false,
+            deliver_if: None,
             stats: Arc::default(),
         }
     }
@@ -54,8 +67,15 @@ impl RequestTracking {
     /// delivers them if the status is below 500 and discards them otherwise.
     /// A handler that panics, or a request cancelled before its response,
     /// discards them too.
-    pub fn deliver_on_success(mut self) -> Self {
-        self.on_success = true;
+    pub fn deliver_on_success(self) -> Self {
+        self.deliver_if(|status| status < 500)
+    }
+
+    /// Like [`deliver_on_success`](Self::deliver_on_success), with your own
+    /// rule: the events of a request are delivered when `rule` returns true
+    /// for its response's status (say, only 2xx: `|status| (200..300).contains(&status)`).
+    pub fn deliver_if(mut self, rule: impl Fn(u16) -> bool + Send + Sync + 'static) -> Self {
+        self.deliver_if = Some(Arc::new(rule));
         self
     }
 
@@ -78,9 +98,9 @@ impl RequestTracking {
     /// One request's handle, and (under `deliver_on_success`) the settlement
     /// its response path must complete.
     pub fn begin(&self) -> (RequestEvents, Option<Settlement>) {
-        if !self.on_success {
+        let Some(rule) = &self.deliver_if else {
             return (RequestEvents::direct(self.client.clone()), None);
-        }
+        };
         let held = Arc::new(HeldEvents {
             state: Mutex::new(State::Holding(Vec::new())),
             stats: Arc::clone(&self.stats),
@@ -88,6 +108,7 @@ impl RequestTracking {
         let settlement = Settlement {
             held: Arc::clone(&held),
             client: self.client.clone(),
+            deliver_if: Arc::clone(rule),
         };
         let events = RequestEvents {
             client: self.client.clone(),
@@ -204,6 +225,7 @@ impl HeldEvents {
 pub struct Settlement {
     held: Arc<HeldEvents>,
     client: Client,
+    deliver_if: DeliverIf,
 }
 
 impl std::fmt::Debug for Settlement {
@@ -213,15 +235,19 @@ impl std::fmt::Debug for Settlement {
 }
 
 impl Settlement {
-    /// The response exists with HTTP `status`: deliver the events if it is
-    /// below 500, discard them otherwise. (A number, not a typed status, so
-    /// that frameworks on any version of the `http` crate can call it.)
+    /// The response exists with HTTP `status`: deliver the events if the
+    /// layer's rule says so (below 500 for `deliver_on_success`), discard
+    /// them otherwise. (A number, not a typed status, so that frameworks on
+    /// any version of the `http` crate can call it.)
     pub fn respond(self, status: u16) {
-        if status >= 500 {
-            self.held
-                .settle(&self.client, false, "the response is a server error");
-        } else {
+        if (self.deliver_if)(status) {
             self.held.settle(&self.client, true, "");
+        } else {
+            self.held.settle(
+                &self.client,
+                false,
+                "the response's status does not deliver them",
+            );
         }
     }
 
