@@ -62,7 +62,18 @@ fn serialize(c: &mut Criterion) {
         }),
     );
 
+    // The enum's variant writes the same bytes.
+    let shop = bento_benches::purchase::shop_purchase();
+    let as_enum = bento_core::events::to_vec(&shop).expect("valid event");
+    assert_eq!(as_enum, derived, "the enum variant and the struct differ");
+
     let mut group = c.benchmark_group("purchase");
+    group.bench_function("enum variant + checks", |b| {
+        b.iter(|| {
+            buf.clear();
+            bento_core::events::encode_into(black_box(&shop), &mut buf).expect("valid");
+        })
+    });
     group.bench_function("derive + checks", |b| {
         b.iter(|| {
             buf.clear();

@@ -57,6 +57,60 @@ pub struct Purchase {
     pub cart: Cart,
 }
 
+/// The same purchase as one variant of an enum of events (issue 19): the
+/// derive's `match` must cost next to nothing over the struct.
+#[derive(Debug, Clone, BentoEvent)]
+pub enum ShopEvent {
+    /// A sign-up, so that the `match` has more than one arm.
+    #[bento(event = "account.signup")]
+    Signup {
+        /// Who signed up.
+        email: String,
+        /// Profile field.
+        #[bento(field)]
+        first_name: String,
+    },
+    /// The purchase, field for field as [`Purchase`].
+    #[bento(event = "$purchase")]
+    Purchase {
+        /// Who bought.
+        email: String,
+        /// Profile field.
+        #[bento(field)]
+        first_name: String,
+        /// Profile field.
+        #[bento(field)]
+        plan: Option<&'static str>,
+        /// De-duplication key.
+        #[bento(unique)]
+        order_id: String,
+        /// Total.
+        value: Money,
+        /// What was bought.
+        cart: Cart,
+    },
+}
+
+/// [`purchase`] as the enum's variant.
+pub fn shop_purchase() -> ShopEvent {
+    let Purchase {
+        email,
+        first_name,
+        plan,
+        order_id,
+        value,
+        cart,
+    } = purchase();
+    ShopEvent::Purchase {
+        email,
+        first_name,
+        plan,
+        order_id,
+        value,
+        cart,
+    }
+}
+
 /// A realistic purchase.
 pub fn purchase() -> Purchase {
     Purchase {

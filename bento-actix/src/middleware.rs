@@ -44,9 +44,11 @@ impl BentoMiddleware {
         self,
         rule: impl Fn(actix_web::http::StatusCode) -> bool + Send + Sync + 'static,
     ) -> Self {
-        Self(self.0.deliver_if(move |code| {
-            actix_web::http::StatusCode::from_u16(code).is_ok_and(&rule)
-        }))
+        Self(
+            self.0.deliver_if(move |code| {
+                actix_web::http::StatusCode::from_u16(code).is_ok_and(&rule)
+            }),
+        )
     }
 
     /// Events held and then delivered (under `deliver_on_success`), across

@@ -45,9 +45,10 @@ impl BentoLayer {
         self,
         rule: impl Fn(http::StatusCode) -> bool + Send + Sync + 'static,
     ) -> Self {
-        Self(self.0.deliver_if(move |code| {
-            http::StatusCode::from_u16(code).is_ok_and(&rule)
-        }))
+        Self(
+            self.0
+                .deliver_if(move |code| http::StatusCode::from_u16(code).is_ok_and(&rule)),
+        )
     }
 
     /// Events this layer held and then delivered (under `deliver_on_success`).

@@ -2,35 +2,61 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::{DeriveInput, LitStr};
+use syn::{Data, DeriveInput, LitStr};
 
 use crate::attr::{Derive, Role};
 use crate::errors::Errors;
 use crate::model::{self, FieldModel, Model, type_span};
 use crate::object::{Kind, object};
+use crate::variants::{self, Variant};
 
 pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
+    if let Data::Enum(data) = &input.data {
+        return expand_enum(input, data);
+    }
     model::expand(
         input,
         Derive::Event,
         |model, errors| plan(model, errors).map(|plan| generate(model, &plan)),
-        |private| {
-            quote! {
-                fn event_type(&self) -> &str {
-                    ::core::unreachable!()
-                }
-                fn email(&self) -> &str {
-                    ::core::unreachable!()
-                }
-                fn serialize_details<__M: #private::SerializeMap>(
-                    &self,
-                    _: &mut __M,
-                ) -> ::core::result::Result<(), __M::Error> {
-                    ::core::unreachable!()
-                }
-            }
-        },
+        stub,
     )
+}
+
+/// The methods of the impl that stands in when the derive reported errors,
+/// so that uses of the type add no "trait not implemented" errors.
+fn stub(private: &TokenStream) -> TokenStream {
+    quote! {
+        fn event_type(&self) -> &str {
+            ::core::unreachable!()
+        }
+        fn email(&self) -> &str {
+            ::core::unreachable!()
+        }
+        fn serialize_details<__M: #private::SerializeMap>(
+            &self,
+            _: &mut __M,
+        ) -> ::core::result::Result<(), __M::Error> {
+            ::core::unreachable!()
+        }
+    }
+}
+
+fn expand_enum(input: &DeriveInput, data: &syn::DataEnum) -> TokenStream {
+    let mut errors = Errors::default();
+    let variants = variants::parse(input, data, &mut errors);
+    let private = variants
+        .as_ref()
+        .and_then(|v| v.first())
+        .map(|v| v.model.private());
+    let generated = variants.as_ref().and_then(|variants| {
+        let plans: Vec<Option<Plan<'_, '_>>> = variants
+            .iter()
+            .map(|variant| plan(&variant.model, &mut errors))
+            .collect();
+        let plans: Option<Vec<Plan<'_, '_>>> = plans.into_iter().collect();
+        plans.map(|plans| generate_enum(input, variants, &plans))
+    });
+    model::finish(input, Derive::Event, private, errors, generated, stub)
 }
 
 /// Which field plays which part, after every check passed.
@@ -43,11 +69,20 @@ struct Plan<'m, 'a> {
 }
 
 fn plan<'m, 'a>(model: &'m Model<'a>, errors: &mut Errors) -> Option<Plan<'m, 'a>> {
-    let ident = &model.input.ident;
+    let ident = model.variant.unwrap_or(&model.input.ident);
     let name = match &model.container.event {
         Some(lit) => {
             check_event_name(lit, errors);
             lit.value()
+        }
+        None if model.variant.is_some() => {
+            errors.at(
+                ident.span(),
+                format_args!(
+                    "missing `#[bento(event = \"...\")]` on variant `{ident}`: every variant is an event type of its own, such as `account.signup` or `$purchase`"
+                ),
+            );
+            String::new()
         }
         None => {
             errors.at(
@@ -218,67 +253,209 @@ fn check_event_name(lit: &LitStr, errors: &mut Errors) {
     );
 }
 
-fn generate(model: &Model<'_>, plan: &Plan<'_, '_>) -> TokenStream {
-    let private = model.private();
-    let (impl_generics, ty_generics, _) = model.input.generics.split_for_impl();
-    let ident = &model.input.ident;
-    let name = &plan.name;
+/// What one event (a struct, or one variant) generates, method by method.
+struct Bodies {
+    name: String,
+    email: TokenStream,
+    date: Option<TokenStream>,
+    /// `None` when nothing goes into `fields`.
+    has_fields: Option<TokenStream>,
+    write_fields: Vec<TokenStream>,
+    has_details: TokenStream,
+    write_details: Vec<TokenStream>,
+    checks: Vec<TokenStream>,
+}
 
-    let mut bounds = Vec::new();
+fn bodies<'a>(
+    model: &Model<'a>,
+    plan: &Plan<'_, 'a>,
+    bounds: &mut Vec<(&'a syn::Type, TokenStream)>,
+) -> Bodies {
+    let private = model.private();
     bounds.push((plan.email.ty, quote!(#private::EmailAddress)));
     let email = model::email_expr(&private, plan.email);
-
     let date = plan.date.map(|field| {
         bounds.push((field.ty, quote!(#private::EventDate)));
-        let member = field.ident;
-        let call = quote_spanned!(type_span(field.ty)=> #private::EventDate::to_timestamp(&self.#member));
-        quote! {
-            #[inline]
-            fn date(&self) -> ::core::result::Result<::core::option::Option<#private::Timestamp>, #private::DateError> {
-                #call
-            }
-        }
+        let access = &field.access;
+        quote_spanned!(type_span(field.ty)=> #private::EventDate::to_timestamp(&#access))
     });
-
     let kind = |field: &FieldModel<'_>| match field.role() {
         _ if is_flattened(field) => Kind::Flatten,
         Some(Role::Unique) => Kind::Unique,
         _ => Kind::Value,
     };
-    let fields = object(&plan.fields, &private, &mut bounds, &[], kind);
-    let details = object(&plan.details, &private, &mut bounds, &[], kind);
-    let (has_fields, write_fields, check_fields) =
-        (&fields.present, &fields.writes, &fields.checks);
-    let (has_details, write_details, check_details) =
-        (&details.present, &details.writes, &details.checks);
-    let fields_methods = (!plan.fields.is_empty()).then(|| {
+    let fields = object(&plan.fields, &private, bounds, &[], kind);
+    let details = object(&plan.details, &private, bounds, &[], kind);
+    Bodies {
+        name: plan.name.clone(),
+        email,
+        date,
+        has_fields: (!plan.fields.is_empty()).then_some(fields.present),
+        write_fields: fields.writes,
+        has_details: details.present,
+        write_details: details.writes,
+        checks: fields.checks.into_iter().chain(details.checks).collect(),
+    }
+}
+
+fn generate(model: &Model<'_>, plan: &Plan<'_, '_>) -> TokenStream {
+    let mut bounds = Vec::new();
+    let bodies = bodies(model, plan, &mut bounds);
+    let where_clause = model.where_clause(&bounds);
+    emit(
+        model.input,
+        &model.private(),
+        &where_clause,
+        &[bodies],
+        None,
+    )
+}
+
+/// The enum's impl: every method a `match` over the variants, each arm the
+/// straight-line code of that variant's struct, on bindings of its fields.
+fn generate_enum(
+    input: &DeriveInput,
+    variants: &[Variant<'_>],
+    plans: &[Plan<'_, '_>],
+) -> TokenStream {
+    let Some(first) = variants.first() else {
+        return TokenStream::new();
+    };
+    let mut bounds = Vec::new();
+    let all: Vec<Bodies> = variants
+        .iter()
+        .zip(plans)
+        .map(|(variant, plan)| bodies(&variant.model, plan, &mut bounds))
+        .collect();
+    let patterns: Vec<TokenStream> = variants
+        .iter()
+        .map(|variant| {
+            let name = variant.ident;
+            let members = variant.model.fields.iter().map(|field| {
+                let member = field.ident;
+                let binding = model::binding(member);
+                quote!(#member: #binding)
+            });
+            quote!(Self::#name { #(#members,)* .. })
+        })
+        .collect();
+    let where_clause = first.model.where_clause(&bounds);
+    emit(
+        input,
+        &first.model.private(),
+        &where_clause,
+        &all,
+        Some(&patterns),
+    )
+}
+
+/// The `BentoEvent` impl and the event type constant(s): for a struct from
+/// its one `Bodies`; for an enum (`patterns`, one per variant) each method
+/// a `match` whose arms are the variants' bodies.
+fn emit(
+    input: &DeriveInput,
+    private: &TokenStream,
+    where_clause: &TokenStream,
+    all: &[Bodies],
+    patterns: Option<&[TokenStream]>,
+) -> TokenStream {
+    let (impl_generics, ty_generics, user_where) = input.generics.split_for_impl();
+    let ident = &input.ident;
+    let each = |body: &dyn Fn(&Bodies) -> TokenStream| -> TokenStream {
+        match patterns {
+            None => all.first().map(body).unwrap_or_default(),
+            Some(patterns) => {
+                let arms = patterns.iter().zip(all).map(|(pattern, bodies)| {
+                    let body = body(bodies);
+                    quote!(#pattern => { #body })
+                });
+                quote! {
+                    match self {
+                        #(#arms)*
+                    }
+                }
+            }
+        }
+    };
+    let event_type = each(&|b| {
+        let name = &b.name;
+        quote!(#name)
+    });
+    let email = each(&|b| b.email.clone());
+    let date = all.iter().any(|b| b.date.is_some()).then(|| {
+        let body = each(&|b| match &b.date {
+            Some(call) => call.clone(),
+            None => quote!(::core::result::Result::Ok(::core::option::Option::None)),
+        });
+        quote! {
+            #[inline]
+            fn date(&self) -> ::core::result::Result<::core::option::Option<#private::Timestamp>, #private::DateError> {
+                #body
+            }
+        }
+    });
+    let fields_methods = all.iter().any(|b| b.has_fields.is_some()).then(|| {
+        let has = each(&|b| b.has_fields.clone().unwrap_or_else(|| quote!(false)));
+        let write = each(&|b| {
+            let writes = &b.write_fields;
+            quote!(#(#writes)*)
+        });
         quote! {
             #[inline]
             fn has_fields(&self) -> bool {
-                #has_fields
+                #has
             }
 
             fn serialize_fields<__M: #private::SerializeMap>(
                 &self,
                 __map: &mut __M,
             ) -> ::core::result::Result<(), __M::Error> {
-                #(#write_fields)*
+                #write
                 ::core::result::Result::Ok(())
             }
         }
     });
-    let checks: Vec<TokenStream> = check_fields.iter().chain(check_details).cloned().collect();
-    let validate = model::validate_method(&private, &checks);
-    let where_clause = model.where_clause(&bounds);
+    let has_details = each(&|b| b.has_details.clone());
+    let write_details = each(&|b| {
+        let writes = &b.write_details;
+        quote!(#(#writes)*)
+    });
+    let checks: Vec<TokenStream> = if all.iter().any(|b| !b.checks.is_empty()) {
+        vec![each(&|b| {
+            let checks = &b.checks;
+            quote!(#(#checks)*)
+        })]
+    } else {
+        Vec::new()
+    };
+    let validate = model::validate_method(private, &checks);
+    let constant = match patterns {
+        None => {
+            let name = all.first().map(|b| b.name.as_str()).unwrap_or_default();
+            quote! {
+                /// The Bento event type this struct is sent as (from `#[bento(event = "...")]`).
+                pub const EVENT_TYPE: &'static str = #name;
+            }
+        }
+        Some(_) => {
+            let names = all.iter().map(|b| &b.name);
+            quote! {
+                /// The Bento event types of this enum's variants, in order
+                /// (from each variant's `#[bento(event = "...")]`).
+                pub const EVENT_TYPES: &'static [&'static str] = &[#(#names),*];
+            }
+        }
+    };
 
     quote! {
-
         const _: () = {
             #[automatically_derived]
+            // A variant's arm binds every field, whichever its methods use.
+            #[allow(unused_variables)]
             impl #impl_generics #private::BentoEvent for #ident #ty_generics #where_clause {
                 #[inline]
                 fn event_type(&self) -> &str {
-                    #name
+                    #event_type
                 }
 
                 #[inline]
@@ -299,12 +476,17 @@ fn generate(model: &Model<'_>, plan: &Plan<'_, '_>) -> TokenStream {
                     &self,
                     __map: &mut __M,
                 ) -> ::core::result::Result<(), __M::Error> {
-                    #(#write_details)*
+                    #write_details
                     ::core::result::Result::Ok(())
                 }
 
                 #validate
             }
         };
+
+        #[automatically_derived]
+        impl #impl_generics #ident #ty_generics #user_where {
+            #constant
+        }
     }
 }

@@ -13,6 +13,7 @@ mod model;
 mod object;
 mod subscriber;
 mod suggest;
+mod variants;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};

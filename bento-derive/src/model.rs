@@ -12,6 +12,8 @@ use crate::errors::Errors;
 
 pub(crate) struct Model<'a> {
     pub(crate) input: &'a DeriveInput,
+    /// The enum variant this model is, when it is one.
+    pub(crate) variant: Option<&'a Ident>,
     pub(crate) container: Container,
     pub(crate) fields: Vec<FieldModel<'a>>,
 }
@@ -24,6 +26,9 @@ pub(crate) struct FieldModel<'a> {
     pub(crate) key: String,
     /// `rename`'s literal when there is one, else the field name.
     pub(crate) key_span: Span,
+    /// The field as a place expression in generated code: `self.name` in a
+    /// struct, `(*__bento_name)` in an enum variant's match arm.
+    pub(crate) access: TokenStream,
 }
 
 impl FieldModel<'_> {
@@ -52,12 +57,24 @@ pub(crate) fn expand<'a>(
     let generated = model
         .as_ref()
         .and_then(|model| generate(model, &mut errors));
+    let private = model.as_ref().map(Model::private);
+    finish(input, derive, private, errors, generated, stub_methods)
+}
+
+/// The generated code when nothing was reported; otherwise every error
+/// next to a stub impl (see [`expand`]).
+pub(crate) fn finish(
+    input: &DeriveInput,
+    derive: Derive,
+    private: Option<TokenStream>,
+    errors: Errors,
+    generated: Option<TokenStream>,
+    stub_methods: impl FnOnce(&TokenStream) -> TokenStream,
+) -> TokenStream {
     match generated {
         Some(code) if errors.is_empty() => code,
         _ => {
-            let private = model
-                .as_ref()
-                .map_or_else(|| quote!(::bento_core::__private), Model::private);
+            let private = private.unwrap_or_else(|| quote!(::bento_core::__private));
             let trait_name = syn::Ident::new(derive.name(), proc_macro2::Span::call_site());
             let methods = stub_methods(&private);
             let ident = &input.ident;
@@ -78,8 +95,8 @@ pub(crate) fn expand<'a>(
 
 /// `EmailAddress::as_email(&self.field)`, blamed on the field's type.
 pub(crate) fn email_expr(private: &TokenStream, field: &FieldModel<'_>) -> TokenStream {
-    let member = field.ident;
-    quote_spanned!(type_span(field.ty)=> #private::EmailAddress::as_email(&self.#member))
+    let access = &field.access;
+    quote_spanned!(type_span(field.ty)=> #private::EmailAddress::as_email(&#access))
 }
 
 /// `fn validate` running the generated run-time checks, if there are any.
@@ -133,12 +150,8 @@ pub(crate) fn parse<'a>(
             errors.at(
                 data.enum_token.span,
                 format_args!(
-                    "{} can only be derived for a struct with named fields, not an enum; derive it on one struct per {}",
+                    "{} can only be derived for a struct with named fields, not an enum; derive it on one struct per record shape",
                     derive.name(),
-                    match derive {
-                        Derive::Event => "event type",
-                        Derive::Subscriber => "record shape",
-                    }
                 ),
             );
             return None;
@@ -154,7 +167,38 @@ pub(crate) fn parse<'a>(
             return None;
         }
     };
-    let fields = named
+    let fields = fields_of(named, &container, derive, errors, Access::SelfField);
+    Some(Model {
+        input,
+        variant: None,
+        container,
+        fields,
+    })
+}
+
+/// How generated code reaches a field.
+#[derive(Clone, Copy)]
+pub(crate) enum Access {
+    /// `self.name`.
+    SelfField,
+    /// `(*__bento_name)`, bound by a match arm's pattern.
+    Binding,
+}
+
+/// The binding a variant's match arm gives a field: `__bento_name`.
+pub(crate) fn binding(ident: &Ident) -> Ident {
+    Ident::new(&format!("__bento_{}", unraw(ident)), Span::call_site())
+}
+
+/// The named fields with their attributes and final keys.
+pub(crate) fn fields_of<'a>(
+    named: &'a syn::FieldsNamed,
+    container: &Container,
+    derive: Derive,
+    errors: &mut Errors,
+    access: Access,
+) -> Vec<FieldModel<'a>> {
+    named
         .named
         .iter()
         .filter_map(|field| {
@@ -171,20 +215,23 @@ pub(crate) fn parse<'a>(
                     (key, ident.span())
                 }
             };
+            let access = match access {
+                Access::SelfField => quote!(self.#ident),
+                Access::Binding => {
+                    let binding = binding(ident);
+                    quote!((*#binding))
+                }
+            };
             Some(FieldModel {
                 ident,
                 ty: &field.ty,
                 attrs,
                 key,
                 key_span,
+                access,
             })
         })
-        .collect();
-    Some(Model {
-        input,
-        container,
-        fields,
-    })
+        .collect()
 }
 
 impl Model<'_> {

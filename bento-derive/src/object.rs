@@ -4,7 +4,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
-use syn::{Ident, Path, Type};
+use syn::{Path, Type};
 
 use crate::model::{FieldModel, option_inner, type_span};
 
@@ -60,7 +60,7 @@ pub(crate) fn object<'a>(
     let mut writes = Vec::new();
     let mut checks = Vec::new();
     for field in members {
-        let member = field.ident;
+        let access = &field.access;
         let span = type_span(field.ty);
         let skip_if = field.attrs.skip_if.as_ref().map(|(path, _)| path);
         let name = field.name();
@@ -69,21 +69,21 @@ pub(crate) fn object<'a>(
         let (presence, write) = match kind {
             Kind::Flatten => {
                 bounds.push((field.ty, quote!(#private::FlattenMap)));
-                checks.push(quote_spanned!(span=> #private::check_flatten(#name, &self.#member, &[#(#taken),*])?;));
+                checks.push(quote_spanned!(span=> #private::check_flatten(#name, &#access, &[#(#taken),*])?;));
                 (
-                    quote!(#private::has_entries(&self.#member)),
-                    quote_spanned!(span=> #private::flatten(__map, &self.#member)?;),
+                    quote!(#private::has_entries(&#access)),
+                    quote_spanned!(span=> #private::flatten(__map, &#access)?;),
                 )
             }
             Kind::Tags(_) => {
                 bounds.push((field.ty, quote!(#private::TagList)));
-                checks.push(quote_spanned!(span=> #private::check_tags(#name, &self.#member)?;));
-                let present = quote_spanned!(span=> #private::has_tags(&self.#member));
+                checks.push(quote_spanned!(span=> #private::check_tags(#name, &#access)?;));
+                let present = quote_spanned!(span=> #private::has_tags(&#access));
                 (
                     present.clone(),
                     quote! {
                         if #present {
-                            #private::SerializeMap::serialize_entry(__map, #key, &#private::Tags(&self.#member))?;
+                            #private::SerializeMap::serialize_entry(__map, #key, &#private::Tags(&#access))?;
                         }
                     },
                 )
@@ -98,9 +98,9 @@ pub(crate) fn object<'a>(
                         bounds.push((inner, quote!(#private::Serialize)));
                         let value = wrap(quote_spanned!(type_span(inner)=> __value));
                         (
-                            quote!(::core::option::Option::is_some(&self.#member)),
+                            quote!(::core::option::Option::is_some(&#access)),
                             quote! {
-                                if let ::core::option::Option::Some(__value) = &self.#member {
+                                if let ::core::option::Option::Some(__value) = &#access {
                                     #private::SerializeMap::serialize_entry(__map, #key, #value)?;
                                 }
                             },
@@ -108,7 +108,7 @@ pub(crate) fn object<'a>(
                     }
                     None => {
                         bounds.push((field.ty, quote!(#private::Serialize)));
-                        let value = wrap(quote_spanned!(span=> &self.#member));
+                        let value = wrap(quote_spanned!(span=> &#access));
                         (
                             quote!(true),
                             quote!(#private::SerializeMap::serialize_entry(__map, #key, #value)?;),
@@ -117,8 +117,8 @@ pub(crate) fn object<'a>(
                 }
             }
         };
-        present.push(guarded(skip_if, member, presence));
-        writes.push(guarded_stmt(skip_if, member, write));
+        present.push(guarded(skip_if, access, presence));
+        writes.push(guarded_stmt(skip_if, access, write));
     }
     let present = if present.is_empty() {
         quote!(false)
@@ -134,16 +134,16 @@ pub(crate) fn object<'a>(
     }
 }
 
-fn guarded(skip_if: Option<&Path>, member: &Ident, presence: TokenStream) -> TokenStream {
+fn guarded(skip_if: Option<&Path>, access: &TokenStream, presence: TokenStream) -> TokenStream {
     match skip_if {
-        Some(path) => quote!((!#path(&self.#member) && #presence)),
+        Some(path) => quote!((!#path(&#access) && #presence)),
         None => presence,
     }
 }
 
-fn guarded_stmt(skip_if: Option<&Path>, member: &Ident, stmt: TokenStream) -> TokenStream {
+fn guarded_stmt(skip_if: Option<&Path>, access: &TokenStream, stmt: TokenStream) -> TokenStream {
     match skip_if {
-        Some(path) => quote!(if !#path(&self.#member) { #stmt }),
+        Some(path) => quote!(if !#path(&#access) { #stmt }),
         None => stmt,
     }
 }

@@ -57,6 +57,22 @@ struct Cart {
     items: Vec<Item>,
 }
 
+fn money() -> Money {
+    Money {
+        currency: "USD",
+        amount: 8000,
+    }
+}
+
+fn cart() -> Cart {
+    Cart {
+        items: vec![Item {
+            product_sku: "SKU1",
+            quantity: 2,
+        }],
+    }
+}
+
 #[derive(BentoEvent)]
 #[bento(event = "$purchase")]
 struct Purchase<'a> {
@@ -75,16 +91,8 @@ fn purchase_matches_the_documented_shape_in_declaration_order() {
         email: "ada@example.com",
         first_name: "Ada",
         order_id: "ord_1".into(),
-        value: Money {
-            currency: "USD",
-            amount: 8000,
-        },
-        cart: Cart {
-            items: vec![Item {
-                product_sku: "SKU1",
-                quantity: 2,
-            }],
-        },
+        value: money(),
+        cart: cart(),
     };
     assert_eq!(
         event_json(&purchase),
@@ -94,6 +102,96 @@ fn purchase_matches_the_documented_shape_in_declaration_order() {
             r#""cart":{"items":[{"product_sku":"SKU1","quantity":2}]}}}"#
         )
     );
+}
+
+/// Issue 19: one enum of events, each variant with the attributes of a struct.
+#[derive(BentoEvent)]
+#[bento(rename_all = "snake_case")]
+enum ShopEvent<'a> {
+    #[bento(event = "account.signup")]
+    Signup {
+        email: &'a str,
+        #[bento(field)]
+        first_name: &'a str,
+        source: &'a str,
+    },
+    #[bento(event = "$purchase")]
+    Purchase {
+        email: &'a str,
+        #[bento(field)]
+        first_name: &'a str,
+        #[bento(unique)]
+        order_id: String,
+        value: Money,
+        cart: Cart,
+    },
+    #[bento(event = "plan.cancelled")]
+    Cancelled {
+        #[bento(email)]
+        who: String,
+        #[bento(date)]
+        at: Option<Timestamp>,
+        #[bento(skip)]
+        internal: u32,
+        #[bento(rename = "why")]
+        reason: Option<&'a str>,
+    },
+}
+
+#[test]
+fn each_variant_serializes_as_its_struct_would() {
+    let purchase = ShopEvent::Purchase {
+        email: "ada@example.com",
+        first_name: "Ada",
+        order_id: "ord_1".into(),
+        value: money(),
+        cart: cart(),
+    };
+    let as_struct = Purchase {
+        email: "ada@example.com",
+        first_name: "Ada",
+        order_id: "ord_1".into(),
+        value: money(),
+        cart: cart(),
+    };
+    assert_eq!(event_json(&purchase), event_json(&as_struct));
+    let signup = ShopEvent::Signup {
+        email: "grace@example.com",
+        first_name: "Grace",
+        source: "ads",
+    };
+    assert_eq!(
+        event_json(&signup),
+        concat!(
+            r#"{"type":"account.signup","email":"grace@example.com","#,
+            r#""fields":{"first_name":"Grace"},"details":{"source":"ads"}}"#
+        )
+    );
+    let cancelled = ShopEvent::Cancelled {
+        who: "alan@example.com".into(),
+        at: Some(Timestamp::parse("2024-05-01T12:00:00Z").unwrap()),
+        internal: 7,
+        reason: None,
+    };
+    let value = event_value(&cancelled);
+    assert_eq!(value["type"], "plan.cancelled");
+    assert_eq!(value["email"], "alan@example.com");
+    assert!(value["date"].is_string(), "{value}");
+    assert!(value.get("fields").is_none(), "{value}");
+    assert!(value.get("details").is_none(), "{value}");
+    assert_eq!(signup.event_type(), "account.signup");
+}
+
+#[test]
+fn event_types_are_constants() {
+    assert_eq!(
+        ShopEvent::EVENT_TYPES,
+        ["account.signup", "$purchase", "plan.cancelled"]
+    );
+    assert_eq!(Purchase::EVENT_TYPE, "$purchase");
+    assert_eq!(Signup::EVENT_TYPE, "account.signup");
+    const SIGNUP: &str = Signup::EVENT_TYPE;
+    assert_eq!(SIGNUP, "account.signup");
 }
 
 #[derive(BentoEvent)]
