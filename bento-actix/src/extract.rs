@@ -6,7 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use bento_core::integration::RequestEvents;
-use bento_core::{BentoEvent, Client, TrackError};
+use bento_core::{Client, SubscriberEvent, TrackError};
 
 /// A handler's handle on Bento: from [`BentoMiddleware`](crate::BentoMiddleware)
 /// when the request went through it, otherwise from the app data (a `Client`
@@ -21,8 +21,25 @@ impl Bento {
     /// Checks and encodes the event, and queues it for background delivery
     /// (or, under `deliver_on_success`, holds it until the response exists).
     /// Never blocks.
-    pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+    ///
+    /// An event without an email is about the request's subscriber (the
+    /// layer's [`identify`](crate::BentoMiddleware::identify), or
+    /// [`identify`](Self::identify) here); in an anonymous request it is
+    /// [`TrackError::Anonymous`] and nothing is sent. An event with its own
+    /// email keeps it.
+    pub fn track<E: SubscriberEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
         self.0.track(event)
+    }
+
+    /// Makes `email` the subscriber this request is about, from here on (at
+    /// login or signup, say).
+    pub fn identify(&self, email: impl Into<String>) {
+        self.0.identify(email);
+    }
+
+    /// The subscriber this request is about, if known.
+    pub fn identity(&self) -> Option<std::sync::Arc<str>> {
+        self.0.identity()
     }
 
     /// The client, for every other Bento call.

@@ -2,6 +2,7 @@
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use actix_web::HttpMessage;
@@ -20,13 +21,39 @@ use crate::extract::Bento;
 ///
 /// Build the client once, outside the `HttpServer::new` closure (which runs
 /// once per worker), and clone the middleware into it.
-#[derive(Clone, Debug)]
-pub struct BentoMiddleware(RequestTracking);
+#[derive(Clone)]
+pub struct BentoMiddleware(RequestTracking, Option<Identify>);
+
+/// Reads a request's subscriber from what the app's auth put in it.
+type Identify = Arc<dyn Fn(&ServiceRequest) -> Option<String> + Send + Sync>;
+
+impl std::fmt::Debug for BentoMiddleware {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BentoMiddleware")
+            .field("tracking", &self.0)
+            .field("identify", &self.1.is_some())
+            .finish()
+    }
+}
 
 impl BentoMiddleware {
     /// Middleware handing tracked events to `client`'s delivery queue at once.
     pub fn new(client: Client) -> Self {
-        Self(RequestTracking::new(client))
+        Self(RequestTracking::new(client), None)
+    }
+
+    /// How to tell whom a request is about, from what the app's auth put in
+    /// it (a session, a JWT claim, an extension): events without an email
+    /// that a handler tracks through [`Bento`] are then about that
+    /// subscriber. `None` leaves the request anonymous until a handler calls
+    /// [`Bento::identify`] (at login or signup). The same semantics as
+    /// `bento_axum::BentoLayer::identify`.
+    pub fn identify(
+        mut self,
+        identify: impl Fn(&ServiceRequest) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.1 = Some(Arc::new(identify));
+        self
     }
 
     /// Holds the events a request tracks until its response exists, then
@@ -34,7 +61,7 @@ impl BentoMiddleware {
     /// A handler that panics, or a request cancelled before its response,
     /// discards them too.
     pub fn deliver_on_success(self) -> Self {
-        Self(self.0.deliver_on_success())
+        Self(self.0.deliver_on_success(), self.1)
     }
 
     /// Like [`deliver_on_success`](Self::deliver_on_success), with your own
@@ -44,11 +71,10 @@ impl BentoMiddleware {
         self,
         rule: impl Fn(actix_web::http::StatusCode) -> bool + Send + Sync + 'static,
     ) -> Self {
-        Self(
-            self.0.deliver_if(move |code| {
-                actix_web::http::StatusCode::from_u16(code).is_ok_and(&rule)
-            }),
-        )
+        let tracking = self
+            .0
+            .deliver_if(move |code| actix_web::http::StatusCode::from_u16(code).is_ok_and(&rule));
+        Self(tracking, self.1)
     }
 
     /// Events held and then delivered (under `deliver_on_success`), across
@@ -104,7 +130,12 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let (events, settlement) = self.middleware.0.begin();
+        let identity = self
+            .middleware
+            .1
+            .as_ref()
+            .and_then(|identify| identify(&request));
+        let (events, settlement) = self.middleware.0.begin_for(identity);
         request.extensions_mut().insert(Bento(events));
         ResponseFuture {
             inner: self.service.call(request),

@@ -296,3 +296,65 @@ fn deliver_if_delivers_the_events_of_the_statuses_it_accepts() {
     );
     assert_eq!((middleware.delivered(), middleware.discarded()), (1, 1));
 }
+
+/// Issue 19: the same identity semantics as axum, from a header and from
+/// `bento.identify` in a handler.
+#[test]
+fn events_without_an_email_are_about_the_request_subscriber() {
+    use bento_core::TrackError;
+    use bento_tests::Upgraded;
+    let (emulator, client) = emulator_and_client_blocking();
+    let middleware = BentoMiddleware::new(client.clone()).identify(|request| {
+        request
+            .headers()
+            .get("x-user")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    });
+    async fn upgrade(bento: Bento) -> HttpResponse {
+        match bento.track(&Upgraded { plan: "pro" }) {
+            Ok(()) => HttpResponse::Ok().finish(),
+            Err(TrackError::Anonymous { .. }) => HttpResponse::Unauthorized().finish(),
+            Err(other) => panic!("{other}"),
+        }
+    }
+    async fn signup(bento: Bento) -> HttpResponse {
+        bento.identify("new@example.com");
+        bento.track(&Upgraded { plan: "trial" }).unwrap();
+        bento.track(&signup_for(9)).unwrap();
+        HttpResponse::Created().finish()
+    }
+    actix(async {
+        let app = test::init_service(
+            App::new()
+                .wrap(middleware.clone())
+                .route("/upgrade", web::post().to(upgrade))
+                .route("/signup", web::post().to(signup)),
+        )
+        .await;
+        let identified = test::TestRequest::post()
+            .uri("/upgrade")
+            .insert_header(("x-user", "ada@example.com"))
+            .to_request();
+        assert_eq!(test::call_service(&app, identified).await.status(), 200);
+        let anonymous = test::TestRequest::post().uri("/upgrade").to_request();
+        assert_eq!(test::call_service(&app, anonymous).await.status(), 401);
+        let signup = test::TestRequest::post().uri("/signup").to_request();
+        assert_eq!(test::call_service(&app, signup).await.status(), 201);
+        client.flush(Duration::from_secs(5)).await.unwrap();
+    });
+    let mut seen: Vec<(String, String)> = emulator
+        .events()
+        .into_iter()
+        .map(|e| (e.event_type, e.email))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("account.signup".to_owned(), "user9@example.com".to_owned()),
+            ("plan.upgraded".to_owned(), "ada@example.com".to_owned()),
+            ("plan.upgraded".to_owned(), "new@example.com".to_owned()),
+        ]
+    );
+}

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use bento_core::integration::RequestEvents;
-use bento_core::{BentoEvent, Client, TrackError};
+use bento_core::{Client, SubscriberEvent, TrackError};
 use http::StatusCode;
 use http::request::Parts;
 
@@ -41,8 +41,25 @@ impl Bento {
     /// Checks and encodes the event, and queues it for background delivery
     /// (or, under `deliver_on_success`, holds it until the response exists).
     /// Never blocks.
-    pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+    ///
+    /// An event without an email is about the request's subscriber (the
+    /// layer's [`identify`](crate::BentoLayer::identify), or
+    /// [`identify`](Self::identify) here); in an anonymous request it is
+    /// [`TrackError::Anonymous`] and nothing is sent. An event with its own
+    /// email keeps it.
+    pub fn track<E: SubscriberEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
         self.0.track(event)
+    }
+
+    /// Makes `email` the subscriber this request is about, from here on (at
+    /// login or signup, say).
+    pub fn identify(&self, email: impl Into<String>) {
+        self.0.identify(email);
+    }
+
+    /// The subscriber this request is about, if known.
+    pub fn identity(&self) -> Option<std::sync::Arc<str>> {
+        self.0.identity()
     }
 
     /// The client, for every other Bento call.

@@ -2,10 +2,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bento_core::Client;
 use bento_core::integration::{RequestTracking, Settlement};
+use http::request::Parts;
 use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -21,13 +23,49 @@ use crate::extract::Bento;
 ///
 /// Cheap to clone; no request type parameter, so it is `Send + Sync` whatever
 /// the body type.
-#[derive(Clone, Debug)]
-pub struct BentoLayer(RequestTracking);
+#[derive(Clone)]
+pub struct BentoLayer(RequestTracking, Option<Identify>);
+
+/// Reads a request's subscriber from what the app's auth put in it.
+type Identify = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
+
+impl std::fmt::Debug for BentoLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BentoLayer")
+            .field("tracking", &self.0)
+            .field("identify", &self.1.is_some())
+            .finish()
+    }
+}
 
 impl BentoLayer {
     /// A layer handing tracked events to `client`'s delivery queue at once.
     pub fn new(client: Client) -> Self {
-        Self(RequestTracking::new(client))
+        Self(RequestTracking::new(client), None)
+    }
+
+    /// How to tell whom a request is about, from what the app's auth put in
+    /// it (a session, a JWT claim, an extension): events without an email
+    /// that a handler tracks through [`Bento`] are then about that
+    /// subscriber. `None` leaves the request anonymous until a handler calls
+    /// [`Bento::identify`] (at login or signup).
+    ///
+    /// ```
+    /// # fn layer(client: bento_core::Client) -> bento_axum::BentoLayer {
+    /// #[derive(Clone)]
+    /// struct CurrentUser { email: String }
+    ///
+    /// bento_axum::BentoLayer::new(client).identify(|parts| {
+    ///     parts.extensions.get::<CurrentUser>().map(|user| user.email.clone())
+    /// })
+    /// # }
+    /// ```
+    pub fn identify(
+        mut self,
+        identify: impl Fn(&Parts) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.1 = Some(Arc::new(identify));
+        self
     }
 
     /// Holds the events a request tracks until its response exists, then
@@ -35,7 +73,7 @@ impl BentoLayer {
     /// so a failed signup does not emit `account.signup`. A handler that
     /// panics, or a request cancelled before its response, discards them too.
     pub fn deliver_on_success(self) -> Self {
-        Self(self.0.deliver_on_success())
+        Self(self.0.deliver_on_success(), self.1)
     }
 
     /// Like [`deliver_on_success`](Self::deliver_on_success), with your own
@@ -45,10 +83,10 @@ impl BentoLayer {
         self,
         rule: impl Fn(http::StatusCode) -> bool + Send + Sync + 'static,
     ) -> Self {
-        Self(
-            self.0
-                .deliver_if(move |code| http::StatusCode::from_u16(code).is_ok_and(&rule)),
-        )
+        let tracking = self
+            .0
+            .deliver_if(move |code| http::StatusCode::from_u16(code).is_ok_and(&rule));
+        Self(tracking, self.1)
     }
 
     /// Events this layer held and then delivered (under `deliver_on_success`).
@@ -97,9 +135,12 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let (events, settlement) = self.layer.0.begin();
-        request.extensions_mut().insert(Bento(events));
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        let identity = self.layer.1.as_ref().and_then(|identify| identify(&parts));
+        let (events, settlement) = self.layer.0.begin_for(identity);
+        parts.extensions.insert(Bento(events));
+        let request = Request::from_parts(parts, body);
         ResponseFuture {
             inner: self.inner.call(request),
             settlement,

@@ -368,3 +368,81 @@ async fn deliver_if_delivers_the_events_of_the_statuses_it_accepts() {
     );
     assert_eq!((layer.delivered(), layer.discarded()), (1, 1));
 }
+
+/// Issue 19: the request's subscriber, from what the app's auth put in the
+/// request (here a header) or from `bento.identify` in a handler; events
+/// without an email are about them, anonymous ones are a typed error.
+#[tokio::test]
+async fn events_without_an_email_are_about_the_request_subscriber() {
+    use bento_core::TrackError;
+    use bento_tests::Upgraded;
+    let (emulator, client) = emulator_and_client().await;
+    let layer = BentoLayer::new(client.clone()).identify(|parts| {
+        parts
+            .headers
+            .get("x-user")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    });
+    async fn upgrade(bento: Bento) -> StatusCode {
+        match bento.track(&Upgraded { plan: "pro" }) {
+            Ok(()) => StatusCode::OK,
+            Err(TrackError::Anonymous { event_type }) => {
+                assert_eq!(event_type, "plan.upgraded");
+                StatusCode::UNAUTHORIZED
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    async fn signup(bento: Bento) -> StatusCode {
+        assert!(bento.identity().is_none());
+        bento.identify("new@example.com");
+        bento.track(&Upgraded { plan: "trial" }).unwrap();
+        // An event with its own email keeps it, identity or not.
+        bento.track(&signup_for(9)).unwrap();
+        StatusCode::CREATED
+    }
+    let app = Router::new()
+        .route("/upgrade", post(upgrade))
+        .route("/signup", post(signup))
+        .layer(layer);
+    let (url, stop, server) = serve(app).await;
+    let http = http();
+    let identified = http
+        .post(format!("{url}/upgrade"))
+        .header("x-user", "ada@example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identified.status(), 200);
+    let anonymous = http.post(format!("{url}/upgrade")).send().await.unwrap();
+    assert_eq!(
+        anonymous.status(),
+        401,
+        "nothing sent for an anonymous request"
+    );
+    let signed_up = http.post(format!("{url}/signup")).send().await.unwrap();
+    assert_eq!(signed_up.status(), 201);
+    // Outside a request: whom it is about is said at the call.
+    client
+        .track_for("grace@example.com", &Upgraded { plan: "team" })
+        .unwrap();
+    stop.send(()).unwrap();
+    server.await.unwrap();
+    client.flush(Duration::from_secs(5)).await.unwrap();
+    let mut seen: Vec<(String, String)> = emulator
+        .events()
+        .into_iter()
+        .map(|e| (e.event_type, e.email))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            ("account.signup".to_owned(), "user9@example.com".to_owned()),
+            ("plan.upgraded".to_owned(), "ada@example.com".to_owned()),
+            ("plan.upgraded".to_owned(), "grace@example.com".to_owned()),
+            ("plan.upgraded".to_owned(), "new@example.com".to_owned()),
+        ]
+    );
+}

@@ -152,7 +152,7 @@ pub use delivery::{
 pub use diagnostics::Ping;
 pub use emails::Email;
 pub use error::{ApiError, ConfigError, Error, ValidationError};
-pub use events::{BentoEvent, Event};
+pub use events::{BentoEvent, Event, SubscriberEvent};
 pub use experimental::{BlacklistTarget, EmailCheck};
 pub use forms::FormResponse;
 pub use resources::batch::BatchResult;

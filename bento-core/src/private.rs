@@ -8,7 +8,7 @@ pub use serde::ser::SerializeMap;
 
 pub use crate::convert::{DateError, EmailAddress, EventDate, FlattenMap, TagList, Timestamp};
 pub use crate::error::ValidationError;
-pub use crate::events::BentoEvent;
+pub use crate::events::{BentoEvent, SubscriberEvent};
 pub use crate::subscribers::BentoSubscriber;
 
 use serde::ser::Serializer;

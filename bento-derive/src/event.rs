@@ -54,7 +54,23 @@ fn expand_enum(input: &DeriveInput, data: &syn::DataEnum) -> TokenStream {
             .map(|variant| plan(&variant.model, &mut errors))
             .collect();
         let plans: Option<Vec<Plan<'_, '_>>> = plans.into_iter().collect();
-        plans.map(|plans| generate_enum(input, variants, &plans))
+        let plans = plans?;
+        // One enum is one kind of event: all with an email, or all about
+        // the subscriber they are tracked for.
+        if let Some(with) = plans.iter().position(|p| p.email.is_some()) {
+            for (variant, plan) in variants.iter().zip(&plans) {
+                if plan.email.is_none() {
+                    errors.at(
+                        variant.ident.span(),
+                        format_args!(
+                            "variant `{}` has no email while `{}` has one: give every variant an email (a field named `email`, or `#[bento(email)]`), or none",
+                            variant.ident, variants[with].ident
+                        ),
+                    );
+                }
+            }
+        }
+        Some(generate_enum(input, variants, &plans))
     });
     model::finish(input, Derive::Event, private, errors, generated, stub)
 }
@@ -62,7 +78,8 @@ fn expand_enum(input: &DeriveInput, data: &syn::DataEnum) -> TokenStream {
 /// Which field plays which part, after every check passed.
 struct Plan<'m, 'a> {
     name: String,
-    email: &'m FieldModel<'a>,
+    /// `None`: the event is about the subscriber it is tracked for.
+    email: Option<&'m FieldModel<'a>>,
     date: Option<&'m FieldModel<'a>>,
     fields: Vec<&'m FieldModel<'a>>,
     details: Vec<&'m FieldModel<'a>>,
@@ -148,20 +165,16 @@ fn plan<'m, 'a>(model: &'m Model<'a>, errors: &mut Errors) -> Option<Plan<'m, 'a
         }
         (Some(marked), None) => Some(marked),
         (None, Some(index)) => Some(details.remove(index)),
-        (None, None) => {
-            errors.at(
-                ident.span(),
-                "BentoEvent needs an email: add a field named `email` or mark one `#[bento(email)]`",
-            );
-            None
-        }
+        // No email: an event about whichever subscriber it is tracked for
+        // (`SubscriberEvent`), not one `Client::track` can send alone.
+        (None, None) => None,
     };
 
     check_object("fields", &fields, model, errors);
     check_object("details", &details, model, errors);
     Some(Plan {
         name,
-        email: email?,
+        email,
         date,
         fields,
         details,
@@ -256,7 +269,8 @@ fn check_event_name(lit: &LitStr, errors: &mut Errors) {
 /// What one event (a struct, or one variant) generates, method by method.
 struct Bodies {
     name: String,
-    email: TokenStream,
+    /// `None` for an event without an email.
+    email: Option<TokenStream>,
     date: Option<TokenStream>,
     /// `None` when nothing goes into `fields`.
     has_fields: Option<TokenStream>,
@@ -272,8 +286,10 @@ fn bodies<'a>(
     bounds: &mut Vec<(&'a syn::Type, TokenStream)>,
 ) -> Bodies {
     let private = model.private();
-    bounds.push((plan.email.ty, quote!(#private::EmailAddress)));
-    let email = model::email_expr(&private, plan.email);
+    let email = plan.email.map(|field| {
+        bounds.push((field.ty, quote!(#private::EmailAddress)));
+        model::email_expr(&private, field)
+    });
     let date = plan.date.map(|field| {
         bounds.push((field.ty, quote!(#private::EventDate)));
         let access = &field.access;
@@ -381,7 +397,21 @@ fn emit(
         let name = &b.name;
         quote!(#name)
     });
-    let email = each(&|b| b.email.clone());
+    // Every body has an email, or none has (checked for enums): a
+    // `BentoEvent`, or an event about the subscriber it is tracked for.
+    let has_email = all.iter().all(|b| b.email.is_some());
+    let (trait_name, email) = if has_email {
+        let email = each(&|b| b.email.clone().unwrap_or_default());
+        let method = quote! {
+            #[inline]
+            fn email(&self) -> &str {
+                #email
+            }
+        };
+        (quote!(BentoEvent), method)
+    } else {
+        (quote!(SubscriberEvent), TokenStream::new())
+    };
     let date = all.iter().any(|b| b.date.is_some()).then(|| {
         let body = each(&|b| match &b.date {
             Some(call) => call.clone(),
@@ -452,16 +482,13 @@ fn emit(
             #[automatically_derived]
             // A variant's arm binds every field, whichever its methods use.
             #[allow(unused_variables)]
-            impl #impl_generics #private::BentoEvent for #ident #ty_generics #where_clause {
+            impl #impl_generics #private::#trait_name for #ident #ty_generics #where_clause {
                 #[inline]
                 fn event_type(&self) -> &str {
                     #event_type
                 }
 
-                #[inline]
-                fn email(&self) -> &str {
-                    #email
-                }
+                #email
 
                 #date
 

@@ -58,6 +58,14 @@ pub struct Signup {
 }
 
 /// The signup of user `n`.
+/// An event without an email: about the subscriber it is tracked for.
+#[derive(BentoEvent, Debug, Clone)]
+#[bento(event = "plan.upgraded")]
+pub struct Upgraded {
+    /// The new plan.
+    pub plan: &'static str,
+}
+
 pub fn signup_for(n: usize) -> Signup {
     Signup {
         email: format!("user{n}@example.com"),

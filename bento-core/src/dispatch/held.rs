@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use super::types::{Encoded, TrackError};
 use crate::client::Client;
-use crate::events::BentoEvent;
+use crate::events::{BentoEvent, ForSubscriber, SubscriberEvent};
 
 /// Events held and then delivered or discarded, over many requests.
 #[derive(Debug, Default)]
@@ -98,8 +98,21 @@ impl RequestTracking {
     /// One request's handle, and (under `deliver_on_success`) the settlement
     /// its response path must complete.
     pub fn begin(&self) -> (RequestEvents, Option<Settlement>) {
+        self.begin_for(None)
+    }
+
+    /// Like [`begin`](Self::begin), for a request whose subscriber is known
+    /// (`identity`, from what the app's auth put in the request): events
+    /// without an email of their own are tracked for them.
+    pub fn begin_for(&self, identity: Option<String>) -> (RequestEvents, Option<Settlement>) {
+        let identity = Arc::new(Mutex::new(identity.map(Arc::from)));
         let Some(rule) = &self.deliver_if else {
-            return (RequestEvents::direct(self.client.clone()), None);
+            let events = RequestEvents {
+                client: self.client.clone(),
+                held: None,
+                identity,
+            };
+            return (events, None);
         };
         let held = Arc::new(HeldEvents {
             state: Mutex::new(State::Holding(Vec::new())),
@@ -113,16 +126,20 @@ impl RequestTracking {
         let events = RequestEvents {
             client: self.client.clone(),
             held: Some(held),
+            identity,
         };
         (events, Some(settlement))
     }
 }
 
 /// One request's handle on Bento: what a framework's `Bento` extractor wraps.
+/// Clones share the request's held events and its subscriber.
 #[derive(Clone)]
 pub struct RequestEvents {
     client: Client,
     held: Option<Arc<HeldEvents>>,
+    /// Whom the request is about, once known.
+    identity: Arc<Mutex<Option<Arc<str>>>>,
 }
 
 impl std::fmt::Debug for RequestEvents {
@@ -130,6 +147,7 @@ impl std::fmt::Debug for RequestEvents {
         f.debug_struct("RequestEvents")
             .field("client", &self.client)
             .field("deliver_on_success", &self.held.is_some())
+            .field("identified", &self.identity().is_some())
             .finish()
     }
 }
@@ -138,17 +156,53 @@ impl RequestEvents {
     /// A handle that queues events at once, for a request that did not go
     /// through a layer (a client found in the app's state, say).
     pub fn direct(client: Client) -> Self {
-        Self { client, held: None }
+        Self {
+            client,
+            held: None,
+            identity: Arc::default(),
+        }
     }
 
     /// Checks and encodes the event, and queues it for background delivery,
     /// or holds it until the response exists under `deliver_on_success`.
     /// Never blocks.
-    pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+    ///
+    /// An event with its own email is about that subscriber; one without is
+    /// about the request's ([`identify`](Self::identify)), and a typed
+    /// [`TrackError::Anonymous`] when the request has none: nothing is sent.
+    pub fn track<E: SubscriberEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+        if event.own_email().is_some() {
+            return self.send(&ForSubscriber::new("", event));
+        }
+        match self.identity() {
+            Some(email) => self.send(&ForSubscriber::new(&email, event)),
+            None => Err(TrackError::Anonymous {
+                event_type: event.event_type().to_owned(),
+            }),
+        }
+    }
+
+    fn send<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
         match &self.held {
             None => self.client.track(event),
             Some(held) => held.track(&self.client, event),
         }
+    }
+
+    /// Makes `email` the subscriber this request is about (at login or
+    /// signup, say): events without an email tracked from now on, by this
+    /// handle or its clones, are about them.
+    pub fn identify(&self, email: impl Into<String>) {
+        let email: Arc<str> = Arc::from(email.into());
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = Some(email);
+    }
+
+    /// The subscriber this request is about, if known.
+    pub fn identity(&self) -> Option<Arc<str>> {
+        self.identity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The client, for every other Bento call.

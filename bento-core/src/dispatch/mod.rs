@@ -314,6 +314,18 @@ impl Client {
         dispatcher.enqueue(&self.inner, [item])
     }
 
+    /// Queues `event` about the subscriber `email`, like [`track`](Self::track):
+    /// for events without an email of their own (`#[derive(BentoEvent)]` on
+    /// a struct with no email field), outside a request. An event with its
+    /// own email keeps it.
+    pub fn track_for<E: crate::events::SubscriberEvent + ?Sized>(
+        &self,
+        email: &str,
+        event: &E,
+    ) -> Result<(), TrackError> {
+        self.track(&crate::events::ForSubscriber::new(email, event))
+    }
+
     /// Like [`track`](Self::track), but waits for room in the queue instead
     /// of handing the event back.
     pub async fn track_wait<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {

@@ -123,6 +123,17 @@ pub enum TrackError {
         /// The queue's capacity.
         capacity: usize,
     },
+    /// The event has no email and nobody is known to be its subscriber (a
+    /// request that was not identified); nothing was queued.
+    #[error(
+        "`{event_type}` has no email and this request's subscriber is unknown; nothing was sent: \
+         identify the request (the layer's `identify`, or `bento.identify(email)` at login or \
+         signup), give the event an email field, or use `client.track_for(email, &event)`"
+    )]
+    Anonymous {
+        /// The event's type.
+        event_type: String,
+    },
     /// The client was shut down; these items were not queued.
     #[error("the Bento client was shut down; {} item(s) handed back unqueued", items.len())]
     Closed {
@@ -140,14 +151,15 @@ pub enum TrackError {
 }
 
 impl TrackError {
-    /// The items handed back (empty for [`Invalid`](Self::Invalid) and
-    /// [`TooLarge`](Self::TooLarge), which concern no queueable item).
+    /// The items handed back (empty for [`Invalid`](Self::Invalid),
+    /// [`TooLarge`](Self::TooLarge) and [`Anonymous`](Self::Anonymous),
+    /// which concern no queueable item).
     pub fn into_items(self) -> Vec<Encoded> {
         match self {
             Self::QueueFull { items, .. }
             | Self::Closed { items }
             | Self::Unavailable { items, .. } => items,
-            Self::Invalid(_) | Self::TooLarge { .. } => Vec::new(),
+            Self::Invalid(_) | Self::TooLarge { .. } | Self::Anonymous { .. } => Vec::new(),
         }
     }
 }

@@ -99,7 +99,7 @@ use sqlx::{PgConnection, PgPool, Postgres};
 
 use crate::dispatch::{Encoded, ItemKind};
 use crate::error::ValidationError;
-use crate::events::BentoEvent;
+use crate::events::{BentoEvent, ForSubscriber, SubscriberEvent};
 use crate::subscribers::BentoSubscriber;
 
 /// Why an outbox call failed.
@@ -341,6 +341,18 @@ impl Outbox {
     ) -> Result<(), OutboxError> {
         let item = Encoded::event(event)?;
         self.within("track", insert(conn, &[item])).await
+    }
+
+    /// Writes `event` about the subscriber `email` inside the caller's
+    /// transaction: for events without an email of their own (an event with
+    /// one keeps it), as [`Client::track_for`](crate::Client::track_for).
+    pub async fn track_for<E: SubscriberEvent + ?Sized>(
+        &self,
+        conn: &mut PgConnection,
+        email: &str,
+        event: &E,
+    ) -> Result<(), OutboxError> {
+        self.track(conn, &ForSubscriber::new(email, event)).await
     }
 
     /// Writes several events in one statement inside the caller's

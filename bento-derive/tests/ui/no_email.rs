@@ -1,8 +1,11 @@
 use bento_core::{BentoEvent, BentoSubscriber};
 
+// An event without an email is about the subscriber it is tracked for:
+// `Client::track`, which has nobody to send it for, refuses it and says
+// what to do instead.
 #[derive(BentoEvent)]
-#[bento(event = "account.signup")]
-struct Signup {
+#[bento(event = "plan.upgraded")]
+struct Upgraded {
     address: String,
 }
 
@@ -13,4 +16,8 @@ struct Member {
     name: String,
 }
 
-fn main() {}
+fn main() {
+    let client = bento_core::Client::from_env().unwrap();
+    let _ = client.track(&Upgraded { address: "x".into() });
+    let _ = client.track_for("ada@example.com", &Upgraded { address: "x".into() });
+}

@@ -47,9 +47,10 @@ pub const MAX_EVENTS_PER_REQUEST: usize = 1000;
 /// }
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a Bento event",
+    message = "`{Self}` is not a Bento event with an email",
     label = "`{Self}` does not implement `BentoEvent`",
-    note = "add `#[derive(BentoEvent)]` and `#[bento(event = \"...\")]` to `{Self}`, or build a `bento_core::Event` at run time"
+    note = "add `#[derive(BentoEvent)]` and `#[bento(event = \"...\")]` to `{Self}`, or build a `bento_core::Event` at run time",
+    note = "if `{Self}` is an event without an email, say whom it is about: `client.track_for(email, &event)`, or in a request `bento.track(&event)` once the layer's `identify` or `bento.identify(email)` knows the subscriber"
 )]
 pub trait BentoEvent {
     /// The event type, such as `$purchase` or `account.signup`.
@@ -119,6 +120,138 @@ impl<E: BentoEvent + ?Sized> BentoEvent for &E {
     }
 }
 
+/// An event, with or without an email of its own: about a subscriber who
+/// may be named only when it is tracked.
+///
+/// `#[derive(BentoEvent)]` on a struct without an email field implements
+/// this trait (and not [`BentoEvent`]): such an event is tracked *for* a
+/// subscriber, with [`Client::track_for`], or in a request whose subscriber
+/// is known, through the framework's `Bento` handle (after the layer's
+/// `identify`, or `bento.identify(email)` in a handler). Every
+/// [`BentoEvent`] is one too, carrying its own email
+/// ([`own_email`](Self::own_email)), which it keeps wherever it is tracked.
+///
+/// ```
+/// use bento_core::BentoEvent;
+///
+/// #[derive(BentoEvent)]
+/// #[bento(event = "plan.upgraded")]
+/// struct Upgraded<'a> { plan: &'a str }
+///
+/// let event = Upgraded { plan: "pro" };
+/// let json = bento_core::events::to_vec(&bento_core::events::ForSubscriber::new("ada@example.com", &event))?;
+/// assert_eq!(json, br#"{"type":"plan.upgraded","email":"ada@example.com","details":{"plan":"pro"}}"#);
+/// # Ok::<(), bento_core::ValidationError>(())
+/// ```
+pub trait SubscriberEvent {
+    /// The event type, such as `$purchase` or `account.signup`.
+    fn event_type(&self) -> &str;
+
+    /// The email the event carries itself, if any; it wins over the one it
+    /// is tracked for.
+    fn own_email(&self) -> Option<&str> {
+        None
+    }
+
+    /// See [`BentoEvent::date`].
+    fn date(&self) -> Result<Option<Timestamp>, DateError> {
+        Ok(None)
+    }
+
+    /// See [`BentoEvent::has_fields`].
+    fn has_fields(&self) -> bool {
+        false
+    }
+
+    /// See [`BentoEvent::serialize_fields`].
+    fn serialize_fields<M: SerializeMap>(&self, fields: &mut M) -> Result<(), M::Error> {
+        let _ = fields;
+        Ok(())
+    }
+
+    /// See [`BentoEvent::has_details`].
+    fn has_details(&self) -> bool {
+        true
+    }
+
+    /// See [`BentoEvent::serialize_details`].
+    fn serialize_details<M: SerializeMap>(&self, details: &mut M) -> Result<(), M::Error>;
+
+    /// See [`BentoEvent::validate`].
+    fn validate(&self) -> Result<(), ValidationError> {
+        Ok(())
+    }
+}
+
+impl<E: BentoEvent + ?Sized> SubscriberEvent for E {
+    fn event_type(&self) -> &str {
+        BentoEvent::event_type(self)
+    }
+    fn own_email(&self) -> Option<&str> {
+        Some(self.email())
+    }
+    fn date(&self) -> Result<Option<Timestamp>, DateError> {
+        BentoEvent::date(self)
+    }
+    fn has_fields(&self) -> bool {
+        BentoEvent::has_fields(self)
+    }
+    fn serialize_fields<M: SerializeMap>(&self, fields: &mut M) -> Result<(), M::Error> {
+        BentoEvent::serialize_fields(self, fields)
+    }
+    fn has_details(&self) -> bool {
+        BentoEvent::has_details(self)
+    }
+    fn serialize_details<M: SerializeMap>(&self, details: &mut M) -> Result<(), M::Error> {
+        BentoEvent::serialize_details(self, details)
+    }
+    fn validate(&self) -> Result<(), ValidationError> {
+        BentoEvent::validate(self)
+    }
+}
+
+/// `event` about the subscriber `email` (unless it carries its own email,
+/// which it keeps): a [`BentoEvent`] made of a [`SubscriberEvent`].
+#[derive(Debug, Clone, Copy)]
+pub struct ForSubscriber<'a, E: ?Sized> {
+    email: &'a str,
+    event: &'a E,
+}
+
+impl<'a, E: SubscriberEvent + ?Sized> ForSubscriber<'a, E> {
+    /// `event`, tracked for `email`.
+    pub fn new(email: &'a str, event: &'a E) -> Self {
+        Self { email, event }
+    }
+}
+
+impl<E: SubscriberEvent + ?Sized> BentoEvent for ForSubscriber<'_, E> {
+    fn event_type(&self) -> &str {
+        SubscriberEvent::event_type(self.event)
+    }
+    fn email(&self) -> &str {
+        SubscriberEvent::own_email(self.event).unwrap_or(self.email)
+    }
+    fn date(&self) -> Result<Option<Timestamp>, DateError> {
+        SubscriberEvent::date(self.event)
+    }
+    fn has_fields(&self) -> bool {
+        SubscriberEvent::has_fields(self.event)
+    }
+    fn serialize_fields<M: SerializeMap>(&self, fields: &mut M) -> Result<(), M::Error> {
+        SubscriberEvent::serialize_fields(self.event, fields)
+    }
+    fn has_details(&self) -> bool {
+        SubscriberEvent::has_details(self.event)
+    }
+    fn serialize_details<M: SerializeMap>(&self, details: &mut M) -> Result<(), M::Error> {
+        SubscriberEvent::serialize_details(self.event, details)
+    }
+    fn validate(&self) -> Result<(), ValidationError> {
+        SubscriberEvent::validate(self.event)
+    }
+}
+
 /// The JSON the client sends for `event`, after the same checks.
 ///
 /// Useful in tests and when debugging a derive:
@@ -170,6 +303,16 @@ impl Client {
         )
         .await?;
         Ok(chunks.into_iter().sum())
+    }
+
+    /// Sends one event about `email` now and waits for Bento to accept it
+    /// (an event with its own email keeps it).
+    pub async fn track_now_for<E: SubscriberEvent + ?Sized>(
+        &self,
+        email: &str,
+        event: &E,
+    ) -> Result<(), Error> {
+        self.track_now(&ForSubscriber::new(email, event)).await
     }
 
     /// Sends one event now and waits for Bento to accept it.
