@@ -157,11 +157,18 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
             .collect();
         panic!("{log:?} {:?}", outbox.relay_stats());
     });
-    wait_until("the dead letter", Duration::from_secs(5), || {
-        outbox.relay_stats().failed == 1
-    })
+    // The counters move after the rows are settled: wait on them, not on
+    // the emulator, which has the events a moment before.
+    wait_until(
+        "the dead letter and the nine settled",
+        Duration::from_secs(5),
+        || {
+            let stats = outbox.relay_stats();
+            stats.failed == 1 && stats.sent == 10
+        },
+    )
     .await
-    .expect("the dead letter");
+    .expect("the dead letter and the nine settled");
     let dead = outbox.dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert!(dead[0].json.contains("poison"), "{dead:?}");
@@ -813,7 +820,17 @@ async fn an_outage_longer_than_the_retry_budget_dead_letters_nothing() {
     )
     .await
     .expect("delivered after the outage");
-    assert_eq!(outbox.pending().await.unwrap(), 0);
+    // Rows are deleted after Bento's answer, so a moment after the emulator
+    // has them: wait for that, bounded, rather than read it once.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while outbox.pending().await.unwrap() > 0 || outbox.relay_stats().sent < 100 {
+        assert!(
+            Instant::now() < deadline,
+            "delivered rows were never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(outbox.relay_stats().sent, 100);
     assert_eq!(outbox.relay_stats().failed, 0);
     assert_eq!(client.stats().failed, 0);
     client.shutdown(Duration::from_secs(5)).await.unwrap();
