@@ -501,7 +501,7 @@ impl Worker {
                 let attempt = api.attempt(&http, &request, timeout);
                 let result = until_deadline(attempt, deadline, path, timeout).await;
                 if let Some(slot) = slot {
-                    slot.end(matches!(result, Err((Outcome::Connect, _, _))));
+                    slot.end(&result);
                 }
                 result
             }

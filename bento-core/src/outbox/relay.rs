@@ -27,7 +27,6 @@ use crate::dispatch::{
     metrics,
 };
 use crate::transport::rate_limit::{EndpointFamily, Slot};
-use crate::transport::retry::Outcome;
 use crate::transport::{ApiRequest, telemetry};
 
 /// Rows claimed at once: Bento's largest batch.
@@ -456,7 +455,10 @@ impl Relay {
                 None => send.await,
             };
             // The request ended: its slot counts for a window from now.
-            slot.end(matches!(result, Some(Err((Outcome::Connect, _, _)))));
+            match &result {
+                Some(result) => slot.end(result),
+                None => drop(slot),
+            }
             let Some(result) = result else {
                 return Err(Ended::Stopped);
             };

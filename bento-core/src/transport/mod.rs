@@ -207,7 +207,7 @@ impl Client {
                 .into_result();
             // The request ended: its slot counts for a window from now.
             if let Some(slot) = slot {
-                slot.end(matches!(result, Err((Outcome::Connect, _, _))));
+                slot.end(&result);
             }
             let (outcome, retry_after, error) = match result {
                 Ok(body) => return Ok(body),

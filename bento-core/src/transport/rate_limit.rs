@@ -12,6 +12,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::retry::Outcome;
+
 /// Bento's endpoint families, each rate-limited on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -270,11 +272,11 @@ impl Slot {
         self
     }
 
-    /// Ends the slot after its request: counted from now when anything may
-    /// have reached the server, given back when nothing did (no connection
-    /// could be made).
-    pub(crate) fn end(self, reached_nothing: bool) {
-        if reached_nothing {
+    /// Ends the slot after its request ended with `result`: given back when
+    /// nothing reached the server (no connection could be made), counted
+    /// from now otherwise.
+    pub(crate) fn end<T, E>(self, result: &Result<T, (Outcome, Option<Duration>, E)>) {
+        if matches!(result, Err((Outcome::Connect, _, _))) {
             self.unused();
         }
     }
