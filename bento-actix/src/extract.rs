@@ -6,7 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use bento_core::integration::RequestEvents;
-use bento_core::{Client, SubscriberEvent, TrackError};
+use bento_core::{Client, Command, SubscriberEvent, TrackError};
 
 /// A handler's handle on Bento: from [`BentoMiddleware`](crate::BentoMiddleware)
 /// when the request went through it, otherwise from the app data (a `Client`
@@ -29,6 +29,15 @@ impl Bento {
     /// email keeps it.
     pub fn track<E: SubscriberEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
         self.0.track(event)
+    }
+
+    /// Checks and encodes a subscriber command (subscribe, tag, field...),
+    /// and queues it for background delivery to `/fetch/commands` like an
+    /// event, held with the request's events under `deliver_on_success`.
+    /// Never blocks; [`client`](Self::client)`.run_command(..)` waits for
+    /// Bento's answer instead.
+    pub fn enqueue_command(&self, command: Command) -> Result<(), TrackError> {
+        self.0.enqueue_command(command)
     }
 
     /// Makes `email` the subscriber this request is about, from here on (at

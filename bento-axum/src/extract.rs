@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use bento_core::integration::RequestEvents;
-use bento_core::{Client, SubscriberEvent, TrackError};
+use bento_core::{Client, Command, SubscriberEvent, TrackError};
 use http::StatusCode;
 use http::request::Parts;
 
@@ -49,6 +49,15 @@ impl Bento {
     /// email keeps it.
     pub fn track<E: SubscriberEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
         self.0.track(event)
+    }
+
+    /// Checks and encodes a subscriber command (subscribe, tag, field...),
+    /// and queues it for background delivery to `/fetch/commands` like an
+    /// event, held with the request's events under `deliver_on_success`.
+    /// Never blocks; [`client`](Self::client)`.run_command(..)` waits for
+    /// Bento's answer instead.
+    pub fn enqueue_command(&self, command: Command) -> Result<(), TrackError> {
+        self.0.enqueue_command(command)
     }
 
     /// Makes `email` the subscriber this request is about, from here on (at

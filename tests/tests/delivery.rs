@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bento_core::{
-    BentoEvent, ClientBuilder, DeliveryFailure, Event, FailureReason, FlushError, ItemKind,
-    RetryPolicy, SubscriberImport, TrackError,
+    BentoEvent, ClientBuilder, Command, DeliveryFailure, EndpointFamily, Event, FailureReason,
+    FlushError, ItemKind, RateLimit, RateLimits, RetryPolicy, SubscriberImport, TrackError,
 };
-use bento_emulator::{Emulator, Fault};
+use bento_emulator::{Emulator, Family, Fault, Limit};
 
 #[derive(BentoEvent)]
 #[bento(event = "page.view")]
@@ -447,4 +447,151 @@ async fn invalid_and_oversized_events_are_refused_at_track() {
         Err(TrackError::TooLarge { limit: 2048, .. })
     ));
     assert_eq!(client.stats().queued, 0);
+}
+
+fn tag(n: usize, tag: &str) -> Command {
+    Command::AddTag {
+        email: format!("c{n}@example.com"),
+        tag: tag.into(),
+    }
+}
+
+/// How many commands each `/fetch/commands` request carried, smallest first.
+fn command_requests(emulator: &Emulator) -> Vec<Option<usize>> {
+    let mut sizes: Vec<Option<usize>> = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path == "fetch/commands" && r.status == 200)
+        .map(|r| r.items)
+        .collect();
+    sizes.sort();
+    sizes
+}
+
+#[tokio::test]
+async fn queued_commands_are_batched_to_fetch_commands_and_applied() {
+    let emulator = emulator().await;
+    let client = builder(&emulator)
+        .flush_interval(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    for n in 0..240 {
+        client.enqueue_command(tag(n, "vip")).unwrap();
+    }
+    client
+        .enqueue_commands(&[
+            Command::Subscribe {
+                email: "c0@example.com".into(),
+            },
+            Command::AddField {
+                email: "c1@example.com".into(),
+                key: "plan".into(),
+                value: serde_json::json!("pro"),
+            },
+        ])
+        .unwrap();
+    client.track(&view(1)).unwrap();
+    let report = client.flush(Duration::from_secs(10)).await.unwrap();
+    assert_eq!((report.stats.sent, report.stats.failed), (243, 0));
+    assert_eq!(
+        command_requests(&emulator),
+        vec![Some(42), Some(100), Some(100)]
+    );
+    assert_eq!(
+        emulator.subscriber("c239@example.com").unwrap().tags,
+        vec!["vip"]
+    );
+    assert_eq!(
+        emulator.subscriber("c1@example.com").unwrap().fields["plan"],
+        "pro"
+    );
+    assert_eq!(received(&emulator).len(), 1, "the event went its own way");
+}
+
+#[tokio::test]
+async fn a_refused_command_is_isolated_and_the_rest_applied() {
+    let emulator = emulator().await;
+    emulator.inject(
+        Fault::status(400)
+            .on("fetch/commands")
+            .body("command[?] refused")
+            .body_contains("poison@example.com")
+            .times(u64::MAX),
+    );
+    // An outage first: commands wait it out like events.
+    emulator.inject(Fault::status(503).on("fetch/commands").times(3));
+    let (failures, hook) = collect_failures();
+    let client = builder(&emulator)
+        .on_delivery_failure(hook)
+        .build()
+        .unwrap();
+    for n in 0..30 {
+        client.enqueue_command(tag(n, "beta")).unwrap();
+    }
+    client
+        .enqueue_command(Command::Unsubscribe {
+            email: "poison@example.com".into(),
+        })
+        .unwrap();
+    let report = client.flush(Duration::from_secs(10)).await.unwrap();
+    assert_eq!((report.stats.sent, report.stats.failed), (30, 1));
+    assert!(report.stats.retried >= 3, "{:?}", report.stats);
+    assert_eq!(
+        emulator.subscriber("c29@example.com").unwrap().tags,
+        vec!["beta"]
+    );
+    let failures = failures.lock().unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].items.len(), 1);
+    assert_eq!(failures[0].items[0].kind(), ItemKind::Command);
+    assert!(String::from_utf8_lossy(failures[0].items[0].json()).contains("poison"));
+    assert!(matches!(failures[0].reason, FailureReason::Api(_)));
+}
+
+#[tokio::test]
+async fn queued_commands_keep_the_fetch_limit_and_share_it_with_direct_calls() {
+    const WINDOW: Duration = Duration::from_millis(300);
+    let emulator = Emulator::builder()
+        .no_rate_limits()
+        .rate_limit(Family::Fetch, Limit::new(2, WINDOW))
+        .start()
+        .await
+        .unwrap();
+    let client = builder(&emulator)
+        .rate_limits(RateLimits::unlimited().set(EndpointFamily::Fetch, RateLimit::new(2, WINDOW)))
+        .flush_interval(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    // Six requests' worth of commands, trickled so that each leaves alone,
+    // and direct reads of the same family meanwhile.
+    for n in 0..6 {
+        client.enqueue_command(tag(n, "paced")).unwrap();
+        client.tags().await.unwrap();
+    }
+    let report = client.flush(Duration::from_secs(20)).await.unwrap();
+    assert_eq!((report.stats.sent, report.stats.failed), (6, 0));
+    let refused = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.status == 429)
+        .count();
+    assert_eq!(refused, 0, "no window saw more than two /fetch requests");
+}
+
+#[tokio::test]
+async fn an_invalid_command_is_refused_at_enqueue() {
+    let emulator = emulator().await;
+    let client = builder(&emulator).build().unwrap();
+    let error = client
+        .enqueue_command(Command::AddTag {
+            email: "not-an-email".into(),
+            tag: "x".into(),
+        })
+        .unwrap_err();
+    assert!(error.to_string().contains("command.email"), "{error}");
+    let error = client
+        .enqueue_commands(&[tag(1, "ok"), tag(2, "a,b")])
+        .unwrap_err();
+    assert!(error.to_string().contains("command[1].query"), "{error}");
+    assert_eq!(client.stats().queued, 0, "all or none");
 }

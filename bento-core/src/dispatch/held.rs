@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use super::types::{Encoded, TrackError};
 use crate::client::Client;
+use crate::commands::Command;
 use crate::events::{BentoEvent, ForSubscriber, SubscriberEvent};
 
 /// Events held and then delivered or discarded, over many requests.
@@ -189,6 +190,17 @@ impl RequestEvents {
         }
     }
 
+    /// Checks and encodes a subscriber command, and queues it for background
+    /// delivery like an event ([`Client::enqueue_command`]), or holds it
+    /// until the response exists under `deliver_on_success`. Never blocks.
+    pub fn enqueue_command(&self, command: Command) -> Result<(), TrackError> {
+        let item = Encoded::command(&command)?;
+        match &self.held {
+            None => self.client.enqueue(item),
+            Some(held) => held.hold(&self.client, item),
+        }
+    }
+
     /// Makes `email` the subscriber this request is about (at login or
     /// signup, say): events without an email tracked from now on, by this
     /// handle or its clones, are about them.
@@ -228,7 +240,11 @@ impl HeldEvents {
     /// Checks and encodes `event` now, then holds it, or queues it when the
     /// request is already settled.
     fn track<E: BentoEvent + ?Sized>(&self, client: &Client, event: &E) -> Result<(), TrackError> {
-        let item = Encoded::event(event)?;
+        self.hold(client, Encoded::event(event)?)
+    }
+
+    /// Holds an encoded item, or queues it when the request is already settled.
+    fn hold(&self, client: &Client, item: Encoded) -> Result<(), TrackError> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         match &mut *state {
             State::Holding(items) => {

@@ -8,7 +8,7 @@ pub(crate) mod metrics;
 mod schedule;
 mod shared;
 mod slots;
-mod types;
+pub(crate) mod types;
 pub(crate) mod verdict;
 mod worker;
 
@@ -295,6 +295,24 @@ impl Encoded {
     }
 }
 
+impl Encoded {
+    /// Checks and encodes a subscriber command, as [`Client::enqueue_command`] does.
+    pub fn command(command: &crate::Command) -> Result<Self, ValidationError> {
+        Self::command_at(command, "command")
+    }
+
+    fn command_at(command: &crate::Command, at: &str) -> Result<Self, ValidationError> {
+        command.validate(at)?;
+        let json = serde_json::to_vec(command).map_err(|error| {
+            ValidationError::Arguments(format!("{at} could not be encoded: {error}"))
+        })?;
+        Ok(Self {
+            kind: ItemKind::Command,
+            json,
+        })
+    }
+}
+
 impl Client {
     /// Queues an event for background delivery and returns at once.
     ///
@@ -379,6 +397,39 @@ impl Client {
             let mut json = dispatcher.buffer();
             encode_record(record, || format!("subscribers[{index}]"), &mut json)?;
             items.push(dispatcher.sized(ItemKind::Subscriber, json)?);
+        }
+        dispatcher.enqueue(&self.inner, items)
+    }
+
+    /// Queues a subscriber command for background delivery and returns at
+    /// once, like [`track`](Self::track): queued commands are sent together
+    /// to `/fetch/commands` (up to
+    /// [`MAX_COMMANDS_PER_REQUEST`](crate::commands::MAX_COMMANDS_PER_REQUEST)
+    /// per request, under the `/fetch` family's rate limit), retried while
+    /// Bento is unreachable, and a batch Bento refuses is halved until the
+    /// bad command is alone and handed to the failure hook. Commands and
+    /// events travel in separate requests, so their relative order is not
+    /// kept; [`run_commands`](Self::run_commands) waits for Bento's answer.
+    ///
+    /// ```no_run
+    /// # fn run(client: bento_core::Client) -> Result<(), bento_core::TrackError> {
+    /// use bento_core::Command;
+    /// client.enqueue_command(Command::Subscribe { email: "ada@example.com".into() })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn enqueue_command(&self, command: crate::Command) -> Result<(), TrackError> {
+        let item = Encoded::command(&command)?;
+        self.enqueue(item)
+    }
+
+    /// Queues several commands, all or none, like
+    /// [`enqueue_subscribers`](Self::enqueue_subscribers).
+    pub fn enqueue_commands(&self, commands: &[crate::Command]) -> Result<(), TrackError> {
+        let dispatcher = &self.inner.dispatcher;
+        let mut items = Vec::with_capacity(commands.len());
+        for (index, command) in commands.iter().enumerate() {
+            let item = Encoded::command_at(command, &format!("command[{index}]"))?;
+            items.push(dispatcher.sized(item.kind, item.json)?);
         }
         dispatcher.enqueue(&self.inner, items)
     }

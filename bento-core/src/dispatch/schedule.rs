@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::types::{Encoded, ItemKind};
+use super::types::{Encoded, ItemKind, KINDS};
 use crate::time::after;
 
 pub(crate) struct Limits {
     /// Per kind, indexed by `ItemKind::index`.
-    pub(crate) max_items: [usize; 2],
+    pub(crate) max_items: [usize; KINDS],
     pub(crate) max_bytes: usize,
     pub(crate) flush_interval: Duration,
 }
@@ -133,8 +133,8 @@ pub(crate) enum Next {
 
 pub(crate) struct Scheduler {
     limits: Limits,
-    fresh: [VecDeque<Entry>; 2],
-    fresh_bytes: [usize; 2],
+    fresh: [VecDeque<Entry>; KINDS],
+    fresh_bytes: [usize; KINDS],
     retries: BinaryHeap<Reverse<Waiting>>,
     order: u64,
     generation: u64,
@@ -146,8 +146,8 @@ impl Scheduler {
     pub(crate) fn new(limits: Limits) -> Self {
         Self {
             limits,
-            fresh: [VecDeque::new(), VecDeque::new()],
-            fresh_bytes: [0, 0],
+            fresh: std::array::from_fn(|_| VecDeque::new()),
+            fresh_bytes: [0; KINDS],
             retries: BinaryHeap::new(),
             order: 0,
             generation: 0,
@@ -331,7 +331,7 @@ mod tests {
 
     fn scheduler(max_items: usize, max_bytes: usize) -> Scheduler {
         Scheduler::new(Limits {
-            max_items: [max_items, max_items],
+            max_items: [max_items; KINDS],
             max_bytes,
             flush_interval: Duration::from_secs(1),
         })
@@ -459,7 +459,7 @@ mod tests {
     fn absurd_intervals_and_waits_do_not_overflow() {
         let clock = ManualClock::new();
         let mut s = Scheduler::new(Limits {
-            max_items: [10, 10],
+            max_items: [10; KINDS],
             max_bytes: 1 << 20,
             flush_interval: Duration::MAX,
         });

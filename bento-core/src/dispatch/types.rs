@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::client::{Client, Inner};
 use crate::error::{Error, ValidationError};
+use crate::transport::rate_limit::EndpointFamily;
 
 /// Which endpoint an [`Encoded`] item is delivered to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,15 +17,21 @@ pub enum ItemKind {
     Event,
     /// A subscriber record, for `POST /batch/subscribers`.
     Subscriber,
+    /// A subscriber command, for `POST /fetch/commands`.
+    Command,
 }
 
+/// How many kinds there are: the length of the engine's per-kind arrays.
+pub(crate) const KINDS: usize = 3;
+
 impl ItemKind {
-    pub(crate) const ALL: [Self; 2] = [Self::Event, Self::Subscriber];
+    pub(crate) const ALL: [Self; KINDS] = [Self::Event, Self::Subscriber, Self::Command];
 
     pub(crate) fn index(self) -> usize {
         match self {
             Self::Event => 0,
             Self::Subscriber => 1,
+            Self::Command => 2,
         }
     }
 
@@ -32,6 +39,7 @@ impl ItemKind {
         match self {
             Self::Event => "batch/events",
             Self::Subscriber => "batch/subscribers",
+            Self::Command => "fetch/commands",
         }
     }
 
@@ -40,6 +48,7 @@ impl ItemKind {
         match self {
             Self::Event => "/batch/events",
             Self::Subscriber => "/batch/subscribers",
+            Self::Command => "/fetch/commands",
         }
     }
 
@@ -47,12 +56,22 @@ impl ItemKind {
         match self {
             Self::Event => "events",
             Self::Subscriber => "subscribers",
+            Self::Command => "command",
+        }
+    }
+
+    /// The rate limit its requests count against: commands go to a `/fetch`
+    /// endpoint, and share that family's budget with reads.
+    pub(crate) fn family(self) -> EndpointFamily {
+        match self {
+            Self::Event | Self::Subscriber => EndpointFamily::Batch,
+            Self::Command => EndpointFamily::Fetch,
         }
     }
 }
 
-/// An event or subscriber record, checked and encoded, as the delivery engine
-/// queues it.
+/// An event, subscriber record or subscriber command, checked and encoded,
+/// as the delivery engine queues it.
 ///
 /// Handed back inside [`TrackError`] when it could not be queued, and inside
 /// [`DeliveryFailure`] when it could not be delivered, so nothing is lost

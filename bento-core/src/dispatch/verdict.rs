@@ -59,7 +59,7 @@ pub(crate) fn judge(
     // (HTML from a proxy, an empty body, other JSON) says nothing about
     // whether Bento recorded the items, so it is retried like a timeout.
     let result = result.and_then(|body| {
-        BatchResult::decode(&body, items).map_err(|source| {
+        decode(kind, &body, items).map_err(|source| {
             let error = Error::Decode {
                 endpoint: kind.path().to_owned(),
                 body: truncate_body(&body),
@@ -95,6 +95,21 @@ pub(crate) fn judge(
         }
     };
     (verdict, retry_after)
+}
+
+/// Bento's answer to a batch of `items`: counts, or, for commands, the
+/// spec's form (the subscriber they changed), which says all were applied.
+fn decode(kind: ItemKind, body: &[u8], items: usize) -> Result<BatchResult, serde_json::Error> {
+    if kind != ItemKind::Command {
+        return BatchResult::decode(body, items);
+    }
+    let answer = crate::commands::CommandResult::decode(body)?;
+    let applied = items as u64;
+    let results = answer.results.unwrap_or(applied).min(applied);
+    Ok(BatchResult {
+        results,
+        failed: answer.failed.unwrap_or(0).min(applied - results),
+    })
 }
 
 /// The outcome label of spans and metrics.

@@ -23,7 +23,7 @@ use super::config::DeliveryConfig;
 use super::schedule::{Batch, Limits, Next, Scheduler};
 use super::shared::Shared;
 use super::slots::Slots;
-use super::types::{DeliveryFailure, DeliveryReport, Encoded, FailureReason, FlushError};
+use super::types::{DeliveryFailure, DeliveryReport, Encoded, FailureReason, FlushError, ItemKind};
 use super::verdict::{Sent, Verdict, judge, label};
 use crate::client::{Api, Inner};
 use crate::error::Error;
@@ -167,6 +167,7 @@ pub(crate) fn spawn(
         max_items: [
             api.events_per_request,
             crate::subscribers::MAX_SUBSCRIBERS_PER_REQUEST,
+            crate::commands::MAX_COMMANDS_PER_REQUEST,
         ],
         max_bytes: config.max_batch_bytes,
         flush_interval: config.flush_interval,
@@ -448,8 +449,8 @@ impl Worker {
         while self.in_flight.len() < self.config.max_in_flight {
             let slots = &mut self.slots;
             let mut taken = None;
-            let mut permit = |_| {
-                taken = Some(slots.try_take(&api)?);
+            let mut permit = |kind: ItemKind| {
+                taken = Some(slots.try_take(&api, kind.family())?);
                 Ok(())
             };
             match self.scheduler.next(now, &mut permit) {
@@ -550,7 +551,7 @@ impl Worker {
             expired,
         );
         if let Some(delay) = retry_after {
-            self.slots.defer(&self.api, delay);
+            self.slots.defer(&self.api, batch.kind.family(), delay);
         }
         let label = label(&verdict);
         let verdict = match verdict {

@@ -195,6 +195,7 @@ pub(crate) fn kind_code(kind: ItemKind) -> i16 {
     match kind {
         ItemKind::Event => 1,
         ItemKind::Subscriber => 2,
+        ItemKind::Command => 3,
     }
 }
 
@@ -202,6 +203,7 @@ pub(crate) fn kind_of(code: i16) -> Option<ItemKind> {
     match code {
         1 => Some(ItemKind::Event),
         2 => Some(ItemKind::Subscriber),
+        3 => Some(ItemKind::Command),
         _ => None,
     }
 }

@@ -21,6 +21,7 @@ use tracing::Instrument;
 use super::schema::RELAY_LOCK;
 use super::{FleetPacer, Outbox, RelayStatus, kind_of};
 use crate::client::{Api, Inner};
+use crate::dispatch::types::KINDS;
 use crate::dispatch::verdict::{Verdict, judge, label};
 use crate::dispatch::{
     CatchUnwind, DeliveryConfig, Encoded, FailureReason, ItemKind, batch_body, hand_to_hook,
@@ -320,7 +321,7 @@ impl Relay {
     fn cut(&self, rows: Vec<Row>) -> (Vec<Claimed>, Vec<i64>) {
         let mut batches: Vec<Claimed> = Vec::new();
         let mut unknown = Vec::new();
-        let mut open: [Option<(Claimed, usize)>; 2] = [None, None];
+        let mut open: [Option<(Claimed, usize)>; KINDS] = std::array::from_fn(|_| None);
         let now = Instant::now();
         for (id, code, json, age_ms) in rows {
             let written = now
@@ -338,6 +339,7 @@ impl Relay {
             let max_items = match kind {
                 ItemKind::Event => self.api.events_per_request,
                 ItemKind::Subscriber => crate::subscribers::MAX_SUBSCRIBERS_PER_REQUEST,
+                ItemKind::Command => crate::commands::MAX_COMMANDS_PER_REQUEST,
             };
             let slot = &mut open[kind.index()];
             let full = slot.as_ref().is_some_and(|(batch, bytes)| {
@@ -408,7 +410,7 @@ impl Relay {
         let mut prefetched = None;
         let mut work = VecDeque::from([batch]);
         while let Some(mut batch) = work.pop_front() {
-            let Some(slot) = self.permit().await else {
+            let Some(slot) = self.permit(batch.kind.family()).await else {
                 return Err(Ended::Stopped);
             };
             sqlx::query(
@@ -476,8 +478,8 @@ impl Relay {
             span.record("bento.batch.outcome", outcome);
             metrics::batch(batch.kind, outcome, now.elapsed());
             if let Some(delay) = retry_after {
-                self.api.pacer.defer(EndpointFamily::Batch, delay);
-                self.fleet.defer(EndpointFamily::Batch, delay).await;
+                self.api.pacer.defer(batch.kind.family(), delay);
+                self.fleet.defer(batch.kind.family(), delay).await;
             }
             let wait = match verdict {
                 Verdict::Accepted { refused } => {
@@ -552,16 +554,11 @@ impl Relay {
         Ok(())
     }
 
-    /// Waits for a slot of the batch family, here and in the fleet's
-    /// budget (which also holds every previous leader's sends); `None` when
-    /// stopped first.
-    async fn permit(&mut self) -> Option<Slot> {
+    /// Waits for a slot of `family`, here and in the fleet's budget (which
+    /// also holds every previous leader's sends); `None` when stopped first.
+    async fn permit(&mut self, family: EndpointFamily) -> Option<Slot> {
         loop {
-            let wait = match self
-                .api
-                .try_slot(EndpointFamily::Batch, Some(&self.fleet))
-                .await
-            {
+            let wait = match self.api.try_slot(family, Some(&self.fleet)).await {
                 Ok(slot) => return Some(slot),
                 Err(wait) => wait,
             };

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::client::Client;
-use crate::error::{Error, ValidationError};
+use crate::error::{Error, ValidationError, truncate_body};
 use crate::subscribers::Subscriber;
 use crate::transport::ApiRequest;
 use crate::validate;
@@ -115,19 +115,18 @@ impl Command {
         }
     }
 
-    fn validate(&self, index: usize) -> Result<(), ValidationError> {
-        validate::email(|| format!("command[{index}].email"), self.email())?;
+    /// Checks the command, naming its parts after `at` (such as `command[3]`).
+    pub(crate) fn validate(&self, at: &str) -> Result<(), ValidationError> {
+        validate::email(|| format!("{at}.email"), self.email())?;
         match self {
             Command::AddTag { tag, .. }
             | Command::AddTagViaEvent { tag, .. }
-            | Command::RemoveTag { tag, .. } => {
-                validate::tag(|| format!("command[{index}].query"), tag)
-            }
+            | Command::RemoveTag { tag, .. } => validate::tag(|| format!("{at}.query"), tag),
             Command::AddField { key, .. } | Command::RemoveField { key, .. } => {
-                validate::non_empty(|| format!("command[{index}].query.key"), key)
+                validate::non_empty(|| format!("{at}.query.key"), key)
             }
             Command::ChangeEmail { new_email, .. } => {
-                validate::email(|| format!("command[{index}].query"), new_email)
+                validate::email(|| format!("{at}.query"), new_email)
             }
             Command::Subscribe { .. } | Command::Unsubscribe { .. } => Ok(()),
         }
@@ -177,6 +176,31 @@ pub struct CommandResult {
     pub subscriber: Option<Subscriber>,
 }
 
+impl CommandResult {
+    /// Decodes Bento's answer: an object with counts, the subscriber, or
+    /// both. Anything else (an empty object, an array, a proxy's page) is not
+    /// Bento's answer, and an error rather than a silent success.
+    pub(crate) fn decode(body: &[u8]) -> Result<Self, serde_json::Error> {
+        let value: Value = serde_json::from_slice(body)?;
+        let known = value.as_object().is_some_and(|object| {
+            ["results", "result", "failed", "data"]
+                .iter()
+                .any(|key| object.contains_key(*key))
+        });
+        if !known {
+            return Err(serde::de::Error::custom(
+                "expected `results`/`failed` counts or the subscriber as `data`",
+            ));
+        }
+        serde_json::from_value(value)
+    }
+}
+
+/// How many commands one queued request carries at most. Bento documents no
+/// limit for `/fetch/commands`; this keeps a request small (and a 400's
+/// bisection short) while one request still replaces a hundred.
+pub const MAX_COMMANDS_PER_REQUEST: usize = 100;
+
 #[derive(Serialize)]
 struct CommandsBody<'a> {
     command: &'a [Command],
@@ -197,11 +221,16 @@ impl Client {
     pub async fn run_commands(&self, commands: &[Command]) -> Result<CommandResult, Error> {
         validate::non_empty_batch("commands", commands)?;
         for (index, command) in commands.iter().enumerate() {
-            command.validate(index)?;
+            command.validate(&format!("command[{index}]"))?;
         }
         let request =
             ApiRequest::post("fetch/commands").json(&CommandsBody { command: commands })?;
-        self.call(request).await
+        let body = self.call_raw(request).await?;
+        CommandResult::decode(&body).map_err(|source| Error::Decode {
+            endpoint: "fetch/commands".to_owned(),
+            body: truncate_body(&body),
+            source,
+        })
     }
 
     /// Runs one subscriber command.
@@ -273,7 +302,7 @@ mod tests {
         ];
         for (command, expected) in cases {
             assert_eq!(serde_json::to_value(&command).unwrap(), expected);
-            assert!(command.validate(0).is_ok());
+            assert!(command.validate("command[0]").is_ok());
         }
     }
 
@@ -298,7 +327,7 @@ mod tests {
                 email: "a@b.co".into(),
                 tag: "a,b".into()
             }
-            .validate(0)
+            .validate("command[0]")
             .is_err()
         );
         assert!(
@@ -306,7 +335,7 @@ mod tests {
                 email: "a@b.co".into(),
                 new_email: "nope".into()
             }
-            .validate(0)
+            .validate("command[0]")
             .is_err()
         );
         assert!(
@@ -314,7 +343,7 @@ mod tests {
                 email: "a@b.co".into(),
                 key: "".into()
             }
-            .validate(0)
+            .validate("command[0]")
             .is_err()
         );
     }
