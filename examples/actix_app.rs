@@ -11,13 +11,12 @@
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
-use bento_actix::BentoMiddleware;
 use bento_examples::{actix_demo, demo};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let serve_forever = std::env::args().any(|a| a == "--serve");
     let (client, emulator) = demo::client("bento-actix-demo")?;
-    let middleware = BentoMiddleware::new(client.clone()).deliver_on_success();
+    let middleware = actix_demo::middleware(client.clone());
 
     actix_web::rt::System::new().block_on(async {
         let factory = middleware.clone();

@@ -16,14 +16,13 @@
 
 use std::time::Duration;
 
-use bento_axum::BentoLayer;
 use bento_examples::{axum_demo, demo};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let serve_forever = std::env::args().any(|a| a == "--serve");
     let (client, emulator) = demo::client("bento-axum-demo")?;
-    let layer = BentoLayer::new(client.clone()).deliver_on_success();
+    let layer = axum_demo::layer(client.clone());
 
     let server = axum_demo::serve(axum_demo::router(layer.clone()), serve_forever).await?;
     let url = server.url.clone();

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use actix_web::HttpMessage;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use bento_core::Client;
-use bento_core::integration::{RequestTracking, Settlement};
+use bento_core::integration::{RequestLine, RequestTracking, Settlement};
 
 use crate::extract::Bento;
 
@@ -77,6 +77,27 @@ impl BentoMiddleware {
         Self(tracking, self.1)
     }
 
+    /// Tracks a page view ([`PageView`](bento_core::events::PageView),
+    /// Bento's `$view`, with the path and query in `details`) for each
+    /// identified request whose response is a successful `GET` of an HTML
+    /// page, under the same hold policy as a handler's events. Nothing for
+    /// anonymous requests, JSON, redirects or errors. The same semantics as
+    /// `bento_axum::BentoLayer::track_page_views`.
+    pub fn track_page_views(self) -> Self {
+        Self(self.0.track_page_views(), self.1)
+    }
+
+    /// Like [`track_page_views`](Self::track_page_views), for the paths
+    /// `filter` accepts: `.track_page_views_if(|path| !path.starts_with("/admin"))`.
+    /// Leave out pages whose query carries secrets (a reset token): the
+    /// query is sent as is.
+    pub fn track_page_views_if(
+        self,
+        filter: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self(self.0.track_page_views_if(filter), self.1)
+    }
+
     /// Events held and then delivered (under `deliver_on_success`), across
     /// every clone of this middleware.
     pub fn delivered(&self) -> u64 {
@@ -135,7 +156,9 @@ where
             .1
             .as_ref()
             .and_then(|identify| identify(&request));
-        let (events, settlement) = self.middleware.0.begin_for(identity);
+        let uri = request.uri();
+        let line = RequestLine::new(request.method().as_str(), uri.path(), uri.query());
+        let (events, settlement) = self.middleware.0.begin_request(Some(line), identity);
         request.extensions_mut().insert(Bento(events));
         ResponseFuture {
             inner: self.service.call(request),
@@ -172,12 +195,19 @@ where
         let this = self.project();
         let result = std::task::ready!(this.inner.poll(cx));
         if let Some(settlement) = this.settlement.take() {
-            let status = match &result {
-                Ok(response) => response.status(),
+            match &result {
+                Ok(response) => {
+                    let content_type = response
+                        .headers()
+                        .get(actix_web::http::header::CONTENT_TYPE)
+                        .and_then(|value| value.to_str().ok());
+                    settlement.respond(response.status().as_u16(), content_type);
+                }
                 // actix turns the error into a response with this status.
-                Err(error) => error.as_response_error().status_code(),
-            };
-            settlement.respond(status.as_u16());
+                Err(error) => {
+                    settlement.respond(error.as_response_error().status_code().as_u16(), None);
+                }
+            }
         }
         Poll::Ready(result)
     }

@@ -358,3 +358,133 @@ fn events_without_an_email_are_about_the_request_subscriber() {
         ]
     );
 }
+
+/// Issue 19, as in bento-axum: page views of identified, successful HTML
+/// GETs, and commands queued from a handler, under the hold policy.
+#[test]
+fn page_views_and_queued_commands_follow_the_request() {
+    use bento_core::Command;
+    let (emulator, client) = emulator_and_client_blocking();
+    let middleware = BentoMiddleware::new(client.clone())
+        .identify(|request| {
+            request
+                .headers()
+                .get("x-user")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        })
+        .deliver_on_success()
+        .track_page_views_if(|path| !path.starts_with("/admin"));
+    async fn page() -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body("<h1>Pricing</h1>")
+    }
+    async fn login(bento: Bento) -> HttpResponse {
+        bento.identify("new@example.com");
+        page().await
+    }
+    async fn failing_page() -> HttpResponse {
+        HttpResponse::InternalServerError()
+            .content_type("text/html")
+            .body("<h1>Oops</h1>")
+    }
+    async fn data() -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body("7")
+    }
+    async fn newsletter(bento: Bento, body: String) -> HttpResponse {
+        let email = bento.identity().unwrap().to_string();
+        bento
+            .enqueue_command(Command::AddTag {
+                email,
+                tag: "newsletter".into(),
+            })
+            .unwrap();
+        if body == "fail" {
+            HttpResponse::BadGateway().finish()
+        } else {
+            HttpResponse::Ok().finish()
+        }
+    }
+    actix(async {
+        let app = test::init_service(
+            App::new()
+                .wrap(middleware.clone())
+                .route("/pricing", web::get().to(page))
+                .route("/pricing", web::post().to(page))
+                .route("/admin", web::get().to(page))
+                .route("/login", web::get().to(login))
+                .route("/broken", web::get().to(failing_page))
+                .route("/api/data", web::get().to(data))
+                .route("/newsletter", web::post().to(newsletter)),
+        )
+        .await;
+        let ada = Some("ada@example.com");
+        for (path, user, status) in [
+            ("/pricing?plan=pro", ada, 200),
+            ("/pricing", None, 200),
+            ("/api/data", ada, 200),
+            ("/admin", ada, 200),
+            ("/nowhere", ada, 404),
+            ("/broken", ada, 500),
+            ("/login", None, 200),
+        ] {
+            let mut request = test::TestRequest::get().uri(path);
+            if let Some(user) = user {
+                request = request.insert_header(("x-user", user));
+            }
+            let response = test::call_service(&app, request.to_request()).await;
+            assert_eq!(response.status().as_u16(), status, "{path}");
+        }
+        let posted = test::TestRequest::post()
+            .uri("/pricing")
+            .insert_header(("x-user", "ada@example.com"))
+            .to_request();
+        assert_eq!(test::call_service(&app, posted).await.status(), 200);
+        for (body, status) in [("ok", 200), ("fail", 502)] {
+            let request = test::TestRequest::post()
+                .uri("/newsletter")
+                .insert_header(("x-user", "grace@example.com"))
+                .set_payload(body)
+                .to_request();
+            let response = test::call_service(&app, request).await;
+            assert_eq!(response.status().as_u16(), status);
+        }
+        client.flush(Duration::from_secs(5)).await.unwrap();
+    });
+    let mut views: Vec<(String, serde_json::Value)> = emulator
+        .events()
+        .into_iter()
+        .filter(|e| e.event_type == "$view")
+        .map(|e| (e.email, serde_json::Value::Object(e.details)))
+        .collect();
+    views.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        views,
+        vec![
+            (
+                "ada@example.com".to_owned(),
+                serde_json::json!({ "path": "/pricing", "query": "plan=pro" })
+            ),
+            (
+                "new@example.com".to_owned(),
+                serde_json::json!({ "path": "/login" })
+            ),
+        ]
+    );
+    assert_eq!(emulator.events().len(), 2, "nothing but the two views");
+    let commands: usize = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path == "fetch/commands")
+        .filter_map(|r| r.items)
+        .sum();
+    assert_eq!(commands, 1, "the failed request's command was discarded");
+    assert_eq!(
+        emulator.subscriber("grace@example.com").unwrap().tags,
+        vec!["newsletter"]
+    );
+    assert_eq!((middleware.delivered(), middleware.discarded()), (3, 1));
+}

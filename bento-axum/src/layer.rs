@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bento_core::Client;
-use bento_core::integration::{RequestTracking, Settlement};
+use bento_core::integration::{RequestLine, RequestTracking, Settlement};
 use http::request::Parts;
 use http::{Request, Response};
 use tower_layer::Layer;
@@ -89,6 +89,35 @@ impl BentoLayer {
         Self(tracking, self.1)
     }
 
+    /// Tracks a page view ([`PageView`](bento_core::events::PageView),
+    /// Bento's `$view`, with the path and query in `details`) for each
+    /// identified request whose response is a successful `GET` of an HTML
+    /// page, under the same hold policy as a handler's events. Nothing for
+    /// anonymous requests, JSON, redirects or errors.
+    ///
+    /// ```
+    /// # fn layer(client: bento_core::Client) -> bento_axum::BentoLayer {
+    /// # #[derive(Clone)] struct CurrentUser { email: String }
+    /// bento_axum::BentoLayer::new(client)
+    ///     .identify(|parts| parts.extensions.get::<CurrentUser>().map(|u| u.email.clone()))
+    ///     .track_page_views()
+    /// # }
+    /// ```
+    pub fn track_page_views(self) -> Self {
+        Self(self.0.track_page_views(), self.1)
+    }
+
+    /// Like [`track_page_views`](Self::track_page_views), for the paths
+    /// `filter` accepts: `.track_page_views_if(|path| !path.starts_with("/admin"))`.
+    /// Leave out pages whose query carries secrets (a reset token): the
+    /// query is sent as is.
+    pub fn track_page_views_if(
+        self,
+        filter: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self(self.0.track_page_views_if(filter), self.1)
+    }
+
     /// Events this layer held and then delivered (under `deliver_on_success`).
     pub fn delivered(&self) -> u64 {
         self.0.delivered()
@@ -138,7 +167,8 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
         let identity = self.layer.1.as_ref().and_then(|identify| identify(&parts));
-        let (events, settlement) = self.layer.0.begin_for(identity);
+        let line = RequestLine::new(parts.method.as_str(), parts.uri.path(), parts.uri.query());
+        let (events, settlement) = self.layer.0.begin_request(Some(line), identity);
         parts.extensions.insert(Bento(events));
         let request = Request::from_parts(parts, body);
         ResponseFuture {
@@ -179,7 +209,13 @@ where
         let result = std::task::ready!(this.inner.poll(cx));
         if let Some(settlement) = this.settlement.take() {
             match &result {
-                Ok(response) => settlement.respond(response.status().as_u16()),
+                Ok(response) => {
+                    let content_type = response
+                        .headers()
+                        .get(http::header::CONTENT_TYPE)
+                        .and_then(|value| value.to_str().ok());
+                    settlement.respond(response.status().as_u16(), content_type);
+                }
                 Err(_) => settlement.fail(),
             }
         }

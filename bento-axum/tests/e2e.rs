@@ -446,3 +446,135 @@ async fn events_without_an_email_are_about_the_request_subscriber() {
         ]
     );
 }
+
+/// Issue 19: page views of identified, successful HTML GETs, and commands
+/// queued from a handler, both under the request's hold policy.
+#[tokio::test]
+async fn page_views_and_queued_commands_follow_the_request() {
+    use axum::response::{Html, IntoResponse};
+    use bento_core::Command;
+    let (emulator, client) = emulator_and_client().await;
+    let layer = BentoLayer::new(client.clone())
+        .identify(|parts| {
+            parts
+                .headers
+                .get("x-user")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        })
+        .deliver_on_success()
+        .track_page_views_if(|path| !path.starts_with("/admin"));
+    async fn page() -> Html<&'static str> {
+        Html("<h1>Pricing</h1>")
+    }
+    async fn login(bento: Bento) -> Html<&'static str> {
+        bento.identify("new@example.com");
+        Html("<h1>Welcome</h1>")
+    }
+    async fn failing_page() -> impl IntoResponse {
+        (StatusCode::INTERNAL_SERVER_ERROR, Html("<h1>Oops</h1>"))
+    }
+    async fn data() -> impl IntoResponse {
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            "7",
+        )
+    }
+    async fn newsletter(bento: Bento, body: String) -> StatusCode {
+        let email = bento.identity().unwrap().to_string();
+        bento
+            .enqueue_command(Command::AddTag {
+                email,
+                tag: "newsletter".into(),
+            })
+            .unwrap();
+        if body == "fail" {
+            StatusCode::BAD_GATEWAY
+        } else {
+            StatusCode::OK
+        }
+    }
+    let app = Router::new()
+        .route("/pricing", get(page).post(page))
+        .route("/admin", get(page))
+        .route("/login", get(login))
+        .route("/broken", get(failing_page))
+        .route("/api/data", get(data))
+        .route("/newsletter", post(newsletter))
+        .layer(layer.clone());
+    let (url, stop, server) = serve(app).await;
+    let http = http();
+    let get_as = |path: &str, user: Option<&str>| {
+        let request = http.get(format!("{url}{path}"));
+        match user {
+            Some(user) => request.header("x-user", user),
+            None => request,
+        }
+    };
+    let ada = Some("ada@example.com");
+    for (path, user, status) in [
+        ("/pricing?plan=pro#faq", ada, 200),
+        ("/pricing", None, 200),
+        ("/api/data", ada, 200),
+        ("/admin", ada, 200),
+        ("/nowhere", ada, 404),
+        ("/broken", ada, 500),
+        ("/login", None, 200),
+    ] {
+        let response = get_as(path, user).send().await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+    }
+    let posted = http
+        .post(format!("{url}/pricing"))
+        .header("x-user", "ada@example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    for (body, status) in [("ok", 200), ("fail", 502)] {
+        let response = http
+            .post(format!("{url}/newsletter"))
+            .header("x-user", "grace@example.com")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status);
+    }
+    stop.send(()).unwrap();
+    server.await.unwrap();
+    client.flush(Duration::from_secs(5)).await.unwrap();
+    let mut views: Vec<(String, serde_json::Value)> = emulator
+        .events()
+        .into_iter()
+        .filter(|e| e.event_type == "$view")
+        .map(|e| (e.email, serde_json::Value::Object(e.details)))
+        .collect();
+    views.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        views,
+        vec![
+            (
+                "ada@example.com".to_owned(),
+                serde_json::json!({ "path": "/pricing", "query": "plan=pro" })
+            ),
+            (
+                "new@example.com".to_owned(),
+                serde_json::json!({ "path": "/login" })
+            ),
+        ]
+    );
+    assert_eq!(emulator.events().len(), 2, "nothing but the two views");
+    let commands: usize = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path == "fetch/commands")
+        .filter_map(|r| r.items)
+        .sum();
+    assert_eq!(commands, 1, "the failed request's command was discarded");
+    assert_eq!(
+        emulator.subscriber("grace@example.com").unwrap().tags,
+        vec!["newsletter"]
+    );
+    assert_eq!((layer.delivered(), layer.discarded()), (3, 1));
+}

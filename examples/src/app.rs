@@ -1,6 +1,8 @@
 //! What the demo does with each request, independent of the web framework.
 
-use bento_core::{BentoEvent, BentoSubscriber, Client, TrackError};
+use std::sync::Arc;
+
+use bento_core::{BentoEvent, BentoSubscriber, Client, Command, SubscriberEvent, TrackError};
 use serde::{Deserialize, Serialize};
 
 /// `POST /signup` body.
@@ -12,16 +14,6 @@ pub struct SignupForm {
     pub first_name: String,
     /// Plan chosen.
     pub plan: String,
-}
-
-#[derive(BentoEvent)]
-#[bento(event = "account.signup")]
-struct Signup<'a> {
-    email: &'a str,
-    #[bento(field)]
-    first_name: &'a str,
-    #[bento(field)]
-    plan: &'a str,
 }
 
 /// One cart line.
@@ -61,15 +53,48 @@ struct Cart<'a> {
     items: &'a [Item],
 }
 
+/// Every event the shop tracks, in one enum: one event type per variant.
 #[derive(BentoEvent)]
-#[bento(event = "$purchase")]
-struct Purchase<'a> {
-    email: &'a str,
-    #[bento(unique)]
-    order_id: &'a str,
-    value: Money<'a>,
-    cart: Cart<'a>,
+enum ShopEvent<'a> {
+    #[bento(event = "account.signup")]
+    Signup {
+        email: &'a str,
+        #[bento(field)]
+        first_name: &'a str,
+        #[bento(field)]
+        plan: &'a str,
+    },
+    #[bento(event = "$purchase")]
+    Purchase {
+        email: &'a str,
+        #[bento(unique)]
+        order_id: &'a str,
+        value: Money<'a>,
+        cart: Cart<'a>,
+    },
 }
+
+/// About the request's subscriber: no email of its own.
+#[derive(BentoEvent)]
+#[bento(event = "plan.upgraded")]
+struct PlanUpgraded<'a> {
+    #[bento(field)]
+    plan: &'a str,
+}
+
+/// `POST /upgrade` body.
+#[derive(Debug, Deserialize)]
+pub struct Upgrade {
+    /// The new plan.
+    pub plan: String,
+}
+
+/// The header the demo's stand-in for a login session sets: in a real app
+/// the layer's `identify` reads your session or JWT claim instead.
+pub const USER_HEADER: &str = "x-demo-user";
+
+/// The event types the demo tracks, for tests and tracking plans.
+pub const EVENT_TYPES: &[&str] = ShopEvent::EVENT_TYPES;
 
 /// `POST /import` body: one record per subscriber.
 #[derive(Debug, Deserialize, BentoSubscriber)]
@@ -89,35 +114,46 @@ pub struct Member {
 /// `bento_actix::Bento` have it.
 pub trait Tracker {
     /// Tracks an event under the request's delivery policy.
-    fn track_event<E: BentoEvent>(&self, event: &E) -> Result<(), TrackError>;
+    fn track_event<E: SubscriberEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError>;
+    /// Queues a subscriber command under the request's delivery policy.
+    fn queue_command(&self, command: Command) -> Result<(), TrackError>;
+    /// The request's subscriber, if known.
+    fn subscriber(&self) -> Option<Arc<str>>;
     /// The client.
     fn bento(&self) -> &Client;
 }
 
-impl Tracker for bento_axum::Bento {
-    fn track_event<E: BentoEvent>(&self, event: &E) -> Result<(), TrackError> {
-        self.track(event)
-    }
-    fn bento(&self) -> &Client {
-        self.client()
-    }
+macro_rules! tracker {
+    ($bento:ty) => {
+        impl Tracker for $bento {
+            fn track_event<E: SubscriberEvent + ?Sized>(
+                &self,
+                event: &E,
+            ) -> Result<(), TrackError> {
+                self.track(event)
+            }
+            fn queue_command(&self, command: Command) -> Result<(), TrackError> {
+                self.enqueue_command(command)
+            }
+            fn subscriber(&self) -> Option<Arc<str>> {
+                self.identity()
+            }
+            fn bento(&self) -> &Client {
+                self.client()
+            }
+        }
+    };
 }
 
-impl Tracker for bento_actix::Bento {
-    fn track_event<E: BentoEvent>(&self, event: &E) -> Result<(), TrackError> {
-        self.track(event)
-    }
-    fn bento(&self) -> &Client {
-        self.client()
-    }
-}
+tracker!(bento_axum::Bento);
+tracker!(bento_actix::Bento);
 
 /// A status code and a body text.
 pub type Answer = (u16, String);
 
 /// `POST /signup`.
 pub fn signup(bento: &impl Tracker, form: &SignupForm) -> Answer {
-    let event = Signup {
+    let event = ShopEvent::Signup {
         email: &form.email,
         first_name: &form.first_name,
         plan: &form.plan,
@@ -140,7 +176,7 @@ pub fn purchase(bento: &impl Tracker, order: &Order) -> Answer {
         .iter()
         .map(|i| i.price * u64::from(i.quantity))
         .sum();
-    let event = Purchase {
+    let event = ShopEvent::Purchase {
         email: &order.email,
         order_id: &order.order_id,
         value: Money {
@@ -157,6 +193,34 @@ pub fn purchase(bento: &impl Tracker, order: &Order) -> Answer {
     }
 }
 
+/// `POST /upgrade`: about whoever is signed in.
+pub fn upgrade(bento: &impl Tracker, upgrade: &Upgrade) -> Answer {
+    match bento.track_event(&PlanUpgraded {
+        plan: &upgrade.plan,
+    }) {
+        Ok(()) => (200, String::new()),
+        Err(error) => refused(error),
+    }
+}
+
+/// `POST /newsletter`: subscribes whoever is signed in, queued like an event.
+pub fn newsletter(bento: &impl Tracker) -> Answer {
+    let Some(email) = bento.subscriber() else {
+        return (401, "sign in first".into());
+    };
+    let command = Command::AddTag {
+        email: email.to_string(),
+        tag: "newsletter".into(),
+    };
+    match bento.queue_command(command) {
+        Ok(()) => (202, String::new()),
+        Err(error) => refused(error),
+    }
+}
+
+/// `GET /pricing`: an HTML page, whose views the layer tracks.
+pub const PRICING_PAGE: &str = "<!doctype html><title>Pricing</title><h1>Pricing</h1>";
+
 /// `POST /import`.
 pub fn import(bento: &impl Tracker, members: &[Member]) -> Answer {
     match bento.bento().enqueue_subscribers(members) {
@@ -168,6 +232,7 @@ pub fn import(bento: &impl Tracker, members: &[Member]) -> Answer {
 fn refused(error: TrackError) -> Answer {
     let status = match error {
         TrackError::Invalid(_) | TrackError::TooLarge { .. } => 422,
+        TrackError::Anonymous { .. } => 401,
         _ => 503,
     };
     (status, error.to_string())

@@ -7,13 +7,25 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use bento_axum::{Bento, BentoLayer};
 
-use crate::app::{self, Answer, Member, Order, SignupForm};
+use crate::app::{self, Answer, Member, Order, SignupForm, Upgrade};
 
 fn respond((status, body): Answer) -> impl IntoResponse {
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         body,
     )
+}
+
+/// The demo's layer: identity from the demo's session header, events held
+/// until the response, page views of HTML pages.
+pub fn layer(client: bento_core::Client) -> BentoLayer {
+    BentoLayer::new(client)
+        .identify(|parts| {
+            let user = parts.headers.get(app::USER_HEADER)?;
+            user.to_str().ok().map(str::to_owned)
+        })
+        .deliver_on_success()
+        .track_page_views()
 }
 
 /// The routes, behind `layer`.
@@ -38,6 +50,20 @@ pub fn router(layer: BentoLayer) -> Router {
                     respond(app::import(&bento, &members))
                 },
             ),
+        )
+        .route(
+            "/upgrade",
+            post(|bento: Bento, Json(upgrade): Json<Upgrade>| async move {
+                respond(app::upgrade(&bento, &upgrade))
+            }),
+        )
+        .route(
+            "/newsletter",
+            post(|bento: Bento| async move { respond(app::newsletter(&bento)) }),
+        )
+        .route(
+            "/pricing",
+            get(|| async { axum::response::Html(app::PRICING_PAGE) }),
         )
         .route("/health", get(|| async { "ok" }))
         .layer(layer)

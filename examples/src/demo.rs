@@ -27,6 +27,7 @@ pub fn spool_failures() -> impl Fn(DeliveryFailure) + Send + Sync + 'static {
         for item in &failure.items {
             let name = match item.kind() {
                 ItemKind::Event => "bento-undelivered-events.jsonl",
+                ItemKind::Command => "bento-undelivered-commands.jsonl",
                 _ => "bento-undelivered-subscribers.jsonl",
             };
             let path = dir.join(name);
@@ -160,24 +161,53 @@ pub fn listen_address() -> String {
         .unwrap_or_else(|| "127.0.0.1:3000".to_owned())
 }
 
+/// One request the demo sends.
+#[derive(Debug, Clone)]
+pub struct DemoRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The path.
+    pub path: &'static str,
+    /// Who is signed in (the demo's session header), if anyone.
+    pub user: Option<&'static str>,
+    /// The JSON body of a `POST`.
+    pub body: Value,
+}
+
+fn post(path: &'static str, user: Option<&'static str>, body: Value) -> DemoRequest {
+    DemoRequest {
+        method: "POST",
+        path,
+        user,
+        body,
+    }
+}
+
 /// The demo's requests: two signups that succeed or fail in different ways,
-/// a purchase with a 3-item cart, and a subscriber import.
-pub fn requests() -> Vec<(&'static str, Value)> {
+/// a purchase with a 3-item cart, a subscriber import, a signed-in visitor
+/// who views the pricing page, upgrades and joins the newsletter, and an
+/// anonymous one who tries to.
+pub fn requests() -> Vec<DemoRequest> {
+    let ada = Some("ada@example.com");
     vec![
-        (
+        post(
             "/signup",
+            None,
             json!({"email": "ada@example.com", "first_name": "Ada", "plan": "pro"}),
         ),
-        (
+        post(
             "/signup",
+            None,
             json!({"email": "fail@example.com", "first_name": "Bob", "plan": "free"}),
         ),
-        (
+        post(
             "/signup",
+            None,
             json!({"email": "not-an-email", "first_name": "Cy", "plan": "free"}),
         ),
-        (
+        post(
             "/purchase",
+            None,
             json!({
                 "email": "ada@example.com", "order_id": "ord_1001", "currency": "USD",
                 "items": [
@@ -187,13 +217,23 @@ pub fn requests() -> Vec<(&'static str, Value)> {
                 ]
             }),
         ),
-        (
+        post(
             "/import",
+            None,
             json!([
                 {"email": "grace@example.com", "first_name": "Grace", "tags": ["lead", "newsletter"]},
                 {"email": "alan@example.com", "company": "Bletchley"}
             ]),
         ),
+        DemoRequest {
+            method: "GET",
+            path: "/pricing",
+            user: ada,
+            body: Value::Null,
+        },
+        post("/upgrade", ada, json!({"plan": "team"})),
+        post("/upgrade", None, json!({"plan": "team"})),
+        post("/newsletter", ada, Value::Null),
     ]
 }
 
@@ -209,17 +249,34 @@ pub fn http() -> reqwest::Client {
 pub async fn drive(url: &str, verbose: bool) -> Result<Vec<u16>, Box<dyn std::error::Error>> {
     let http = http();
     let mut statuses = Vec::new();
-    for (path, body) in requests() {
-        let response = http
-            .post(format!("{url}{path}"))
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(&body)?)
-            .send()
-            .await?;
+    for request in requests() {
+        let DemoRequest {
+            method,
+            path,
+            user,
+            body,
+        } = request;
+        let mut builder = match method {
+            "GET" => http.get(format!("{url}{path}")),
+            _ => http
+                .post(format!("{url}{path}"))
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(&body)?),
+        };
+        if let Some(user) = user {
+            builder = builder.header(crate::app::USER_HEADER, user);
+        }
+        let response = builder.send().await?;
         let status = response.status();
         let text = response.text().await?;
         if verbose {
-            println!("POST {path:<9} -> {status} {text}");
+            let who = user.unwrap_or("anonymous");
+            let text = if text.starts_with("<!doctype") {
+                "(HTML)"
+            } else {
+                &text
+            };
+            println!("{method:<4} {path:<11} as {who:<15} -> {status} {text}");
         }
         statuses.push(status.as_u16());
     }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use super::types::{Encoded, TrackError};
 use crate::client::Client;
 use crate::commands::Command;
-use crate::events::{BentoEvent, ForSubscriber, SubscriberEvent};
+use crate::events::{BentoEvent, ForSubscriber, PageView, SubscriberEvent};
 
 /// Events held and then delivered or discarded, over many requests.
 #[derive(Debug, Default)]
@@ -34,6 +34,35 @@ impl HeldStats {
 /// Which response statuses deliver a request's held events.
 type DeliverIf = Arc<dyn Fn(u16) -> bool + Send + Sync>;
 
+/// Which paths' page views are tracked.
+type PageFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// The request line of a request, as much of it as page views need.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLine<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+impl<'a> RequestLine<'a> {
+    /// A request for `path` (such as `/pricing`) with `query` (without its
+    /// `?`), by HTTP `method` (such as `GET`).
+    pub fn new(method: &'a str, path: &'a str, query: Option<&'a str>) -> Self {
+        Self {
+            method,
+            path,
+            query,
+        }
+    }
+}
+
+/// What a page view needs of its request until the response exists.
+struct PageCandidate {
+    path: String,
+    query: Option<String>,
+}
+
 /// A layer's or middleware's settings: the client requests get, and whether
 /// their events wait for the response ([`deliver_on_success`](Self::deliver_on_success),
 /// [`deliver_if`](Self::deliver_if)). Cheap to clone; clones share their counters.
@@ -41,6 +70,7 @@ type DeliverIf = Arc<dyn Fn(u16) -> bool + Send + Sync>;
 pub struct RequestTracking {
     client: Client,
     deliver_if: Option<DeliverIf>,
+    page_views: Option<PageFilter>,
     stats: Arc<HeldStats>,
 }
 
@@ -49,6 +79,7 @@ impl std::fmt::Debug for RequestTracking {
         f.debug_struct("RequestTracking")
             .field("client", &self.client)
             .field("holds_events", &self.deliver_if.is_some())
+            .field("page_views", &self.page_views.is_some())
             .field("stats", &self.stats)
             .finish()
     }
@@ -60,8 +91,31 @@ impl RequestTracking {
         Self {
             client,
             deliver_if: None,
+            page_views: None,
             stats: Arc::default(),
         }
+    }
+
+    /// Tracks a page view ([`PageView`], Bento's `$view`, with the path and
+    /// query) for each identified request whose response is a successful
+    /// (2xx) `GET` of an HTML page (`Content-Type: text/html`). Nothing is
+    /// tracked for anonymous requests, other methods, other statuses or
+    /// other content; the view follows the same hold policy as the events
+    /// a handler tracks.
+    pub fn track_page_views(self) -> Self {
+        self.track_page_views_if(|_| true)
+    }
+
+    /// Like [`track_page_views`](Self::track_page_views), for the paths
+    /// `filter` accepts (say, `|path| !path.starts_with("/admin")`). Leave
+    /// out pages whose query carries secrets (a password-reset token), since
+    /// the query is sent as is.
+    pub fn track_page_views_if(
+        mut self,
+        filter: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.page_views = Some(Arc::new(filter));
+        self
     }
 
     /// Holds the events a request tracks until its response exists, then
@@ -99,37 +153,49 @@ impl RequestTracking {
     /// One request's handle, and (under `deliver_on_success`) the settlement
     /// its response path must complete.
     pub fn begin(&self) -> (RequestEvents, Option<Settlement>) {
-        self.begin_for(None)
+        self.begin_request(None, None)
     }
 
-    /// Like [`begin`](Self::begin), for a request whose subscriber is known
-    /// (`identity`, from what the app's auth put in the request): events
-    /// without an email of their own are tracked for them.
-    pub fn begin_for(&self, identity: Option<String>) -> (RequestEvents, Option<Settlement>) {
+    /// Like [`begin`](Self::begin), for the request `line` (what
+    /// [`track_page_views`](Self::track_page_views) needs) and, when known,
+    /// its subscriber (`identity`, from what the app's auth put in the
+    /// request): events without an email of their own are tracked for them.
+    /// The settlement exists when the request's events are held or it may
+    /// be a page view.
+    pub fn begin_request(
+        &self,
+        line: Option<RequestLine<'_>>,
+        identity: Option<String>,
+    ) -> (RequestEvents, Option<Settlement>) {
         let identity = Arc::new(Mutex::new(identity.map(Arc::from)));
-        let Some(rule) = &self.deliver_if else {
-            let events = RequestEvents {
-                client: self.client.clone(),
-                held: None,
-                identity,
-            };
-            return (events, None);
+        let page = match (&self.page_views, line) {
+            (Some(filter), Some(line)) if line.method == "GET" && filter(line.path) => {
+                Some(PageCandidate {
+                    path: line.path.to_owned(),
+                    query: line.query.map(str::to_owned),
+                })
+            }
+            _ => None,
         };
-        let held = Arc::new(HeldEvents {
-            state: Mutex::new(State::Holding(Vec::new())),
-            stats: Arc::clone(&self.stats),
+        let held = self.deliver_if.as_ref().map(|_| {
+            Arc::new(HeldEvents {
+                state: Mutex::new(State::Holding(Vec::new())),
+                stats: Arc::clone(&self.stats),
+            })
         });
-        let settlement = Settlement {
-            held: Arc::clone(&held),
+        let settlement = (held.is_some() || page.is_some()).then(|| Settlement {
+            held: held.clone(),
             client: self.client.clone(),
-            deliver_if: Arc::clone(rule),
-        };
+            deliver_if: self.deliver_if.clone(),
+            page,
+            identity: Arc::clone(&identity),
+        });
         let events = RequestEvents {
             client: self.client.clone(),
-            held: Some(held),
+            held,
             identity,
         };
-        (events, Some(settlement))
+        (events, settlement)
     }
 }
 
@@ -291,11 +357,14 @@ impl HeldEvents {
 
 /// Decides a request's held events exactly once: [`respond`](Self::respond)
 /// with the response's status, or, if it is dropped first (a handler that
-/// panicked, a request that was cancelled), by discarding them.
+/// panicked, a request that was cancelled), by discarding them. Tracks the
+/// request's page view, if it is one.
 pub struct Settlement {
-    held: Arc<HeldEvents>,
+    held: Option<Arc<HeldEvents>>,
     client: Client,
-    deliver_if: DeliverIf,
+    deliver_if: Option<DeliverIf>,
+    page: Option<PageCandidate>,
+    identity: Arc<Mutex<Option<Arc<str>>>>,
 }
 
 impl std::fmt::Debug for Settlement {
@@ -305,15 +374,26 @@ impl std::fmt::Debug for Settlement {
 }
 
 impl Settlement {
-    /// The response exists with HTTP `status`: deliver the events if the
-    /// layer's rule says so (below 500 for `deliver_on_success`), discard
-    /// them otherwise. (A number, not a typed status, so that frameworks on
-    /// any version of the `http` crate can call it.)
-    pub fn respond(self, status: u16) {
-        if (self.deliver_if)(status) {
-            self.held.settle(&self.client, true, "");
+    /// The response exists with HTTP `status` and `content_type` (its
+    /// `Content-Type` header, if any): deliver the events if the layer's rule
+    /// says so (below 500 for `deliver_on_success`), discard them otherwise;
+    /// and track the page view of a successful HTML response. (Plain values,
+    /// not typed ones, so that frameworks on any version of the `http` crate
+    /// can call it.)
+    pub fn respond(mut self, status: u16, content_type: Option<&str>) {
+        if let Some(page) = self.page.take()
+            && (200..300).contains(&status)
+            && content_type.is_some_and(is_html)
+        {
+            self.view(&page);
+        }
+        let Some(held) = &self.held else {
+            return;
+        };
+        if self.deliver_if.as_ref().is_some_and(|rule| rule(status)) {
+            held.settle(&self.client, true, "");
         } else {
-            self.held.settle(
+            held.settle(
                 &self.client,
                 false,
                 "the response's status does not deliver them",
@@ -323,14 +403,59 @@ impl Settlement {
 
     /// The service failed without a response: discard the events.
     pub fn fail(self) {
-        self.held.settle(&self.client, false, "the service failed");
+        if let Some(held) = &self.held {
+            held.settle(&self.client, false, "the service failed");
+        }
     }
+
+    /// Tracks the page view, held with the request's events if they are.
+    fn view(&self, page: &PageCandidate) {
+        let identity = self
+            .identity
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(email) = identity else {
+            return;
+        };
+        let view = PageView::new(&email, &page.path, page.query.as_deref());
+        let tracked = match &self.held {
+            Some(held) => held.track(&self.client, &view),
+            None => self.client.track(&view),
+        };
+        if let Err(error) = tracked {
+            // Not silent: the queue's counters record a refusal, and the log says so.
+            tracing::warn!(%error, path = %page.path, "a Bento page view could not be queued");
+        }
+    }
+}
+
+/// Whether a `Content-Type` is an HTML page's (`text/html; charset=utf-8`).
+fn is_html(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("text/html")
 }
 
 impl Drop for Settlement {
     fn drop(&mut self) {
         // A no-op once `respond` or `fail` settled the events.
-        self.held
-            .settle(&self.client, false, "the request ended without a response");
+        if let Some(held) = &self.held {
+            held.settle(&self.client, false, "the request ended without a response");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_html;
+
+    #[test]
+    fn html_is_recognised_by_its_essence() {
+        assert!(is_html("text/html"));
+        assert!(is_html("text/html; charset=utf-8"));
+        assert!(is_html(" Text/HTML ;charset=utf-8"));
+        assert!(!is_html("application/json"));
+        assert!(!is_html("text/htmlx"));
+        assert!(!is_html(""));
     }
 }

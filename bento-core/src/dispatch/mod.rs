@@ -13,7 +13,7 @@ pub(crate) mod verdict;
 mod worker;
 
 pub(crate) use config::{DeliveryConfig, FailureHook};
-pub use held::{RequestEvents, RequestTracking, Settlement};
+pub use held::{RequestEvents, RequestLine, RequestTracking, Settlement};
 pub(crate) use schedule::BODY_OVERHEAD;
 #[cfg(feature = "postgres")]
 pub(crate) use schedule::batch_body;

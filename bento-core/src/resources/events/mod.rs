@@ -8,8 +8,10 @@
 //! or build them at run time with [`Event`].
 
 mod event;
+mod page_view;
 
 pub use event::Event;
+pub use page_view::PageView;
 
 use serde::ser::SerializeMap;
 
