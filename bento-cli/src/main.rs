@@ -137,6 +137,12 @@ struct ImportArgs {
     /// engine's); a row larger than this alone is reported by its line.
     #[arg(long, default_value_t = import::DEFAULT_MAX_BYTES)]
     max_request_bytes: usize,
+    /// Send JSON Lines keys as written (`firstName`), for an account whose
+    /// fields predate Bento's key rule; by default a key that is not
+    /// lowercase and underscored is an error naming its line and the fix.
+    /// (CSV headers are always turned into Bento keys.)
+    #[arg(long)]
+    verbatim_keys: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

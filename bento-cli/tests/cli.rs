@@ -485,3 +485,40 @@ fn config_is_saved_private_and_shown_redacted() {
     assert_eq!(usage.status.code(), Some(2));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// One key rule for files too: a JSON Lines key that is not lowercase and
+/// underscored is reported with its line and the fix, and `--verbatim-keys`
+/// sends it as written for accounts whose fields are named so.
+#[tokio::test]
+async fn json_lines_keys_follow_the_key_rule_unless_verbatim() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let dir = scratch("keys");
+    let file = dir.join("people.jsonl");
+    std::fs::write(
+        &file,
+        "{\"email\":\"ada@example.com\",\"plan\":\"pro\"}\n\
+         {\"email\":\"bob@example.com\",\"firstName\":\"Bob\"}\n",
+    )
+    .unwrap();
+    let output = bento(&emulator)
+        .args(["import", "subscribers", "--dry-run"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("line 2:"), "{stdout}");
+    assert!(stdout.contains("`firstName`"), "{stdout}");
+    assert!(stdout.contains("write `first_name`"), "{stdout}");
+    assert!(stdout.contains("checked 2 rows: 1 invalid"), "{stdout}");
+
+    let output = bento(&emulator)
+        .args(["import", "subscribers", "--verbatim-keys", "--restart"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    let bob = emulator.subscriber("bob@example.com").unwrap();
+    assert_eq!(bob.fields["firstName"], "Bob");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -374,6 +374,22 @@ pub enum ValidationError {
         /// `NaN`, `inf` or `-inf`.
         value: String,
     },
+    /// A key of `fields` or `details` breaks Bento's key rule: lowercase
+    /// ASCII letters, digits and underscores (`first_name`), the rule the
+    /// derive checks at compile time.
+    #[error(
+        "{field} has the key `{key}`, which is not lowercase and underscored as Bento keys are: \
+         write `{suggestion}`; if your account's fields are already named so, send the key as \
+         written with `.verbatim_keys()` on the builder (`#[bento(verbatim)]` in the derive)"
+    )]
+    KeyCase {
+        /// Where the key was found, such as `events[3].fields`.
+        field: String,
+        /// The key as given.
+        key: String,
+        /// The key in Bento's spelling.
+        suggestion: String,
+    },
     /// An item's own `Serialize` implementation failed.
     #[error("{field} could not be serialized: {message}")]
     Unserializable {
@@ -394,6 +410,7 @@ impl ValidationError {
             | Self::TagContainsComma { field, .. }
             | Self::InvalidDate { field, .. }
             | Self::InvalidKey { field, .. }
+            | Self::KeyCase { field, .. }
             | Self::NonFiniteNumber { field, .. }
             | Self::Unserializable { field, .. } => {
                 *field = if field.is_empty() {

@@ -70,13 +70,18 @@ pub fn flatten<M: SerializeMap, F: FlattenMap + ?Sized>(
 }
 
 /// Rejects flattened keys that are empty or that a named field of the same
-/// object already writes (`taken`), which would put one key twice in the JSON.
+/// object already writes (`taken`), which would put one key twice in the
+/// JSON, and, unless the field is `verbatim`, keys outside Bento's key rule.
 pub fn check_flatten<F: FlattenMap + ?Sized>(
     field: &str,
     map: &F,
     taken: &[&str],
+    verbatim: bool,
 ) -> Result<(), ValidationError> {
     for (key, _) in map.entries() {
+        if !verbatim && !key.trim().is_empty() {
+            crate::validate::key(|| field.to_owned(), key)?;
+        }
         let reason = if key.trim().is_empty() {
             "is empty"
         } else if taken.contains(&key) {

@@ -44,7 +44,7 @@ impl Derive {
         match self {
             Self::Event => &[
                 "email", "detail", "field", "unique", "date", "rename", "skip", "skip_if",
-                "flatten",
+                "flatten", "verbatim",
             ],
             Self::Subscriber => &[
                 "email",
@@ -54,6 +54,7 @@ impl Derive {
                 "skip",
                 "skip_if",
                 "flatten",
+                "verbatim",
             ],
         }
     }
@@ -115,6 +116,9 @@ pub(crate) struct FieldAttrs {
     pub(crate) rename: Option<LitStr>,
     pub(crate) skip_if: Option<(syn::Path, Span)>,
     pub(crate) flatten: Option<Span>,
+    /// The key (or a flattened map's keys) is sent as written, outside
+    /// Bento's key rule.
+    pub(crate) verbatim: Option<Span>,
 }
 
 pub(crate) fn container(attrs: &[Attribute], derive: Derive, errors: &mut Errors) -> Container {
@@ -261,12 +265,17 @@ pub(crate) fn field(attrs: &[Attribute], derive: Derive, errors: &mut Errors) ->
                     }
                 }
                 _ => {
-                    // `flatten`, the one flag that is not a role.
+                    // `flatten` and `verbatim`, the flags that are not roles.
                     if no_value(&meta, &name, errors)? {
-                        if out.flatten.is_some() {
-                            errors.at(span, "duplicate `flatten` attribute");
+                        let flag = if name == "flatten" {
+                            &mut out.flatten
                         } else {
-                            out.flatten = Some(span);
+                            &mut out.verbatim
+                        };
+                        if flag.is_some() {
+                            errors.at(span, format_args!("duplicate `{name}` attribute"));
+                        } else {
+                            *flag = Some(span);
                         }
                     }
                 }

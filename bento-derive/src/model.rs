@@ -300,7 +300,7 @@ impl Model<'_> {
 
     /// Reports keys that are not lowercase and underscored, suggesting a spelling.
     pub(crate) fn check_key(&self, field: &FieldModel<'_>, errors: &mut Errors) {
-        if case::is_valid_key(&field.key) {
+        if case::is_valid_key(&field.key) || field.attrs.verbatim.is_some() {
             return;
         }
         if field.key.is_empty() {
@@ -324,6 +324,9 @@ impl Model<'_> {
                 "; add `#[bento(rename = \"{suggestion}\")]` or `#[bento(rename_all = \"snake_case\")]` on the struct"
             )
         };
+        let fix = format!(
+            "{fix} (or `#[bento(verbatim)]` to send it as written, for an account whose field is named so)"
+        );
         errors.at(
             field.key_span,
             format_args!(

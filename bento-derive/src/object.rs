@@ -69,7 +69,8 @@ pub(crate) fn object<'a>(
         let (presence, write) = match kind {
             Kind::Flatten => {
                 bounds.push((field.ty, quote!(#private::FlattenMap)));
-                checks.push(quote_spanned!(span=> #private::check_flatten(#name, &#access, &[#(#taken),*])?;));
+                let verbatim = field.attrs.verbatim.is_some();
+                checks.push(quote_spanned!(span=> #private::check_flatten(#name, &#access, &[#(#taken),*], #verbatim)?;));
                 (
                     quote!(#private::has_entries(&#access)),
                     quote_spanned!(span=> #private::flatten(__map, &#access)?;),

@@ -253,3 +253,81 @@ async fn an_invalid_derived_record_sends_nothing() {
     }
     assert!(emulator.requests().is_empty());
 }
+
+/// One key rule (issue 19): the derive and the builder refuse `firstName`
+/// alike, and both have the same way out for accounts named so already.
+#[derive(BentoEvent)]
+#[bento(event = "legacy.signup")]
+struct LegacySignup<'a> {
+    email: &'a str,
+    #[bento(field, rename = "firstName", verbatim)]
+    first_name: &'a str,
+    #[bento(field, flatten)]
+    extra: BTreeMap<String, String>,
+    #[bento(verbatim, flatten)]
+    legacy_details: BTreeMap<String, String>,
+}
+
+#[tokio::test]
+async fn one_key_rule_for_the_derive_and_the_builder() {
+    let (emulator, client) = emulator_and_client().await;
+    let camel = |key: &str| BTreeMap::from([(key.to_owned(), "x".to_owned())]);
+    // The builder refuses what the derive refuses, with the same fix.
+    let error = client
+        .track(&Event::new("legacy.signup", "ada@example.com").field("firstName", "Ada"))
+        .unwrap_err();
+    assert!(error.to_string().contains("write `first_name`"), "{error}");
+    assert!(error.to_string().contains("event.fields"), "{error}");
+    let error = client
+        .track(&Event::new("legacy.signup", "ada@example.com").detail("orderId", 1))
+        .unwrap_err();
+    assert!(error.to_string().contains("event.details"), "{error}");
+    // A flattened map's keys are held to it at run time, unless verbatim.
+    let error = client
+        .track(&LegacySignup {
+            email: "ada@example.com",
+            first_name: "Ada",
+            extra: camel("planTier"),
+            legacy_details: BTreeMap::new(),
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&error, bento_core::TrackError::Invalid(ValidationError::KeyCase { key, suggestion, .. })
+            if key == "planTier" && suggestion == "plan_tier"),
+        "{error}"
+    );
+    client
+        .track(&LegacySignup {
+            email: "ada@example.com",
+            first_name: "Ada",
+            extra: camel("plan_tier"),
+            legacy_details: camel("utmSource"),
+        })
+        .unwrap();
+    client
+        .track(
+            &Event::new("legacy.signup", "bob@example.com")
+                .field("firstName", "Bob")
+                .verbatim_keys(),
+        )
+        .unwrap();
+    client
+        .flush(std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        emulator.subscriber("ada@example.com").unwrap().fields["firstName"],
+        "Ada"
+    );
+    assert_eq!(
+        emulator.subscriber("bob@example.com").unwrap().fields["firstName"],
+        "Bob"
+    );
+    let events = emulator.events();
+    assert_eq!(events.len(), 2);
+    let ada = events
+        .iter()
+        .find(|e| e.email == "ada@example.com")
+        .unwrap();
+    assert_eq!(ada.details["utmSource"], "x");
+}

@@ -35,7 +35,16 @@ fn checked(record: Record) -> Result<Item, String> {
     }
 }
 
-pub(crate) fn json_item(kind: Kind, text: &str, extra_tags: &[String]) -> Result<Item, String> {
+/// How a JSON Lines row is read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JsonOptions {
+    /// Tags added to every subscriber.
+    pub(crate) extra_tags: Vec<String>,
+    /// Keys are sent as written, outside Bento's key rule.
+    pub(crate) verbatim_keys: bool,
+}
+
+pub(crate) fn json_item(kind: Kind, text: &str, options: &JsonOptions) -> Result<Item, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let Value::Object(mut object) = value else {
         return Err("expected a JSON object".into());
@@ -71,6 +80,9 @@ pub(crate) fn json_item(kind: Kind, text: &str, extra_tags: &[String]) -> Result
             if let Some(date) = date {
                 event = event.date(date);
             }
+            if options.verbatim_keys {
+                event = event.verbatim_keys();
+            }
             if let Some(key) = object.keys().next() {
                 return Err(format!(
                     "unknown member `{key}`: an event has type, email, fields, details and date"
@@ -104,8 +116,11 @@ pub(crate) fn json_item(kind: Kind, text: &str, extra_tags: &[String]) -> Result
             for (key, value) in fields.into_iter().chain(object) {
                 record = record.field(key, value);
             }
-            for tag in extra_tags {
+            for tag in &options.extra_tags {
                 record = record.tag(tag);
+            }
+            if options.verbatim_keys {
+                record = record.verbatim_keys();
             }
             checked(Record::Subscriber(record))
         }

@@ -271,14 +271,17 @@ fn open(args: &ImportArgs, kind: Kind, format: Format) -> Result<Rows, Failure> 
             }))
         }
         Format::Jsonl => {
-            let tags = args.tags.clone();
+            let options = map::JsonOptions {
+                extra_tags: args.tags.clone(),
+                verbatim_keys: args.verbatim_keys,
+            };
             let lines = JsonLines::new(BufReader::new(file));
             Ok(Box::new(lines.map(move |line| {
                 Row {
                     line: line.number,
                     item: line
                         .text
-                        .and_then(|text| map::json_item(kind, &text, &tags)),
+                        .and_then(|text| map::json_item(kind, &text, &options)),
                     end: line.end,
                 }
             })))

@@ -38,6 +38,8 @@ pub struct Event {
     /// The first value that could not become JSON, reported by `track` and
     /// `send_events` (builder methods cannot fail).
     invalid: Option<ValidationError>,
+    /// Keys are sent as written, not held to Bento's key rule.
+    verbatim_keys: bool,
 }
 
 impl Event {
@@ -50,10 +52,17 @@ impl Event {
             details: Map::new(),
             date: None,
             invalid: None,
+            verbatim_keys: false,
         }
     }
 
     /// Writes `key` to the subscriber's profile (a custom field, created if new).
+    ///
+    /// `key` follows Bento's key rule, as the derive's keys do: lowercase
+    /// letters, digits and underscores (`first_name`). Another spelling
+    /// (`firstName`) makes the event invalid, with the fix in the
+    /// [`ValidationError::KeyCase`], unless the event is
+    /// [`verbatim_keys`](Self::verbatim_keys).
     ///
     /// `value` is anything `Serialize`: a string, a number, a `json!` value,
     /// your own struct. A value that cannot become JSON (NaN or an infinite
@@ -68,7 +77,8 @@ impl Event {
         self
     }
 
-    /// Stores `key` on the event itself; `value` as for [`field`](Self::field).
+    /// Stores `key` on the event itself; `key` and `value` as for
+    /// [`field`](Self::field).
     pub fn detail(mut self, key: impl Into<String>, value: impl Serialize) -> Self {
         let key = key.into();
         if let Some(value) = self.checked("details", &key, &value) {
@@ -85,6 +95,22 @@ impl Event {
                 None
             }
         }
+    }
+
+    /// Sends this event's field and detail keys as written, for an account
+    /// whose fields were named before Bento's key rule (`firstName`): the
+    /// escape hatch from [`ValidationError::KeyCase`], like
+    /// `#[bento(verbatim)]` in the derive.
+    ///
+    /// ```
+    /// let event = bento_core::Event::new("account.signup", "ada@example.com")
+    ///     .field("firstName", "Ada")
+    ///     .verbatim_keys();
+    /// assert!(bento_core::Encoded::event(&event).is_ok());
+    /// ```
+    pub fn verbatim_keys(mut self) -> Self {
+        self.verbatim_keys = true;
+        self
     }
 
     /// Backdates the event: an RFC 3339 timestamp such as `2024-05-01T12:00:00Z`.
@@ -132,10 +158,18 @@ impl BentoEvent for Event {
     }
 
     fn validate(&self) -> Result<(), ValidationError> {
-        match &self.invalid {
-            Some(error) => Err(error.clone()),
-            None => Ok(()),
+        if let Some(error) = &self.invalid {
+            return Err(error.clone());
         }
+        if !self.verbatim_keys {
+            for key in self.fields.keys() {
+                crate::validate::key(|| "fields".to_owned(), key)?;
+            }
+            for key in self.details.keys() {
+                crate::validate::key(|| "details".to_owned(), key)?;
+            }
+        }
+        Ok(())
     }
 
     fn serialize_fields<M: SerializeMap>(&self, fields: &mut M) -> Result<(), M::Error> {

@@ -33,6 +33,7 @@ pub struct SubscriberImport {
     tags: Vec<String>,
     remove_tags: Vec<String>,
     fields: Map<String, Value>,
+    verbatim_keys: bool,
 }
 
 const RESERVED_KEYS: [&str; 5] = ["email", "first_name", "last_name", "tags", "remove_tags"];
@@ -76,9 +77,18 @@ impl SubscriberImport {
         self
     }
 
-    /// Sets a custom field.
+    /// Sets a custom field. `key` follows Bento's key rule (`first_name`,
+    /// not `firstName`), as [`Event::field`](crate::Event::field) does,
+    /// unless the record is [`verbatim_keys`](Self::verbatim_keys).
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.fields.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sends this record's field keys as written, for an account whose
+    /// fields were named before Bento's key rule (`firstName`).
+    pub fn verbatim_keys(mut self) -> Self {
+        self.verbatim_keys = true;
         self
     }
 
@@ -129,6 +139,9 @@ impl BentoSubscriber for SubscriberImport {
                     reason: "is empty",
                 });
             }
+            if !self.verbatim_keys {
+                crate::validate::key(|| "fields".to_owned(), key)?;
+            }
         }
         Ok(())
     }
@@ -161,6 +174,19 @@ mod tests {
             Err(ValidationError::InvalidKey { key, .. }) if key == "tags"
         ));
         assert!(check(&SubscriberImport::new("bad")).is_err());
+        assert!(matches!(
+            check(&SubscriberImport::new("a@b.co").field("firstName", "Ada")),
+            Err(ValidationError::KeyCase { field, suggestion, .. })
+                if field == "subscribers[0].fields" && suggestion == "first_name"
+        ));
+        assert!(
+            check(
+                &SubscriberImport::new("a@b.co")
+                    .field("firstName", "Ada")
+                    .verbatim_keys()
+            )
+            .is_ok()
+        );
         assert!(
             check(
                 &SubscriberImport::new("a@b.co")

@@ -134,6 +134,8 @@ pub struct NewSubscriber {
     fields: Map<String, Value>,
     #[serde(skip)]
     tag_list: Vec<String>,
+    #[serde(skip)]
+    verbatim_keys: bool,
 }
 
 impl NewSubscriber {
@@ -163,9 +165,18 @@ impl NewSubscriber {
         self
     }
 
-    /// Sets a custom field.
+    /// Sets a custom field. `key` follows Bento's key rule (`first_name`,
+    /// not `firstName`), unless the subscriber is
+    /// [`verbatim_keys`](Self::verbatim_keys).
     pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.fields.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sends the field keys as written, for an account whose fields were
+    /// named before Bento's key rule (`firstName`).
+    pub fn verbatim_keys(mut self) -> Self {
+        self.verbatim_keys = true;
         self
     }
 }
@@ -376,6 +387,11 @@ impl Client {
         let mut subscriber = subscriber.into();
         validate::email(|| "subscriber.email".to_owned(), &subscriber.email)?;
         subscriber.tags = validate::join_tags("subscriber.tags", &subscriber.tag_list)?;
+        if !subscriber.verbatim_keys {
+            for key in subscriber.fields.keys() {
+                validate::key(|| "subscriber.fields".to_owned(), key)?;
+            }
+        }
         let request = ApiRequest::post("fetch/subscribers").json(&CreateBody {
             subscriber: &subscriber,
         })?;
