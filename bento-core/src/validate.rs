@@ -97,6 +97,57 @@ pub(crate) fn path_id(field: &'static str, id: &str) -> Result<(), ValidationErr
     }
 }
 
+/// Bento's key rule, one for the derive (which checks it at compile time,
+/// in `bento-derive/src/case.rs`) and the run-time builders: a key of
+/// `fields` or `details` is lowercase ASCII letters, digits and underscores.
+pub(crate) fn key(field: impl FnOnce() -> String, key: &str) -> Result<(), ValidationError> {
+    if is_bento_key(key) {
+        return Ok(());
+    }
+    Err(ValidationError::KeyCase {
+        field: field(),
+        key: key.to_owned(),
+        suggestion: to_snake_case(key),
+    })
+}
+
+pub(crate) fn is_bento_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// `firstName` -> `first_name`, `Plan Tier` -> `plan_tier`: the spelling the
+/// derive suggests too.
+pub(crate) fn to_snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev = i.checked_sub(1).and_then(|p| chars.get(p));
+            let next = chars.get(i + 1);
+            let boundary = match prev {
+                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
+                _ => false,
+            };
+            if boundary && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') && !name.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,55 +225,4 @@ mod tests {
         );
         assert_eq!(join_tags("t", &["a".into(), "b".into()]).unwrap(), "a,b");
     }
-}
-
-/// Bento's key rule, one for the derive (which checks it at compile time,
-/// in `bento-derive/src/case.rs`) and the run-time builders: a key of
-/// `fields` or `details` is lowercase ASCII letters, digits and underscores.
-pub(crate) fn key(field: impl FnOnce() -> String, key: &str) -> Result<(), ValidationError> {
-    if is_bento_key(key) {
-        return Ok(());
-    }
-    Err(ValidationError::KeyCase {
-        field: field(),
-        key: key.to_owned(),
-        suggestion: to_snake_case(key),
-    })
-}
-
-pub(crate) fn is_bento_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// `firstName` -> `first_name`, `Plan Tier` -> `plan_tier`: the spelling the
-/// derive suggests too.
-pub(crate) fn to_snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev = i.checked_sub(1).and_then(|p| chars.get(p));
-            let next = chars.get(i + 1);
-            let boundary = match prev {
-                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
-                Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
-                _ => false,
-            };
-            if boundary && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
-        } else if !out.is_empty() && !out.ends_with('_') {
-            out.push('_');
-        }
-    }
-    while out.ends_with('_') && !name.ends_with('_') {
-        out.pop();
-    }
-    out
 }
