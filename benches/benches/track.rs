@@ -63,21 +63,15 @@ fn track(c: &mut Criterion) {
     });
     group.bench_function("Client::track, caller alone", |b| {
         b.iter_custom(|iters| {
-            let mut elapsed = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let run = left.min(5000);
-                sink.hold(true);
-                let started = Instant::now();
-                for _ in 0..run {
-                    client.track(black_box(&event)).expect("tracked");
-                }
-                elapsed += started.elapsed();
-                sink.hold(false);
-                flush();
-                left -= run;
-            }
-            elapsed
+            sink.time_held(
+                iters,
+                |n| {
+                    for _ in 0..n {
+                        client.track(black_box(&event)).expect("tracked");
+                    }
+                },
+                flush,
+            )
         })
     });
     group.bench_function("Client::track, while delivering", |b| {

@@ -55,6 +55,54 @@
 //! # }
 //! ```
 //!
+//! # Events from where the user is
+//!
+//! The request's subscriber, read once by the middleware's
+//! [`identify`](BentoMiddleware::identify) (or set by a handler at login),
+//! page views of HTML pages, and subscriber commands queued like events:
+//!
+//! ```no_run
+//! use actix_web::{App, HttpResponse, web};
+//! use bento_actix::{Bento, BentoMiddleware};
+//! use bento_core::{BentoEvent, Command};
+//!
+//! /// No email: about the request's subscriber.
+//! #[derive(BentoEvent)]
+//! #[bento(event = "plan.upgraded")]
+//! struct Upgraded<'a> { plan: &'a str }
+//!
+//! async fn upgrade(bento: Bento) -> HttpResponse {
+//!     match bento.track(&Upgraded { plan: "team" }) {
+//!         Ok(()) => HttpResponse::Ok().finish(),
+//!         Err(error) => HttpResponse::Unauthorized().body(error.to_string()),
+//!     }
+//! }
+//!
+//! async fn newsletter(bento: Bento) -> HttpResponse {
+//!     let Some(email) = bento.identity() else {
+//!         return HttpResponse::Unauthorized().finish();
+//!     };
+//!     match bento.enqueue_command(Command::Subscribe { email: email.to_string() }) {
+//!         Ok(()) => HttpResponse::Accepted().finish(),
+//!         Err(error) => HttpResponse::ServiceUnavailable().body(error.to_string()),
+//!     }
+//! }
+//!
+//! # fn app(client: bento_core::Client) {
+//! let middleware = BentoMiddleware::new(client)
+//!     .identify(|request| {
+//!         let user = request.headers().get("x-user")?; // or your session
+//!         user.to_str().ok().map(str::to_owned)
+//!     })
+//!     .deliver_on_success()
+//!     .track_page_views(); // `$view` for identified 2xx HTML GETs
+//! App::new()
+//!     .wrap(middleware)
+//!     .route("/upgrade", web::post().to(upgrade))
+//!     .route("/newsletter", web::post().to(newsletter));
+//! # }
+//! ```
+//!
 //! # Delivery policy
 //!
 //! [`BentoMiddleware::deliver_on_success`] holds the events a request tracks

@@ -74,6 +74,57 @@
 //! # }
 //! ```
 //!
+//! # Events from where the user is
+//!
+//! One enum of events; the request's subscriber, read once by the layer's
+//! [`identify`](BentoLayer::identify) (or set by a handler at login); page
+//! views of HTML pages; subscriber commands queued like events:
+//!
+//! ```no_run
+//! use axum::{Router, response::Html, routing::{get, post}};
+//! use bento_axum::{Bento, BentoLayer};
+//! use bento_core::{BentoEvent, Command, TrackError};
+//!
+//! #[derive(BentoEvent)]
+//! enum ShopEvent<'a> {
+//!     #[bento(event = "account.signup")]
+//!     Signup { email: &'a str, #[bento(field)] first_name: &'a str },
+//!     #[bento(event = "$purchase")]
+//!     Purchase { email: &'a str, #[bento(unique)] order_id: &'a str },
+//! }
+//!
+//! /// No email: about the request's subscriber.
+//! #[derive(BentoEvent)]
+//! #[bento(event = "plan.upgraded")]
+//! struct Upgraded<'a> { plan: &'a str }
+//!
+//! #[derive(Clone)]
+//! struct CurrentUser { email: String } // what your auth puts in the request
+//!
+//! async fn upgrade(bento: Bento) -> Result<&'static str, String> {
+//!     bento.track(&Upgraded { plan: "team" }).map_err(|e: TrackError| e.to_string())?;
+//!     Ok("upgraded")
+//! }
+//!
+//! async fn newsletter(bento: Bento) -> Result<&'static str, String> {
+//!     let email = bento.identity().ok_or("sign in first")?.to_string();
+//!     bento.enqueue_command(Command::Subscribe { email }).map_err(|e| e.to_string())?;
+//!     Ok("subscribed")
+//! }
+//!
+//! # fn app(client: bento_core::Client) -> Router {
+//! let layer = BentoLayer::new(client)
+//!     .identify(|parts| parts.extensions.get::<CurrentUser>().map(|u| u.email.clone()))
+//!     .deliver_on_success()
+//!     .track_page_views(); // `$view` for identified 2xx HTML GETs
+//! Router::new()
+//!     .route("/pricing", get(|| async { Html("<h1>Pricing</h1>") }))
+//!     .route("/upgrade", post(upgrade))
+//!     .route("/newsletter", post(newsletter))
+//!     .layer(layer)
+//! # }
+//! ```
+//!
 //! # Delivery policy
 //!
 //! [`BentoLayer::deliver_on_success`] holds the events a request tracks until
