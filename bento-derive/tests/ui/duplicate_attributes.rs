@@ -9,6 +9,8 @@ struct Signup {
     email: String,
     #[bento(rename = "a", rename = "b")]
     plan: String,
+    #[bento(field, rename = "firstName", verbatim, verbatim)]
+    first_name: String,
     #[bento(flatten)]
     #[bento(flatten)]
     extra: std::collections::BTreeMap<String, String>,
