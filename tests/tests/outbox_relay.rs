@@ -448,9 +448,17 @@ async fn four_processes_share_the_rate_limit_without_a_single_429() {
         .collect();
     eprintln!("request times (ms from the first): {offsets:?}");
     eprintln!("delivered {in_span} of a ceiling of {ceiling} in {WINDOWS} windows");
+    // A slot counts from its request's answer, so each window's first
+    // request leaves a little later than the one a window before it: the
+    // latency of one answer per window boundary, which on a loaded machine
+    // can push one request per boundary out of the span (a CI run under two
+    // busy loops measured 39 of 40). Fewer than that means slots are held
+    // longer than the protocol says; the figure itself is a benchmark's
+    // (docs/BENCHMARKS.md), not this test's.
+    let floor = ((REQUESTS * WINDOWS - (WINDOWS - 1)) as usize) * PER_REQUEST;
     assert!(
-        in_span as f64 >= 0.99 * ceiling as f64,
-        "{in_span} delivered of a ceiling of {ceiling}"
+        in_span >= floor,
+        "{in_span} delivered of a ceiling of {ceiling} (at least {floor} expected)"
     );
     let seen = deliveries(&emulator);
     let duplicates: usize = seen.values().map(|n| n - 1).sum();
