@@ -62,9 +62,8 @@ pub(crate) struct Api {
     pub(crate) pacer: Pacer,
     pub(crate) events_per_request: usize,
     pub(crate) max_response_bytes: u64,
-    /// Fleet-wide pacing through the outbox's database, when turned on.
-    #[cfg(feature = "postgres")]
-    pub(crate) fleet: Option<Arc<crate::outbox::FleetPacer>>,
+    /// A budget direct calls share with other processes, when configured.
+    pub(crate) budget: Option<Arc<dyn crate::budget::RateBudget>>,
 }
 
 impl fmt::Debug for Client {

@@ -56,6 +56,7 @@ pub struct ClientBuilder {
     events_per_request: usize,
     max_response_bytes: u64,
     delivery: DeliveryConfig,
+    rate_budget: Option<Arc<dyn crate::budget::RateBudget>>,
 }
 
 /// The default cap on a response body: far above anything Bento sends.
@@ -106,6 +107,7 @@ impl Default for ClientBuilder {
             events_per_request: crate::events::MAX_EVENTS_PER_REQUEST,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             delivery: DeliveryConfig::default(),
+            rate_budget: None,
         }
     }
 }
@@ -284,14 +286,24 @@ impl ClientBuilder {
         self
     }
 
-    /// Makes the delivery engine also relay this PostgreSQL outbox into
-    /// Bento (feature `postgres`): see [`outbox`](crate::outbox). The relay
-    /// starts with `build()`; exactly one client among all that share the
-    /// database relays at a time.
-    #[cfg(feature = "postgres")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-    pub fn outbox(mut self, outbox: crate::outbox::Outbox) -> Self {
-        self.delivery.outbox = Some(outbox);
+    /// Makes the delivery engine also relay this durable store (a
+    /// transactional outbox, such as `bento_outbox::Outbox` on PostgreSQL or
+    /// SQLite) into Bento, with the engine's batching, pacing, retry rule and
+    /// failure hook: see [`store`](crate::store). The relay starts with
+    /// `build()`; exactly one client among all that share the store relays
+    /// at a time.
+    pub fn outbox(mut self, store: impl crate::store::DurableStore) -> Self {
+        self.delivery.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Makes direct calls (and the delivery engine) also take their
+    /// rate-limit slots from `budget`, shared with other processes: see
+    /// [`budget`](crate::budget). A store that brings its own
+    /// ([`DurableStore::paces_direct_calls`](crate::store::DurableStore::paces_direct_calls))
+    /// needs no call here.
+    pub fn rate_budget(mut self, budget: impl crate::budget::RateBudget) -> Self {
+        self.rate_budget = Some(Arc::new(budget));
         self
     }
 
@@ -389,19 +401,13 @@ impl ClientBuilder {
         )?;
         let http = crate::transport::http_client(&user_agent, self.connect_timeout)?;
         let delivery = self.delivery.validate()?;
-        #[cfg(feature = "postgres")]
-        let fleet = delivery
-            .outbox
-            .as_ref()
-            .filter(|outbox| outbox.fleet_pacing)
-            .map(|outbox| {
-                Arc::new(crate::outbox::FleetPacer::new(
-                    outbox.pool(),
-                    self.rate_limits.clone(),
-                    self.timeout,
-                    outbox.timeout,
-                ))
-            });
+        let budget = self.rate_budget.clone().or_else(|| {
+            let store = delivery.store.as_ref()?;
+            store
+                .paces_direct_calls()
+                .then(|| store.rate_budget())
+                .flatten()
+        });
         let relays = delivery.has_outbox();
         let client = Client {
             inner: Arc::new(Inner {
@@ -418,8 +424,7 @@ impl ClientBuilder {
                     pacer: Pacer::new(&self.rate_limits),
                     events_per_request: self.events_per_request,
                     max_response_bytes: self.max_response_bytes,
-                    #[cfg(feature = "postgres")]
-                    fleet,
+                    budget,
                 }),
                 dispatcher: Dispatcher::new(delivery),
             }),

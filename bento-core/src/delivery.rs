@@ -73,6 +73,14 @@
 //! `queued` is counted on the delivery thread as items arrive, so `track`
 //! itself touches no metric.
 
+/// Whether the caller runs on a client's delivery thread (its own tokio
+/// runtime): for [`RateBudget`](crate::budget::RateBudget)s and stores that
+/// keep connections per runtime, since a connection made on one runtime must
+/// not be used after that runtime is gone.
+pub fn on_delivery_thread() -> bool {
+    crate::dispatch::on_delivery_thread()
+}
+
 pub use crate::dispatch::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
     TrackError,

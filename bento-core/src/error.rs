@@ -403,7 +403,7 @@ pub enum ValidationError {
 impl ValidationError {
     /// Places a field path relative to one item under that item's path, so
     /// `tags` reported by a record becomes `subscribers[3].tags`.
-    pub(crate) fn within(mut self, item: &str) -> Self {
+    pub fn within(mut self, item: &str) -> Self {
         match &mut self {
             Self::InvalidEmail { field, .. }
             | Self::Empty { field }

@@ -122,15 +122,14 @@ mod properties;
 #[path = "private.rs"]
 pub mod __private;
 
+pub mod budget;
 pub mod convert;
 pub mod delivery;
 pub mod integration;
 #[cfg(feature = "lettre")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
 pub mod mailer;
-#[cfg(feature = "postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub mod outbox;
+pub mod store;
 #[cfg(feature = "emulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod testing;

@@ -3,8 +3,9 @@
 //! the client's checks, and migrations are idempotent under concurrency.
 #![allow(clippy::unwrap_used)]
 
-use bento_core::outbox::{Outbox, OutboxError};
 use bento_core::{Encoded, Event, SubscriberImport, ValidationError};
+use bento_outbox::OutboxError;
+use bento_outbox::postgres::Outbox;
 use bento_tests::postgres::Postgres;
 use sqlx::postgres::PgPoolOptions;
 

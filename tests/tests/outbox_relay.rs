@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bento_core::outbox::Outbox;
 use bento_core::{Client, EndpointFamily, Event, RateLimit, RateLimits, SubscriberImport};
 use bento_emulator::{Emulator, Family, Fault, Limit};
+use bento_outbox::postgres::Outbox;
 use bento_tests::postgres::Postgres;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -100,7 +100,7 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
             let reason = failure.reason.to_string();
             sink.lock()
                 .unwrap()
-                .push((failure.outbox_ids().to_vec(), reason));
+                .push((failure.stored_ids().to_vec(), reason));
         })
         .build()
         .unwrap();
@@ -759,10 +759,7 @@ async fn a_frozen_database_neither_stalls_fleet_pacing_nor_breaks_the_limit() {
     let pending = outbox.pending().await;
     server.thaw();
     assert!(
-        matches!(
-            pending,
-            Err(bento_core::outbox::OutboxError::Timeout { .. })
-        ),
+        matches!(pending, Err(bento_outbox::OutboxError::Timeout { .. })),
         "{pending:?}"
     );
     assert!(

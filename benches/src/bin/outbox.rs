@@ -17,9 +17,9 @@
 
 use std::time::{Duration, Instant};
 
-use bento_core::outbox::Outbox;
 use bento_core::{Client, Encoded, Event, RateLimits};
 use bento_emulator::Emulator;
+use bento_outbox::postgres::Outbox;
 use bento_tests::postgres::Postgres;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;

@@ -20,9 +20,8 @@ pub(crate) struct DeliveryConfig {
     pub(crate) max_age: Option<Duration>,
     pub(crate) drain_timeout: Duration,
     pub(crate) on_failure: Option<FailureHook>,
-    /// The table the engine also drains, when there is one.
-    #[cfg(feature = "postgres")]
-    pub(crate) outbox: Option<crate::outbox::Outbox>,
+    /// The durable store the engine also drains, when there is one.
+    pub(crate) store: Option<Arc<dyn crate::store::DurableStore>>,
     /// Tests only: panic in the worker's loop / in the next request's task.
     #[cfg(test)]
     pub(crate) inject_panic: Arc<std::sync::atomic::AtomicBool>,
@@ -45,8 +44,7 @@ impl Default for DeliveryConfig {
             max_age: None,
             drain_timeout: Duration::from_secs(5),
             on_failure: None,
-            #[cfg(feature = "postgres")]
-            outbox: None,
+            store: None,
             #[cfg(test)]
             inject_panic: Arc::default(),
             #[cfg(test)]
@@ -57,10 +55,7 @@ impl Default for DeliveryConfig {
 
 impl DeliveryConfig {
     pub(crate) fn has_outbox(&self) -> bool {
-        #[cfg(feature = "postgres")]
-        return self.outbox.is_some();
-        #[cfg(not(feature = "postgres"))]
-        false
+        self.store.is_some()
     }
 
     pub(crate) fn validate(self) -> Result<Self, ConfigError> {

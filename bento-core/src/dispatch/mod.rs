@@ -5,6 +5,7 @@ mod clock;
 mod config;
 mod held;
 pub(crate) mod metrics;
+mod relay;
 mod schedule;
 mod shared;
 mod slots;
@@ -15,14 +16,11 @@ mod worker;
 pub(crate) use config::{DeliveryConfig, FailureHook};
 pub use held::{RequestEvents, RequestLine, RequestTracking, Settlement};
 pub(crate) use schedule::BODY_OVERHEAD;
-#[cfg(feature = "postgres")]
-pub(crate) use schedule::batch_body;
 pub use types::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
     TrackError,
 };
-#[cfg(feature = "postgres")]
-pub(crate) use worker::{CatchUnwind, hand_to_hook, on_delivery_thread};
+pub(crate) use worker::on_delivery_thread;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};

@@ -248,7 +248,7 @@ pub struct DeliveryFailure {
     /// Why.
     pub reason: FailureReason,
     pub(crate) client: Weak<Inner>,
-    pub(crate) outbox_ids: Vec<i64>,
+    pub(crate) stored_ids: Vec<i64>,
 }
 
 impl DeliveryFailure {
@@ -277,12 +277,13 @@ impl DeliveryFailure {
         self.client.upgrade().map(|inner| Client { inner })
     }
 
-    /// For items the outbox relay gave up on, their row ids, in the order
-    /// of [`items`](Self::items): they stay in the table as dead letters
+    /// For items a durable store's relay gave up on, the store's ids
+    /// ([`StoredRow::id`](crate::store::StoredRow::id)), in the order of
+    /// [`items`](Self::items): they stay in the store as dead letters
     /// (unless Bento took the batch and counted some as failed, which it
     /// does not name). Empty for items of the in-memory queue.
-    pub fn outbox_ids(&self) -> &[i64] {
-        &self.outbox_ids
+    pub fn stored_ids(&self) -> &[i64] {
+        &self.stored_ids
     }
 }
 

@@ -125,35 +125,23 @@ pub(crate) fn spawn(
         idle: AtomicBool::new(true),
     });
     let (control_tx, control_rx) = mpsc::unbounded_channel();
-    // With an outbox, every batch request of this engine and of its relay
-    // takes its slot from the fleet's budget in the database: the relay's
-    // so that a new leader continues the previous one's window, the
-    // engine's so that the in-memory queue and the relays share one limit.
-    #[cfg(feature = "postgres")]
-    let fleet = config.outbox.as_ref().map(|outbox| {
-        api.fleet.clone().unwrap_or_else(|| {
-            Arc::new(crate::outbox::FleetPacer::new(
-                outbox.pool(),
-                api.pacer.limits().clone(),
-                api.timeout,
-                outbox.timeout,
-            ))
-        })
-    });
-    #[cfg(feature = "postgres")]
-    let slots = fleet.clone().map_or_else(Slots::local, Slots::fleet);
-    #[cfg(not(feature = "postgres"))]
-    let slots = Slots::local();
-    #[cfg(feature = "postgres")]
-    let relay = config.outbox.clone().zip(fleet).map(|(outbox, fleet)| {
+    // With a durable store that keeps a shared budget, every batch request
+    // of this engine and of its relay takes its slot from it: the relay's so
+    // that a new leader continues the previous one's window, the engine's so
+    // that the in-memory queue and the relays share one limit.
+    let budget = config.store.as_ref().and_then(|store| store.rate_budget());
+    let slots = budget.clone().map_or_else(Slots::local, Slots::shared);
+    let relay = config.store.clone().map(|store| {
         let (stop, stop_rx) = watch::channel(None);
-        let relay = crate::outbox::relay::Relay {
-            outbox,
+        let relay = super::relay::Relay {
+            settings: store.settings(),
+            status: store.status(),
+            store,
             api: Arc::clone(&api),
             http: http.clone(),
             config: config.clone(),
             client: client.clone(),
-            fleet,
+            budget: budget.clone(),
             stop: stop_rx,
         };
         RelayTask {
@@ -161,8 +149,6 @@ pub(crate) fn spawn(
             stop,
         }
     });
-    #[cfg(not(feature = "postgres"))]
-    let relay = None;
     let limits = Limits {
         max_items: [
             api.events_per_request,
@@ -220,7 +206,7 @@ struct Flight {
     started: Instant,
 }
 
-/// The outbox relay, a task on the delivery thread's runtime.
+/// The durable store's relay, a task on the delivery thread's runtime.
 struct RelayTask {
     task: JoinHandle<()>,
     /// Tells it to stop by a deadline.
@@ -780,7 +766,7 @@ pub(crate) fn hand_to_hook(
     client: &Weak<Inner>,
     items: Vec<Encoded>,
     reason: FailureReason,
-    outbox_ids: Vec<i64>,
+    stored_ids: Vec<i64>,
 ) {
     tracing::warn!(items = items.len(), reason = %reason, "Bento delivery gave up on items");
     if let Some(hook) = &config.on_failure {
@@ -788,7 +774,7 @@ pub(crate) fn hand_to_hook(
             items,
             reason,
             client: client.clone(),
-            outbox_ids,
+            stored_ids,
         };
         if catch_unwind(AssertUnwindSafe(|| hook(failure))).is_err() {
             tracing::error!("the Bento delivery failure hook panicked");

@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
 use self::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
+use crate::budget::{Budget, RateBudget, SlotRequest};
 use crate::client::{Api, Client};
 use crate::error::{ApiError, ConfigError, Error, server_message, truncate_body};
 use crate::transport::rate_limit::{EndpointFamily, Slot};
@@ -182,8 +183,11 @@ impl Client {
         loop {
             let slot = match family {
                 Some(family) => {
-                    let fleet = inner.fleet();
-                    match inner.slot(family, fleet, inner.retry.max_retry_after).await {
+                    let budget = inner.budget.as_deref();
+                    match inner
+                        .slot(family, budget, inner.retry.max_retry_after)
+                        .await
+                    {
                         Ok(slot) => Some(slot),
                         Err(wait) => {
                             tracing::Span::current().record("error.type", "rate_limited");
@@ -216,9 +220,8 @@ impl Client {
             if let (Some(family), Some(delay)) = (family, retry_after) {
                 // Every caller sharing this client holds back, not just this one.
                 inner.pacer.defer(family, delay);
-                #[cfg(feature = "postgres")]
-                if let Some(fleet) = &inner.fleet {
-                    fleet.defer(family, delay).await;
+                if let Some(budget) = &inner.budget {
+                    budget.defer(family, delay).await;
                 }
             }
             match decide(
@@ -251,22 +254,7 @@ impl Client {
     }
 }
 
-/// The fleet-wide budget a request may also take its slot from.
-#[cfg(feature = "postgres")]
-pub(crate) type Fleet = crate::outbox::FleetPacer;
-/// Without a database there is no fleet-wide budget.
-#[cfg(not(feature = "postgres"))]
-pub(crate) type Fleet = std::convert::Infallible;
-
 impl Api {
-    /// The fleet-wide budget direct calls take their slots from, when on.
-    pub(crate) fn fleet(&self) -> Option<&Fleet> {
-        #[cfg(feature = "postgres")]
-        return self.fleet.as_deref();
-        #[cfg(not(feature = "postgres"))]
-        None
-    }
-
     /// One try at a slot for a request of `family`: this process's pacer
     /// first (so a process alone never exceeds the limit, also while the
     /// database is unreachable), then the fleet's budget when there is one.
@@ -274,24 +262,33 @@ impl Api {
     pub(crate) async fn try_slot(
         &self,
         family: EndpointFamily,
-        fleet: Option<&Fleet>,
+        budget: Option<&dyn RateBudget>,
     ) -> Result<Slot, Duration> {
         let local = self.pacer.try_acquire(family)?;
-        #[cfg(feature = "postgres")]
-        if let Some(fleet) = fleet {
-            use crate::outbox::Budget;
-            match fleet.take(family).await {
-                Budget::Slot(remote) => return Ok(local.with_remote(remote)),
-                Budget::Wait(wait) => {
-                    local.unused();
-                    return Err(wait);
-                }
-                Budget::Local => {}
+        let (Some(budget), Some(limit)) = (budget, self.pacer.limits().get(family)) else {
+            return Ok(local);
+        };
+        // A slot whose end is never recorded stays held as long as a request
+        // can take, plus a margin, then a window.
+        let hold = self
+            .timeout
+            .saturating_add(Duration::from_secs(1))
+            .min(crate::time::FAR);
+        match budget
+            .take(SlotRequest {
+                family,
+                limit,
+                hold,
+            })
+            .await
+        {
+            Budget::Slot(remote) => Ok(local.with_remote(remote)),
+            Budget::Wait(wait) => {
+                local.unused();
+                Err(wait)
             }
+            Budget::Local => Ok(local),
         }
-        #[cfg(not(feature = "postgres"))]
-        let _ = fleet;
-        Ok(local)
     }
 
     /// Waits for a slot, or says at once how long the family is held back
@@ -299,15 +296,15 @@ impl Api {
     pub(crate) async fn slot(
         &self,
         family: EndpointFamily,
-        fleet: Option<&Fleet>,
+        shared: Option<&dyn RateBudget>,
         budget: Duration,
     ) -> Result<Slot, Duration> {
-        if fleet.is_none() {
+        if shared.is_none() {
             return self.pacer.acquire(family, budget).await;
         }
         let deadline = crate::time::after(std::time::Instant::now(), budget);
         loop {
-            match self.try_slot(family, fleet).await {
+            match self.try_slot(family, shared).await {
                 Ok(slot) => return Ok(slot),
                 Err(wait) if crate::time::after(std::time::Instant::now(), wait) > deadline => {
                     return Err(wait);

@@ -92,15 +92,6 @@ impl RateLimit {
         self.window
             .saturating_add((self.window / 200).max(Duration::from_millis(10)))
     }
-
-    /// The window a fleet paces against through its database: the grant and
-    /// the request are further apart (a database round trip, another
-    /// process's scheduling), so the margin is at least 50 ms.
-    #[cfg(feature = "postgres")]
-    pub(crate) fn fleet_window(&self) -> Duration {
-        self.window
-            .saturating_add((self.window / 200).max(Duration::from_millis(50)))
-    }
 }
 
 /// The client-side limit of each endpoint family.
@@ -233,7 +224,7 @@ fn lock(window: &SharedWindow) -> std::sync::MutexGuard<'_, SlidingWindow> {
 
 /// A slot held somewhere else than this process's window (a fleet's budget
 /// in a database): told when its request ended, or that it was not used.
-pub(crate) trait RemoteSlot: Send + Sync {
+pub trait RemoteSlot: Send + Sync {
     /// The request ended (`used`), or never went out.
     fn end(self: Box<Self>, used: bool);
 }
@@ -266,7 +257,6 @@ impl Slot {
     }
 
     /// This slot, also held in `remote`.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn with_remote(mut self, remote: Box<dyn RemoteSlot>) -> Self {
         self.remote = Some(remote);
         self
@@ -307,8 +297,7 @@ impl Drop for Slot {
 #[derive(Debug)]
 pub(crate) struct Pacer {
     windows: [Option<SharedWindow>; 4],
-    /// For the outbox relay's fleet-wide budget.
-    #[cfg(feature = "postgres")]
+    /// What a shared budget is asked to pace to.
     limits: RateLimits,
 }
 
@@ -320,13 +309,11 @@ impl Pacer {
                     .get(family)
                     .map(|limit| Arc::new(Mutex::new(SlidingWindow::new(limit))))
             }),
-            #[cfg(feature = "postgres")]
             limits: limits.clone(),
         }
     }
 
     /// The limits it paces to.
-    #[cfg(feature = "postgres")]
     pub(crate) fn limits(&self) -> &RateLimits {
         &self.limits
     }

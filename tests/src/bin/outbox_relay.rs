@@ -11,8 +11,8 @@
 use std::io::Write;
 use std::time::Duration;
 
-use bento_core::outbox::Outbox;
 use bento_core::{Client, EndpointFamily, RateLimit, RateLimits};
+use bento_outbox::postgres::Outbox;
 use sqlx::postgres::PgPoolOptions;
 
 fn var(name: &str) -> Option<u64> {

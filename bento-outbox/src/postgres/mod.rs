@@ -1,17 +1,17 @@
-//! Durable, transactional, fleet-wide delivery on PostgreSQL (feature
-//! `postgres`): the transactional outbox.
+//! The outbox in a PostgreSQL database (feature `postgres`, on by default).
 //!
 //! Events and subscriber records are written in the application's own
 //! database transaction, so a commit means "will be delivered" and a rollback
 //! means "never sent"; a crash loses nothing, since the rows wait in the
-//! table. A relay inside every [`Client`](crate::Client) built with
-//! [`ClientBuilder::outbox`](crate::ClientBuilder::outbox) drains the table
+//! table. A relay inside every [`Client`](bento_core::Client) built with
+//! [`ClientBuilder::outbox`](bento_core::ClientBuilder::outbox) drains the table
 //! into Bento; exactly one instance among all that share the database relays
 //! at a time, so the fleet as a whole stays under Bento's rate limits.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use bento_core::{Client, Event, outbox::Outbox};
+//! use bento_core::{Client, Event};
+//! use bento_outbox::postgres::Outbox;
 //!
 //! # async fn run(pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
 //! let outbox = Outbox::new(pool.clone());
@@ -32,7 +32,7 @@
 //! # How it behaves
 //!
 //! - **Writing.** Items are checked and encoded exactly as
-//!   [`Client::track`](crate::Client::track) does (an invalid item is a typed
+//!   [`Client::track`](bento_core::Client::track) does (an invalid item is a typed
 //!   error and nothing is written) and stored as those bytes in a `json`
 //!   column, so the relay never re-encodes and the table reads with plain SQL.
 //!   Every insert notifies the channel `bento_outbox` at commit.
@@ -47,7 +47,7 @@
 //!   crash between Bento's answer and the delete re-sends that batch: at
 //!   most one batch (1000 items) per crash. The leader records the id range
 //!   it is sending, so the next leader counts those rows in
-//!   [`RelayStats::possible_duplicates`] and logs them. For purchases, set
+//!   [`RelayStats::possible_duplicates`](crate::RelayStats::possible_duplicates) and logs them. For purchases, set
 //!   `details.unique.key` and Bento de-duplicates them itself.
 //! - **Leadership.** The relaying instance holds a session advisory lock on
 //!   a connection of its own; the others try to take it every
@@ -64,7 +64,7 @@
 //!   alone) or older than [`max_age`](Outbox::max_age) stay in the table with `dead = true`,
 //!   their `reason`, `attempts` and `failed_at`, and also go to the failure
 //!   hook, which sees their ids through
-//!   [`DeliveryFailure::outbox_ids`](crate::DeliveryFailure::outbox_ids).
+//!   [`DeliveryFailure::stored_ids`](bento_core::DeliveryFailure::stored_ids).
 //!   [`dead_letters`](Outbox::dead_letters),
 //!   [`retry_dead_letters`](Outbox::retry_dead_letters) and
 //!   [`purge_dead_letters`](Outbox::purge_dead_letters) manage them, as
@@ -86,44 +86,19 @@
 //! already hold); it builds on the workspace's Rust 1.89 (sqlx 0.9 needs 1.94).
 
 mod fleet;
-pub(crate) mod relay;
+mod relay;
 mod schema;
 
-pub(crate) use fleet::{Budget, FleetPacer};
-
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use bento_core::events::ForSubscriber;
+use bento_core::store::{DurableStore, RelayStatus, StoreSettings};
+use bento_core::{BentoEvent, BentoSubscriber, Encoded, SubscriberEvent};
 use sqlx::{PgConnection, PgPool, Postgres};
 
-use crate::dispatch::{Encoded, ItemKind};
-use crate::error::ValidationError;
-use crate::events::{BentoEvent, ForSubscriber, SubscriberEvent};
-use crate::subscribers::BentoSubscriber;
-
-/// Why an outbox call failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum OutboxError {
-    /// The item is invalid; nothing was written.
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// The database refused or failed.
-    #[error("the Bento outbox's database call failed: {0}")]
-    Database(#[from] sqlx::Error),
-    /// The database did not answer within [`Outbox::timeout`]; in a
-    /// transaction, roll it back (nothing of it is sent).
-    #[error(
-        "the Bento outbox's {operation} got no answer from the database within {timeout:?} (set with Outbox::timeout)"
-    )]
-    Timeout {
-        /// What was asked: `track`, `migrate`...
-        operation: &'static str,
-        /// The timeout that passed.
-        timeout: Duration,
-    },
-}
+use crate::{DeadLetter, OutboxError, RelayStats, kind_code, kind_of};
+use fleet::FleetPacer;
 
 /// The outbox table in one PostgreSQL database, and the settings of its relay.
 ///
@@ -137,75 +112,8 @@ pub struct Outbox {
     pub(crate) timeout: Duration,
     pub(crate) max_age: Option<Duration>,
     pub(crate) status: Arc<RelayStatus>,
-}
-
-/// A dead letter: an item Bento refused for good, kept in the table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct DeadLetter {
-    /// Its row id.
-    pub id: i64,
-    /// Where it was going.
-    pub kind: ItemKind,
-    /// Its JSON, exactly as it was sent.
-    pub json: String,
-    /// Requests that carried it.
-    pub attempts: i32,
-    /// Why it failed.
-    pub reason: String,
-}
-
-/// What this process's relay has done since it started.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RelayStats {
-    /// Whether this process is the one relaying now.
-    pub leader: bool,
-    /// Times this process became the leader.
-    pub takeovers: u64,
-    /// Items Bento accepted (and that were removed from the table).
-    pub sent: u64,
-    /// Items sent again after a failed attempt.
-    pub retried: u64,
-    /// Items that may reach Bento twice: resent after an answer that was
-    /// lost, or left mid-send by a previous leader.
-    pub possible_duplicates: u64,
-    /// Items that became dead letters or that Bento counted as failed.
-    pub failed: u64,
-}
-
-/// The relay's counters, shared by the relay and every clone of the outbox.
-#[derive(Debug, Default)]
-pub(crate) struct RelayStatus {
-    pub(crate) leader: AtomicBool,
-    pub(crate) takeovers: AtomicU64,
-    pub(crate) sent: AtomicU64,
-    pub(crate) retried: AtomicU64,
-    pub(crate) possible_duplicates: AtomicU64,
-    pub(crate) failed: AtomicU64,
-}
-
-impl RelayStatus {
-    pub(crate) fn add(counter: &AtomicU64, n: usize) {
-        counter.fetch_add(n as u64, Ordering::Relaxed);
-    }
-}
-
-pub(crate) fn kind_code(kind: ItemKind) -> i16 {
-    match kind {
-        ItemKind::Event => 1,
-        ItemKind::Subscriber => 2,
-        ItemKind::Command => 3,
-    }
-}
-
-pub(crate) fn kind_of(code: i16) -> Option<ItemKind> {
-    match code {
-        1 => Some(ItemKind::Event),
-        2 => Some(ItemKind::Subscriber),
-        3 => Some(ItemKind::Command),
-        _ => None,
-    }
+    /// The fleet-wide budget in this database, built once per outbox.
+    pub(crate) fleet: Arc<std::sync::OnceLock<Arc<FleetPacer>>>,
 }
 
 impl Outbox {
@@ -219,6 +127,7 @@ impl Outbox {
             timeout: Duration::from_secs(10),
             max_age: Some(Duration::from_secs(3 * 86_400)),
             status: Arc::default(),
+            fleet: Arc::default(),
         }
     }
 
@@ -293,16 +202,7 @@ impl Outbox {
 
     /// What this process's relay has done.
     pub fn relay_stats(&self) -> RelayStats {
-        let status = &self.status;
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        RelayStats {
-            leader: status.leader.load(Ordering::Relaxed),
-            takeovers: load(&status.takeovers),
-            sent: load(&status.sent),
-            retried: load(&status.retried),
-            possible_duplicates: load(&status.possible_duplicates),
-            failed: load(&status.failed),
-        }
+        self.status.stats()
     }
 
     /// Creates or upgrades the outbox's tables. Idempotent and versioned
@@ -334,7 +234,7 @@ impl Outbox {
     }
 
     /// Writes `event` to the outbox inside the caller's transaction (pass
-    /// `&mut *tx`): checked and encoded as [`Client::track`](crate::Client::track)
+    /// `&mut *tx`): checked and encoded as [`Client::track`](bento_core::Client::track)
     /// does, so an invalid event is an error and nothing is written.
     pub async fn track<E: BentoEvent + ?Sized>(
         &self,
@@ -347,7 +247,7 @@ impl Outbox {
 
     /// Writes `event` about the subscriber `email` inside the caller's
     /// transaction: for events without an email of their own (an event with
-    /// one keeps it), as [`Client::track_for`](crate::Client::track_for).
+    /// one keeps it), as [`Client::track_for`](bento_core::Client::track_for).
     pub async fn track_for<E: SubscriberEvent + ?Sized>(
         &self,
         conn: &mut PgConnection,
@@ -509,6 +409,46 @@ fn json_text(item: &Encoded) -> &str {
     std::str::from_utf8(item.json()).unwrap_or("null")
 }
 
+impl Outbox {
+    fn fleet_pacer(&self) -> Arc<FleetPacer> {
+        Arc::clone(
+            self.fleet
+                .get_or_init(|| Arc::new(FleetPacer::new(&self.pool, self.timeout))),
+        )
+    }
+}
+
+/// The relay of a client built with `ClientBuilder::outbox(outbox)` drains
+/// this table; its batch requests take their slots from the fleet's budget in
+/// the database (and, with [`fleet_pacing`](Outbox::fleet_pacing), so do
+/// direct calls).
+impl DurableStore for Outbox {
+    fn settings(&self) -> StoreSettings {
+        StoreSettings::new(self.takeover_interval, self.poll_interval, self.max_age)
+    }
+
+    fn status(&self) -> Arc<RelayStatus> {
+        Arc::clone(&self.status)
+    }
+
+    fn lead(
+        &self,
+    ) -> bento_core::store::BoxFuture<
+        '_,
+        Result<Box<dyn bento_core::store::StoreSession>, bento_core::store::StoreError>,
+    > {
+        Box::pin(relay::elect(&self.pool, self.takeover_interval))
+    }
+
+    fn rate_budget(&self) -> Option<Arc<dyn bento_core::budget::RateBudget>> {
+        Some(self.fleet_pacer())
+    }
+
+    fn paces_direct_calls(&self) -> bool {
+        self.fleet_pacing
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,8 +461,8 @@ mod tests {
         send(outbox.migrate());
         send(outbox.pending());
         send(outbox.dead_letters(10));
-        send(outbox.track_all(conn, &[crate::Event::new("x", "a@example.com")]));
+        send(outbox.track_all(conn, &[bento_core::Event::new("x", "a@example.com")]));
         send(outbox.retry_dead_letters(&[1]));
-        send(outbox.track(conn, &crate::Event::new("x", "a@example.com")));
+        send(outbox.track(conn, &bento_core::Event::new("x", "a@example.com")));
     }
 }

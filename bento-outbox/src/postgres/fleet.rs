@@ -18,27 +18,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use bento_core::EndpointFamily;
+use bento_core::RateLimit;
+use bento_core::budget::{BoxFuture, Budget, RateBudget, RemoteSlot, SlotRequest};
+use bento_core::delivery::on_delivery_thread;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-
-use crate::dispatch::on_delivery_thread;
-use crate::transport::rate_limit::{EndpointFamily, RateLimits, RemoteSlot};
 
 /// How long after a failure the database is asked again.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The database side of the pacer.
 pub(crate) struct FleetPacer {
-    limits: RateLimits,
     /// For direct calls, on the application's runtimes.
     callers: PgPool,
     /// For the delivery thread, whose runtime is its own: a connection made
     /// there must not end up in a pool the application uses after that
     /// runtime is gone.
     engine: PgPool,
-    /// The longest a request can take: how long a slot whose end is never
-    /// recorded stays held.
-    hold: Duration,
     /// The longest a budget call may take before the database counts as
     /// unreachable.
     timeout: Duration,
@@ -71,7 +68,6 @@ impl Health {
 impl std::fmt::Debug for FleetPacer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FleetPacer")
-            .field("limits", &self.limits)
             .field("down", &self.health.down.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -83,29 +79,21 @@ fn family_name(family: EndpointFamily) -> &'static str {
         EndpointFamily::Batch => "batch",
         EndpointFamily::Experimental => "experimental",
         EndpointFamily::Stats => "stats",
+        _ => "other",
     }
 }
 
-/// What the budget said.
-pub(crate) enum Budget {
-    /// A slot, held until its request ends.
-    Slot(Box<dyn RemoteSlot>),
-    /// None free: wait this long at least.
-    Wait(Duration),
-    /// Not paced here: the family has no limit, or the database cannot be
-    /// reached (the local pacer alone paces meanwhile).
-    Local,
+/// The window a fleet paces against through its database: the grant and
+/// the request are further apart than in one process (a database round
+/// trip, another process's scheduling), so the margin is at least 50 ms.
+fn fleet_window(limit: RateLimit) -> Duration {
+    let window = limit.window();
+    window.saturating_add((window / 200).max(Duration::from_millis(50)))
 }
 
 impl FleetPacer {
-    /// `request_time` is the longest one request can take (the client's
-    /// timeout); `timeout` bounds each budget call.
-    pub(crate) fn new(
-        pool: &PgPool,
-        limits: RateLimits,
-        request_time: Duration,
-        timeout: Duration,
-    ) -> Self {
+    /// `timeout` bounds each budget call.
+    pub(crate) fn new(pool: &PgPool, timeout: Duration) -> Self {
         // A lost budget update costs at most one slot, never an item: no
         // need to wait for the disk at every call.
         let options = pool
@@ -121,12 +109,8 @@ impl FleetPacer {
                 .connect_lazy_with(options.clone())
         };
         Self {
-            limits,
             callers: pool_of(4),
             engine: pool_of(2),
-            hold: request_time
-                .saturating_add(Duration::from_secs(1))
-                .min(crate::time::FAR),
             timeout,
             health: Arc::default(),
         }
@@ -142,10 +126,13 @@ impl FleetPacer {
 
     /// Takes a fleet-wide slot for `family`, or says how long until one may
     /// be free, or that the local pacer alone decides.
-    pub(crate) async fn take(&self, family: EndpointFamily) -> Budget {
-        let Some(limit) = self.limits.get(family) else {
-            return Budget::Local;
-        };
+    async fn take_slot(&self, request: SlotRequest) -> Budget {
+        let SlotRequest {
+            family,
+            limit,
+            hold,
+            ..
+        } = request;
         if self.health.down.load(Ordering::Acquire) {
             self.probe();
             return Budget::Local;
@@ -158,8 +145,8 @@ impl FleetPacer {
             )
             .bind(family_name(family))
             .bind(limit.requests() as i32)
-            .bind(limit.fleet_window().as_secs_f64() * 1000.0)
-            .bind(self.hold.as_secs_f64() * 1000.0)
+            .bind(fleet_window(limit).as_secs_f64() * 1000.0)
+            .bind(hold.as_secs_f64() * 1000.0)
             .fetch_one(pool),
         )
         .await;
@@ -215,7 +202,7 @@ impl FleetPacer {
     }
 
     /// Holds the whole fleet back for `delay` (Bento's `Retry-After`).
-    pub(crate) async fn defer(&self, family: EndpointFamily, delay: Duration) {
+    async fn defer_family(&self, family: EndpointFamily, delay: Duration) {
         if self.health.down.load(Ordering::Acquire) {
             return;
         }
@@ -232,6 +219,16 @@ impl FleetPacer {
             Ok(Err(error)) => self.health.failed(&error),
             Err(_) => self.health.failed(&"no answer to a deferral"),
         }
+    }
+}
+
+impl RateBudget for FleetPacer {
+    fn take(&self, request: SlotRequest) -> BoxFuture<'_, Budget> {
+        Box::pin(self.take_slot(request))
+    }
+
+    fn defer(&self, family: EndpointFamily, delay: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(self.defer_family(family, delay))
     }
 }
 

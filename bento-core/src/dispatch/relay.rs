@@ -1,0 +1,508 @@
+//! The relay: drains a durable store into Bento from the delivery thread.
+//!
+//! Every client built with a store runs one; among all that share the
+//! store, the one the store lets lead relays and the others stand by. The
+//! leader keeps one batch in hand at a time: it claims the oldest rows,
+//! sends them, and settles them once Bento accepted them (or marks them
+//! dead), before it claims again. So a row is never in two batches, a row
+//! committed late (with a lower id) is simply found by the next claim, and a
+//! crash re-sends at most the batch in hand.
+//!
+//! The store answers the questions of [`crate::store`]; batching, pacing,
+//! the retry rule, bisection, the failure hook and telemetry are the
+//! engine's, the same as for the in-memory queue.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use super::config::DeliveryConfig;
+use super::metrics;
+use super::schedule::{BODY_OVERHEAD, batch_body};
+use super::types::{Encoded, FailureReason, ItemKind, KINDS};
+use super::verdict::{Verdict, judge, label};
+use super::worker::{CatchUnwind, hand_to_hook};
+use crate::budget::RateBudget;
+use crate::client::{Api, Inner};
+use crate::store::{
+    DurableStore, RelayStatus, Settle, StoreError, StoreSession, StoreSettings, StoredRow,
+};
+use crate::transport::rate_limit::{EndpointFamily, Slot};
+use crate::transport::{ApiRequest, telemetry};
+
+/// `None` while running; the deadline once a shutdown asked the relay to stop.
+pub(crate) type Stop = watch::Receiver<Option<Instant>>;
+
+pub(crate) struct Relay {
+    pub(crate) store: Arc<dyn DurableStore>,
+    pub(crate) settings: StoreSettings,
+    pub(crate) status: Arc<RelayStatus>,
+    pub(crate) api: Arc<Api>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) config: DeliveryConfig,
+    pub(crate) client: Weak<Inner>,
+    /// The budget shared with every process draining the store.
+    pub(crate) budget: Option<Arc<dyn RateBudget>>,
+    pub(crate) stop: Stop,
+}
+
+/// Why leading ended.
+enum Ended {
+    /// A shutdown asked the relay to stop.
+    Stopped,
+    /// The store failed or the leader's session is gone: stand by again.
+    Lost(StoreError),
+}
+
+impl From<StoreError> for Ended {
+    fn from(error: StoreError) -> Self {
+        Ended::Lost(error)
+    }
+}
+
+/// A batch in hand: rows of one kind, in id order.
+struct Claimed {
+    kind: ItemKind,
+    ids: Vec<i64>,
+    bodies: Vec<String>,
+    attempts: u32,
+    /// When its oldest row was written (on this process's clock).
+    oldest: Instant,
+}
+
+impl Claimed {
+    fn body(&self) -> Vec<u8> {
+        batch_body(self.kind, self.bodies.iter().map(|json| json.as_bytes()))
+    }
+
+    fn split(mut self) -> (Claimed, Claimed) {
+        let half = self.ids.len() / 2;
+        let tail = Claimed {
+            kind: self.kind,
+            ids: self.ids.split_off(half),
+            bodies: self.bodies.split_off(half),
+            attempts: 0,
+            oldest: self.oldest,
+        };
+        self.attempts = 0;
+        (self, tail)
+    }
+
+    fn items(&self) -> Vec<Encoded> {
+        self.bodies
+            .iter()
+            .map(|json| Encoded {
+                kind: self.kind,
+                json: json.clone().into_bytes(),
+            })
+            .collect()
+    }
+}
+
+impl Relay {
+    fn stopping(&self) -> Option<Instant> {
+        *self.stop.borrow()
+    }
+
+    /// Sleeps for `wait`; false when a stop was asked for meanwhile.
+    async fn pause(&mut self, wait: Duration) -> bool {
+        if self.stopping().is_some() {
+            return false;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => self.stopping().is_none(),
+            _ = self.stop.changed() => false,
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let mut warned = false;
+        while self.stopping().is_none() {
+            let ended = match self.elect().await {
+                Ok(Some(session)) => {
+                    warned = false;
+                    self.status.lead(true);
+                    // A panic ends this leadership, not the relay: the
+                    // session is dropped, and the rows in hand wait in the
+                    // store.
+                    let ended = match CatchUnwind(Box::pin(self.lead(session))).await {
+                        Ok(ended) => ended,
+                        Err(_) => {
+                            tracing::error!(
+                                "the Bento outbox relay panicked; it stands by and leads again (please report this)"
+                            );
+                            Ended::Lost("the relay panicked".into())
+                        }
+                    };
+                    self.status.lead(false);
+                    ended
+                }
+                Ok(None) => Ended::Stopped,
+                Err(error) => Ended::Lost(error),
+            };
+            match ended {
+                Ended::Stopped => break,
+                Ended::Lost(error) => {
+                    if !warned {
+                        tracing::warn!(%error, "the Bento outbox relay stopped leading; it stands by and tries again");
+                        warned = true;
+                    }
+                    let interval = self.settings.takeover_interval;
+                    if !self.pause(interval).await {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until the store lets this process lead; `None` when stopped first.
+    async fn elect(&mut self) -> Result<Option<Box<dyn StoreSession>>, StoreError> {
+        if self.stopping().is_some() {
+            return Ok(None);
+        }
+        let store = Arc::clone(&self.store);
+        tokio::select! {
+            session = store.lead() => session.map(Some),
+            _ = self.stop.changed() => Ok(None),
+        }
+    }
+
+    async fn lead(&mut self, mut session: Box<dyn StoreSession>) -> Ended {
+        match session.interrupted().await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(
+                    items = n,
+                    "the previous Bento outbox relay stopped mid-batch; those items are sent again and may reach Bento twice"
+                );
+                self.status.possible_duplicates(n);
+            }
+            Err(error) => {
+                session.close().await;
+                return Ended::Lost(error);
+            }
+        }
+        tracing::info!("this instance now relays the Bento outbox");
+        let ended = self.relay(&mut *session).await;
+        // Closing the session lets another process lead at once.
+        session.close().await;
+        ended
+    }
+
+    async fn relay(&mut self, session: &mut dyn StoreSession) -> Ended {
+        let claim = self.settings.claim.max(1);
+        let mut prefetched: Option<Vec<StoredRow>> = None;
+        loop {
+            if self.stopping().is_some() {
+                return Ended::Stopped;
+            }
+            let rows = match prefetched.take() {
+                Some(rows) if !rows.is_empty() => rows,
+                _ => match session.claim(None, claim).await {
+                    Ok(rows) => rows,
+                    Err(error) => return Ended::Lost(error),
+                },
+            };
+            if rows.is_empty() {
+                let poll = self.settings.poll_interval;
+                let waited = tokio::select! {
+                    waited = session.wait(poll) => waited,
+                    _ = self.stop.changed() => return Ended::Stopped,
+                };
+                if let Err(error) = waited {
+                    return Ended::Lost(error);
+                }
+                continue;
+            }
+            let oldest = rows.iter().map(|r| r.age).max().unwrap_or_default();
+            let full = rows.len() >= claim;
+            if !full && oldest < self.config.flush_interval {
+                // Not a full batch yet: let it fill for up to the flush interval.
+                let wait = (self.config.flush_interval - oldest).max(Duration::from_millis(1));
+                if !self.pause(wait).await {
+                    return Ended::Stopped;
+                }
+                continue;
+            }
+            // With a backlog, the next claim (rows outside this one's id
+            // range) runs while this one's first request is in flight.
+            let range = full.then(|| {
+                let ids = rows.iter().map(|r| r.id);
+                (ids.clone().min().unwrap_or(0), ids.max().unwrap_or(0))
+            });
+            let (batches, unknown) = self.cut(rows);
+            if !unknown.is_empty() {
+                let reason = Settle::Dead {
+                    reason: "the row's kind is none the engine knows (event, subscriber, command)",
+                    attempts: 0,
+                };
+                if let Err(error) = session.settle(&unknown, reason).await {
+                    return Ended::Lost(error);
+                }
+            }
+            let last = batches.len().saturating_sub(1);
+            for (index, batch) in batches.into_iter().enumerate() {
+                let prefetch = range.filter(|_| index == last);
+                match self.deliver(session, batch, prefetch, claim).await {
+                    Ok(rows) => prefetched = prefetched.or(rows),
+                    Err(ended) => return ended,
+                }
+            }
+        }
+    }
+
+    /// Groups claimed rows into batches by kind, item limit and size; also
+    /// returns the ids of rows of no known kind (written by hand), which
+    /// become dead letters rather than block the store.
+    fn cut(&self, rows: Vec<StoredRow>) -> (Vec<Claimed>, Vec<i64>) {
+        let mut batches: Vec<Claimed> = Vec::new();
+        let mut unknown = Vec::new();
+        let mut open: [Option<(Claimed, usize)>; KINDS] = std::array::from_fn(|_| None);
+        let now = Instant::now();
+        for StoredRow {
+            id,
+            kind,
+            json,
+            age,
+        } in rows
+        {
+            let written = now.checked_sub(age).unwrap_or(now);
+            let Some(kind) = kind else {
+                tracing::warn!(id, "an outbox row of unknown kind becomes a dead letter");
+                unknown.push(id);
+                continue;
+            };
+            let max_items = match kind {
+                ItemKind::Event => self.api.events_per_request,
+                ItemKind::Subscriber => crate::subscribers::MAX_SUBSCRIBERS_PER_REQUEST,
+                ItemKind::Command => crate::commands::MAX_COMMANDS_PER_REQUEST,
+            };
+            let slot = &mut open[kind.index()];
+            let full = slot.as_ref().is_some_and(|(batch, bytes)| {
+                batch.ids.len() >= max_items
+                    || bytes + json.len() + 1 + BODY_OVERHEAD > self.config.max_batch_bytes
+            });
+            if full && let Some((batch, _)) = slot.take() {
+                batches.push(batch);
+            }
+            let (batch, bytes) = slot.get_or_insert_with(|| {
+                (
+                    Claimed {
+                        kind,
+                        ids: Vec::new(),
+                        bodies: Vec::new(),
+                        attempts: 0,
+                        oldest: written,
+                    },
+                    0,
+                )
+            });
+            batch.oldest = batch.oldest.min(written);
+            *bytes += json.len() + 1;
+            batch.ids.push(id);
+            batch.bodies.push(json);
+        }
+        batches.extend(open.into_iter().flatten().map(|(batch, _)| batch));
+        (batches, unknown)
+    }
+
+    /// Sends one claimed batch until every row in it is delivered or dead
+    /// (or a stop leaves the rest in the store). With `prefetch`, the id
+    /// range of the whole claim, also claims the next rows during the first
+    /// request and returns them.
+    async fn deliver(
+        &mut self,
+        session: &mut dyn StoreSession,
+        batch: Claimed,
+        mut prefetch: Option<(i64, i64)>,
+        claim: usize,
+    ) -> Result<Option<Vec<StoredRow>>, Ended> {
+        let mut prefetched = None;
+        let mut work = VecDeque::from([batch]);
+        while let Some(mut batch) = work.pop_front() {
+            let Some(slot) = self.permit(batch.kind.family()).await else {
+                return Err(Ended::Stopped);
+            };
+            let (first, last) = (
+                batch.ids.first().copied().unwrap_or_default(),
+                batch.ids.last().copied().unwrap_or_default(),
+            );
+            session.sending(first, last).await?;
+            batch.attempts += 1;
+            let n = batch.ids.len();
+            let body = batch.body();
+            let span = telemetry::batch(
+                &self.api,
+                batch.kind.template(),
+                n,
+                body.len(),
+                batch.attempts,
+            );
+            let now = Instant::now();
+            let timeout = match self.stopping() {
+                Some(deadline) => self
+                    .api
+                    .timeout
+                    .min(deadline.saturating_duration_since(now)),
+                None => self.api.timeout,
+            }
+            .max(Duration::from_millis(1));
+            let request = ApiRequest::post(batch.kind.path()).json_bytes(body.into());
+            let (api, http, stop) = (&self.api, &self.http, &self.stop);
+            let send = async {
+                tokio::select! {
+                    attempt = api.attempt(http, &request, timeout).instrument(span.clone()) => Some(attempt.into_result()),
+                    // A stop whose deadline passes ends the request: the rows stay.
+                    () = until_deadline(stop) => None,
+                }
+            };
+            let result = match prefetch.take() {
+                Some(range) => {
+                    let (result, next) = tokio::join!(send, session.claim(Some(range), claim));
+                    prefetched = Some(next?);
+                    result
+                }
+                None => send.await,
+            };
+            // The request ended: its slot counts for a window from now.
+            match &result {
+                Some(result) => slot.end(result),
+                None => drop(slot),
+            }
+            let Some(result) = result else {
+                return Err(Ended::Stopped);
+            };
+            let age = batch.oldest.elapsed();
+            let expired = self.settings.max_age.is_some_and(|max| age >= max);
+            let (verdict, retry_after) = judge(
+                result,
+                batch.kind,
+                n,
+                batch.attempts,
+                &self.config.retry,
+                expired,
+            );
+            let outcome = label(&verdict);
+            span.record("bento.batch.outcome", outcome);
+            metrics::batch(batch.kind, outcome, now.elapsed());
+            if let Some(delay) = retry_after {
+                self.api.pacer.defer(batch.kind.family(), delay);
+                if let Some(budget) = &self.budget {
+                    budget.defer(batch.kind.family(), delay).await;
+                }
+            }
+            let wait = match verdict {
+                Verdict::Accepted { refused } => {
+                    session.settle(&batch.ids, Settle::Delivered).await?;
+                    self.status.sent(n - refused);
+                    metrics::count(metrics::SENT, n - refused);
+                    if refused > 0 {
+                        self.status.failed(refused);
+                        metrics::count(metrics::FAILED, refused);
+                        let reason = FailureReason::PartlyRefused {
+                            refused: refused as u64,
+                        };
+                        hand_to_hook(&self.config, &self.client, batch.items(), reason, batch.ids);
+                    }
+                    continue;
+                }
+                Verdict::Bisect => {
+                    self.status.retried(n);
+                    let (first, second) = batch.split();
+                    work.push_front(second);
+                    work.push_front(first);
+                    continue;
+                }
+                Verdict::Defer(delay) => {
+                    batch.attempts = batch.attempts.saturating_sub(1);
+                    self.status.retried(n);
+                    delay
+                }
+                Verdict::Retry {
+                    delay,
+                    ambiguous,
+                    error,
+                } => {
+                    tracing::debug!(items = n, attempt = batch.attempts, %error, "retrying an outbox batch");
+                    self.status.retried(n);
+                    if ambiguous {
+                        self.status.possible_duplicates(n as u64);
+                    }
+                    delay
+                }
+                Verdict::GiveUp(error) => {
+                    self.bury(session, batch, FailureReason::Api(error)).await?;
+                    continue;
+                }
+                Verdict::Expired(last) => {
+                    self.bury(session, batch, FailureReason::Expired { age, last })
+                        .await?;
+                    continue;
+                }
+            };
+            work.push_front(batch);
+            if !self.pause(wait).await {
+                return Err(Ended::Stopped);
+            }
+        }
+        Ok(prefetched)
+    }
+
+    /// Makes dead letters of a batch's rows, and hands them to the hook.
+    async fn bury(
+        &self,
+        session: &mut dyn StoreSession,
+        batch: Claimed,
+        reason: FailureReason,
+    ) -> Result<(), Ended> {
+        let n = batch.ids.len();
+        let text = reason.to_string();
+        let dead = Settle::Dead {
+            reason: &text,
+            attempts: batch.attempts,
+        };
+        session.settle(&batch.ids, dead).await?;
+        self.status.failed(n);
+        metrics::count(metrics::FAILED, n);
+        hand_to_hook(&self.config, &self.client, batch.items(), reason, batch.ids);
+        Ok(())
+    }
+
+    /// Waits for a slot of `family`, here and in the shared budget (which
+    /// also holds every previous leader's sends); `None` when stopped first.
+    async fn permit(&mut self, family: EndpointFamily) -> Option<Slot> {
+        loop {
+            let budget = self.budget.clone();
+            let wait = match self.api.try_slot(family, budget.as_deref()).await {
+                Ok(slot) => return Some(slot),
+                Err(wait) => wait,
+            };
+            if !self.pause(wait).await {
+                return None;
+            }
+        }
+    }
+}
+
+/// Resolves once a stop was asked for and its deadline has passed.
+async fn until_deadline(stop: &Stop) {
+    let mut stop = stop.clone();
+    loop {
+        let deadline = *stop.borrow_and_update();
+        match deadline {
+            Some(at) => {
+                tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                return;
+            }
+            None => {
+                if stop.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+    }
+}

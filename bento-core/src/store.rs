@@ -1,0 +1,226 @@
+//! For authors of durable stores (such as `bento-outbox`'s PostgreSQL and
+//! SQLite outboxes), not for applications: a table of items the delivery
+//! thread drains into Bento.
+//!
+//! An application writes items into the store inside its own transactions
+//! (that part is the store's API); a [`Client`](crate::Client) built with
+//! [`ClientBuilder::outbox`](crate::ClientBuilder::outbox) relays them. The
+//! relay is the engine's: it runs on the delivery thread, with the engine's
+//! batching, pacing, retry rule, bisection, failure hook and telemetry. The
+//! store only answers a few questions:
+//!
+//! - [`DurableStore::lead`]: wait until this process may drain. Among all
+//!   processes sharing the store one leads (an advisory lock, a lease row);
+//!   the others try again every [`StoreSettings::takeover_interval`].
+//! - [`StoreSession::claim`]: the oldest live items, in id order.
+//! - [`StoreSession::sending`]: these ids are about to be sent (so that a
+//!   leader taking over can count what may reach Bento twice,
+//!   [`StoreSession::interrupted`]).
+//! - [`StoreSession::settle`]: Bento took these (delete them), or they are
+//!   dead letters (keep them with the reason).
+//! - [`StoreSession::wait`]: block until new items may exist.
+//!
+//! Every item claimed ends settled, or stays in the store for the next
+//! leader: the delivery invariant, across processes. Failure reports carry
+//! the store's ids ([`DeliveryFailure::stored_ids`](crate::DeliveryFailure::stored_ids)).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use crate::budget::BoxFuture;
+use crate::budget::RateBudget;
+use crate::dispatch::ItemKind;
+
+/// Why a store call failed: the store's own error, boxed. The engine logs
+/// it, stops leading and asks again after the takeover interval.
+pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How the engine drains a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreSettings {
+    /// How often a process that does not lead asks again, and how long the
+    /// relay pauses after losing its session.
+    pub takeover_interval: Duration,
+    /// How long [`StoreSession::wait`] may wait without news.
+    pub poll_interval: Duration,
+    /// Items older than this go to the failure hook when a send fails
+    /// (`None`: never).
+    pub max_age: Option<Duration>,
+    /// The most rows one claim returns.
+    pub claim: usize,
+}
+
+impl StoreSettings {
+    /// The settings, with a claim of 1000 rows (Bento's largest batch).
+    pub fn new(
+        takeover_interval: Duration,
+        poll_interval: Duration,
+        max_age: Option<Duration>,
+    ) -> Self {
+        Self {
+            takeover_interval,
+            poll_interval,
+            max_age,
+            claim: 1000,
+        }
+    }
+}
+
+/// One live item of the store, as claimed.
+#[derive(Debug, Clone)]
+pub struct StoredRow {
+    /// The store's id; ids grow in the order items were written.
+    pub id: i64,
+    /// Where it goes; `None` for a row of no kind the engine knows (written
+    /// by hand), which becomes a dead letter rather than block the store.
+    pub kind: Option<ItemKind>,
+    /// Its JSON, exactly as [`Encoded::json`](crate::Encoded::json) gave it.
+    pub json: String,
+    /// How long ago it was written.
+    pub age: Duration,
+}
+
+/// What became of claimed items.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Settle<'a> {
+    /// Bento took them: remove them.
+    Delivered,
+    /// Given up on: keep them as dead letters.
+    Dead {
+        /// Why, in words (the failure's message).
+        reason: &'a str,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+/// A durable store the delivery thread drains.
+pub trait DurableStore: Send + Sync + 'static {
+    /// How to drain it.
+    fn settings(&self) -> StoreSettings;
+
+    /// The counters the engine keeps for this store, shared with its handle.
+    fn status(&self) -> Arc<RelayStatus>;
+
+    /// Resolves once this process is the one draining the store (trying
+    /// again every takeover interval while another leads), or when the store
+    /// fails. The session leads until it is closed or fails. The engine
+    /// drops the future when the client shuts down, so it must hold nothing
+    /// that outlives it.
+    fn lead(&self) -> BoxFuture<'_, Result<Box<dyn StoreSession>, StoreError>>;
+
+    /// A rate budget shared by everyone who drains this store, for the
+    /// relay's requests and the engine's (so that the in-memory queue and the
+    /// relays share one limit); `None` to pace this process alone.
+    fn rate_budget(&self) -> Option<Arc<dyn RateBudget>> {
+        None
+    }
+
+    /// Whether the client's direct calls also take their slots from
+    /// [`rate_budget`](Self::rate_budget).
+    fn paces_direct_calls(&self) -> bool {
+        false
+    }
+}
+
+/// A leader's session on the store.
+pub trait StoreSession: Send {
+    /// Items the previous leader was sending when it stopped, still live:
+    /// they are sent again and may reach Bento twice. Asked once, at takeover.
+    fn interrupted(&mut self) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// Up to `limit` of the oldest live items, in id order; with `outside`,
+    /// only items outside that id range (the claim in hand).
+    fn claim(
+        &mut self,
+        outside: Option<(i64, i64)>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<StoredRow>, StoreError>>;
+
+    /// The items `first..=last` of one kind are about to be sent.
+    fn sending(&mut self, first: i64, last: i64) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Settles `ids` (and clears the range [`sending`](Self::sending) recorded).
+    fn settle<'a>(
+        &'a mut self,
+        ids: &'a [i64],
+        outcome: Settle<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Waits until new items may have been written, for at most `poll`.
+    fn wait(&mut self, poll: Duration) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Ends the session, so that another process may lead at once.
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
+}
+
+/// The relay's counters, kept by the engine and read by the store's handle.
+#[derive(Debug, Default)]
+pub struct RelayStatus {
+    leader: AtomicBool,
+    takeovers: AtomicU64,
+    sent: AtomicU64,
+    retried: AtomicU64,
+    possible_duplicates: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// What the relay of this process did since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RelayStats {
+    /// Whether this process leads now.
+    pub leader: bool,
+    /// How many times it became the leader.
+    pub takeovers: u64,
+    /// Items Bento accepted.
+    pub sent: u64,
+    /// Items sent again after a failed attempt.
+    pub retried: u64,
+    /// Items that may have reached Bento twice (an ambiguous failure, or
+    /// sent again after the previous leader stopped mid-batch).
+    pub possible_duplicates: u64,
+    /// Items made dead letters.
+    pub failed: u64,
+}
+
+impl RelayStatus {
+    /// The counters now.
+    pub fn stats(&self) -> RelayStats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        RelayStats {
+            leader: self.leader.load(Ordering::Relaxed),
+            takeovers: read(&self.takeovers),
+            sent: read(&self.sent),
+            retried: read(&self.retried),
+            possible_duplicates: read(&self.possible_duplicates),
+            failed: read(&self.failed),
+        }
+    }
+
+    pub(crate) fn lead(&self, leading: bool) {
+        self.leader.store(leading, Ordering::Relaxed);
+        if leading {
+            self.takeovers.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn sent(&self, n: usize) {
+        self.sent.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn retried(&self, n: usize) {
+        self.retried.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn possible_duplicates(&self, n: u64) {
+        self.possible_duplicates.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn failed(&self, n: usize) {
+        self.failed.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}

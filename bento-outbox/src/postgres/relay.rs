@@ -1,0 +1,295 @@
+//! The relay's side of the PostgreSQL outbox: leadership by a session
+//! advisory lock, claims, settlement, and waiting on `LISTEN/NOTIFY`. The
+//! loop that drives these (batching, pacing, verdicts) is bento-core's.
+//!
+//! The leader keeps one batch in hand at a time, so a row is never in two
+//! batches, a row committed late (with a lower id) is simply found by the
+//! next claim, and a crash re-sends at most the batch in hand.
+
+use std::time::Duration;
+
+use bento_core::store::{BoxFuture, Settle, StoreError, StoreSession, StoredRow};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{ConnectOptions, PgConnection, PgPool};
+
+use super::schema::RELAY_LOCK;
+use crate::kind_of;
+
+/// Waits until this instance holds the relay lock, on a connection of its
+/// own that holds it as long as it lives.
+pub(crate) async fn elect(
+    pool: &PgPool,
+    takeover_interval: Duration,
+) -> Result<Box<dyn StoreSession>, StoreError> {
+    let options = (*pool.connect_options())
+        .clone()
+        .application_name("bento-outbox-relay")
+        // Losing a delete in a database crash re-sends the batch, which
+        // the at-least-once contract allows: no need to wait for the disk.
+        .options([("synchronous_commit", "off")]);
+    let mut conn = options.connect().await?;
+    loop {
+        let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(RELAY_LOCK)
+            .fetch_one(&mut conn)
+            .await?;
+        if leader {
+            return Ok(Box::new(PgSession::start(conn, options).await?));
+        }
+        tokio::time::sleep(takeover_interval).await;
+    }
+}
+
+/// The leader's session: its locked connection, and a second one for `LISTEN`.
+struct PgSession {
+    conn: PgConnection,
+    listen_pool: PgPool,
+    listener: Option<PgListener>,
+}
+
+impl PgSession {
+    async fn start(mut conn: PgConnection, options: PgConnectOptions) -> Result<Self, StoreError> {
+        // A vanished host is noticed by the server through keepalives, which
+        // ends this session and frees the lock for another instance.
+        for setting in [
+            "SET tcp_keepalives_idle = 5",
+            "SET tcp_keepalives_interval = 2",
+            "SET tcp_keepalives_count = 3",
+        ] {
+            let _ = sqlx::query(setting).execute(&mut conn).await;
+        }
+        let listen_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(options);
+        let listener = listen(&listen_pool).await;
+        Ok(Self {
+            conn,
+            listen_pool,
+            listener,
+        })
+    }
+}
+
+impl StoreSession for PgSession {
+    fn interrupted(&mut self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let me = format!(
+                "{} pid {}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "unknown host".to_owned()),
+                std::process::id()
+            );
+            let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
+                "UPDATE bento_outbox_relay SET leader = $1, leader_since = now()
+                 RETURNING sending_first, sending_last",
+            )
+            .bind(&me)
+            .fetch_one(&mut self.conn)
+            .await?;
+            let (Some(first), Some(last)) = (first, last) else {
+                return Ok(0);
+            };
+            // The previous leader stopped while sending these: Bento may have them.
+            let again: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM bento_outbox WHERE NOT dead AND id BETWEEN $1 AND $2",
+            )
+            .bind(first)
+            .bind(last)
+            .fetch_one(&mut self.conn)
+            .await?;
+            Ok(again.max(0) as u64)
+        })
+    }
+
+    fn claim(
+        &mut self,
+        outside: Option<(i64, i64)>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<StoredRow>, StoreError>> {
+        Box::pin(async move {
+            if outside.is_none()
+                && let Some(listener) = self.listener.as_mut()
+            {
+                // Notifications so far are about rows this claim sees.
+                while listener.next_buffered().is_some() {}
+            }
+            let (first, last) = outside.unwrap_or((0, -1));
+            let rows: Vec<(i64, i16, String, f64)> = sqlx::query_as(
+                "SELECT id, kind, body::text,
+                        extract(epoch FROM clock_timestamp() - created_at)::float8 * 1000
+                 FROM bento_outbox WHERE NOT dead AND (id < $1 OR id > $2)
+                 ORDER BY id LIMIT $3",
+            )
+            .bind(first)
+            .bind(last)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut self.conn)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, kind, json, age_ms)| StoredRow {
+                    id,
+                    kind: kind_of(kind),
+                    json,
+                    age: Duration::from_secs_f64(age_ms.clamp(0.0, 1e12) / 1000.0),
+                })
+                .collect())
+        })
+    }
+
+    fn sending(&mut self, first: i64, last: i64) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE bento_outbox_relay
+                 SET sending_first = $1, sending_last = $2, sending_since = now()",
+            )
+            .bind(first)
+            .bind(last)
+            .execute(&mut self.conn)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn settle<'a>(
+        &'a mut self,
+        ids: &'a [i64],
+        outcome: Settle<'a>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            settle(&mut self.conn, ids, outcome).await?;
+            Ok(())
+        })
+    }
+
+    fn wait(&mut self, poll: Duration) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let Some(listener) = self.listener.as_mut() else {
+                tokio::time::sleep(poll).await;
+                // Try LISTEN again: the notification path is the fast one.
+                self.listener = listen(&self.listen_pool).await;
+                return Ok(());
+            };
+            tokio::select! {
+                got = listener.recv() => {
+                    if let Err(error) = got {
+                        tracing::debug!(%error, "the outbox relay's LISTEN connection failed; polling until it is back");
+                        self.listener = None;
+                    }
+                }
+                () = tokio::time::sleep(poll) => {}
+            }
+            Ok(())
+        })
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let PgSession {
+                conn,
+                listen_pool,
+                listener,
+            } = *self;
+            // Closing the session frees the lock at once.
+            drop(listener);
+            let _ = sqlx::Connection::close(conn).await;
+            listen_pool.close().await;
+        })
+    }
+}
+
+/// Deletes delivered rows, or marks them dead with the reason, and clears
+/// the in-flight range, in one statement.
+async fn settle(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    outcome: Settle<'_>,
+) -> Result<(), sqlx::Error> {
+    match outcome {
+        Settle::Dead { reason, attempts } => {
+            sqlx::query(
+                "WITH marked AS (
+                    UPDATE bento_outbox
+                    SET dead = true, reason = $2, attempts = attempts + $3, failed_at = now()
+                    WHERE id = ANY($1)
+                 )
+                 UPDATE bento_outbox_relay SET sending_first = NULL, sending_last = NULL",
+            )
+            .bind(ids)
+            .bind(reason)
+            .bind(i32::try_from(attempts).unwrap_or(i32::MAX))
+            .execute(conn)
+            .await?;
+        }
+        // Delivered (and any outcome a newer bento-core adds): rows leave.
+        _ => {
+            // By runs of consecutive ids (a claim is mostly one run): a
+            // range scan deletes three times faster than 1000 lookups.
+            let (firsts, lasts) = runs(ids);
+            sqlx::query(
+                "WITH gone AS (
+                    DELETE FROM bento_outbox o
+                    USING unnest($1::bigint[], $2::bigint[]) AS r(first, last)
+                    WHERE o.id BETWEEN r.first AND r.last
+                 )
+                 UPDATE bento_outbox_relay SET sending_first = NULL, sending_last = NULL",
+            )
+            .bind(&firsts)
+            .bind(&lasts)
+            .execute(conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sorted ids as runs of consecutive ids: their firsts and lasts.
+fn runs(ids: &[i64]) -> (Vec<i64>, Vec<i64>) {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let (mut firsts, mut lasts) = (Vec::new(), Vec::<i64>::new());
+    for id in sorted {
+        match lasts.last_mut() {
+            Some(last) if last.checked_add(1) == Some(id) => *last = id,
+            _ => {
+                firsts.push(id);
+                lasts.push(id);
+            }
+        }
+    }
+    (firsts, lasts)
+}
+
+async fn listen(pool: &PgPool) -> Option<PgListener> {
+    let mut listener = match PgListener::connect_with(pool).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::debug!(%error, "the outbox relay cannot LISTEN; it polls instead");
+            return None;
+        }
+    };
+    match listener.listen("bento_outbox").await {
+        Ok(()) => Some(listener),
+        Err(error) => {
+            tracing::debug!(%error, "the outbox relay cannot LISTEN; it polls instead");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::runs;
+
+    #[test]
+    fn ids_compress_to_runs_that_cover_exactly_them() {
+        assert_eq!(runs(&[]), (vec![], vec![]));
+        assert_eq!(runs(&[5]), (vec![5], vec![5]));
+        assert_eq!(runs(&[1, 2, 3, 7, 8, 10]), (vec![1, 7, 10], vec![3, 8, 10]));
+        assert_eq!(runs(&[3, 1, 2, 2]), (vec![1], vec![3]));
+        assert_eq!(
+            runs(&[i64::MAX - 1, i64::MAX]),
+            (vec![i64::MAX - 1], vec![i64::MAX])
+        );
+    }
+}
