@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::client::{Api, Client, Inner};
+use crate::client::{Client, Inner};
 use crate::dispatch::{DeliveryConfig, DeliveryFailure, Dispatcher, FailureHook};
 use crate::error::ConfigError;
+use crate::transport::Api;
 use crate::transport::rate_limit::{Pacer, RateLimits};
 use crate::transport::retry::RetryPolicy;
 
@@ -409,32 +410,37 @@ impl ClientBuilder {
                 .flatten()
         });
         let relays = delivery.has_outbox();
-        let client = Client {
-            inner: Arc::new(Inner {
+        let api = Arc::new(Api {
+            base_url,
+            publishable_key,
+            secret_key,
+            site_uuid,
+            user_agent,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            retry: self.retry,
+            pacer: Pacer::new(&self.rate_limits),
+            events_per_request: self.events_per_request,
+            max_response_bytes: self.max_response_bytes,
+            budget,
+        });
+        // The engine holds its owner weakly and untyped: it hands the
+        // failure hook a client without keeping one alive or knowing `Client`.
+        let inner = Arc::new_cyclic(|owner: &std::sync::Weak<Inner>| {
+            let owner: crate::dispatch::Owner = owner.clone();
+            Inner {
                 http,
-                api: Arc::new(Api {
-                    base_url,
-                    publishable_key,
-                    secret_key,
-                    site_uuid,
-                    user_agent,
-                    timeout: self.timeout,
-                    connect_timeout: self.connect_timeout,
-                    retry: self.retry,
-                    pacer: Pacer::new(&self.rate_limits),
-                    events_per_request: self.events_per_request,
-                    max_response_bytes: self.max_response_bytes,
-                    budget,
-                }),
-                dispatcher: Dispatcher::new(delivery),
-            }),
-        };
+                dispatcher: Dispatcher::new(delivery, Arc::clone(&api), owner),
+                api,
+            }
+        });
+        let client = Client { inner };
         if relays {
             // The relay runs whether or not anything is tracked in memory.
             client
                 .inner
                 .dispatcher
-                .start(&client.inner)
+                .start()
                 .map_err(|reason| ConfigError::Invalid {
                     setting: "outbox",
                     reason: format!("could not start the delivery thread: {reason}"),

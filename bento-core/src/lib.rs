@@ -100,10 +100,14 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The architecture, by folder: `resources/` (one module per API resource),
-// `transport/` (one call on the wire: pacing, retries, spans), `wire/` (the
-// JSON shapes), `dispatch/` (background delivery), `convert/` (the derives'
-// value traits).
+// The architecture, by folder, top to bottom: `resources/` (one module per
+// API resource) and `integration/` (request-scoped tracking for frameworks),
+// `config` and `client/` (the builder and the handle), `dispatch/`
+// (background delivery and the relay), `transport/` (the request context and
+// one call on the wire: pacing, retries, spans), `wire/` (the JSON shapes),
+// `convert/` (the derives' value traits); `store` and `budget` are the seams
+// integrations implement. Lower modules never import higher ones
+// (`layering.rs` keeps it so).
 mod client;
 mod config;
 mod diagnostics;
@@ -115,6 +119,8 @@ mod transport;
 mod validate;
 mod wire;
 
+#[cfg(test)]
+mod layering;
 #[cfg(test)]
 mod properties;
 

@@ -3,7 +3,6 @@
 
 mod clock;
 mod config;
-mod held;
 pub(crate) mod metrics;
 mod relay;
 mod schedule;
@@ -14,7 +13,6 @@ pub(crate) mod verdict;
 mod worker;
 
 pub(crate) use config::{DeliveryConfig, FailureHook};
-pub use held::{RequestEvents, RequestLine, RequestTracking, Settlement};
 pub(crate) use schedule::BODY_OVERHEAD;
 pub use types::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
@@ -31,15 +29,21 @@ use tokio::sync::oneshot;
 use self::clock::{Clock, SystemClock};
 use self::shared::Shared;
 use self::worker::{Control, Handle, Reply};
-use crate::client::{Client, Inner};
 use crate::error::ValidationError;
 use crate::events::BentoEvent;
 use crate::subscribers::BentoSubscriber;
+use crate::transport::Api;
 use crate::wire::envelope::{encode_event, encode_record};
+
+/// Who owns an engine, for the failure hook to hand back a client without
+/// keeping it alive: the engine does not know the client's type.
+pub(crate) type Owner = std::sync::Weak<dyn std::any::Any + Send + Sync>;
 
 /// The client's handle on its delivery thread, started by the first item.
 pub(crate) struct Dispatcher {
     config: DeliveryConfig,
+    api: Arc<Api>,
+    owner: Owner,
     shared: Arc<Shared>,
     handle: OnceLock<Result<Handle, String>>,
     /// The size of the last encoded item, so the next buffer is allocated once.
@@ -47,22 +51,24 @@ pub(crate) struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub(crate) fn new(config: DeliveryConfig) -> Self {
+    pub(crate) fn new(config: DeliveryConfig, api: Arc<Api>, owner: Owner) -> Self {
         Self {
             shared: Arc::new(Shared::new(config.queue_capacity)),
             config,
+            api,
+            owner,
             handle: OnceLock::new(),
             size_hint: AtomicUsize::new(256),
         }
     }
 
-    fn handle(&self, inner: &Arc<Inner>) -> Result<&Handle, &str> {
+    fn handle(&self) -> Result<&Handle, &str> {
         self.handle
             .get_or_init(|| {
                 let clock: Arc<dyn Clock> = Arc::new(SystemClock);
                 worker::spawn(
-                    Arc::clone(&inner.api),
-                    Arc::downgrade(inner),
+                    Arc::clone(&self.api),
+                    self.owner.clone(),
                     self.config.clone(),
                     Arc::clone(&self.shared),
                     clock,
@@ -73,17 +79,17 @@ impl Dispatcher {
     }
 
     /// Starts the delivery thread now rather than at the first item.
-    pub(crate) fn start(&self, inner: &Arc<Inner>) -> Result<(), String> {
-        self.handle(inner).map(|_| ()).map_err(str::to_owned)
+    pub(crate) fn start(&self) -> Result<(), String> {
+        self.handle().map(|_| ()).map_err(str::to_owned)
     }
 
-    fn buffer(&self) -> Vec<u8> {
+    pub(crate) fn buffer(&self) -> Vec<u8> {
         self.shared
             .reuse_buffer()
             .unwrap_or_else(|| Vec::with_capacity(self.size_hint.load(Ordering::Relaxed)))
     }
 
-    fn sized(&self, kind: ItemKind, json: Vec<u8>) -> Result<Encoded, TrackError> {
+    pub(crate) fn sized(&self, kind: ItemKind, json: Vec<u8>) -> Result<Encoded, TrackError> {
         let size = json.len();
         if size + BODY_OVERHEAD > self.config.max_batch_bytes {
             return Err(TrackError::TooLarge {
@@ -105,7 +111,7 @@ impl Dispatcher {
     ///
     /// Takes an iterator so that one item needs no `Vec` (a heap allocation
     /// on every `track`); one is built only to hand items back.
-    fn enqueue<I>(&self, inner: &Arc<Inner>, items: I) -> Result<(), TrackError>
+    pub(crate) fn enqueue<I>(&self, items: I) -> Result<(), TrackError>
     where
         I: IntoIterator<Item = Encoded>,
         I::IntoIter: ExactSizeIterator,
@@ -118,7 +124,7 @@ impl Dispatcher {
                 items: items.collect(),
             });
         }
-        let handle = match self.handle(inner) {
+        let handle = match self.handle() {
             Ok(handle) => handle,
             Err(reason) => {
                 self.shared.refused_closed(n);
@@ -152,6 +158,52 @@ impl Dispatcher {
         }
         handle.arrivals.arrived(n);
         Ok(())
+    }
+
+    /// The engine's counters.
+    pub(crate) fn stats(&self) -> DeliveryStats {
+        self.shared.stats()
+    }
+
+    /// Like [`enqueue`](Self::enqueue) of one item, waiting for room.
+    pub(crate) async fn enqueue_wait(&self, item: Encoded) -> Result<(), TrackError> {
+        let mut items = vec![item];
+        loop {
+            // Registered before trying, so a wake-up between the two is not missed.
+            let room = self.shared.space.notified();
+            match self.enqueue(items) {
+                Err(TrackError::QueueFull { items: back, .. }) => items = back,
+                other => return other,
+            }
+            room.await;
+        }
+    }
+
+    /// Sends everything queued now and waits for it, for at most `timeout`.
+    pub(crate) async fn flush(&self, timeout: Duration) -> Result<DeliveryReport, FlushError> {
+        self.control(|reply| Control::Flush { timeout, reply })
+            .await
+    }
+
+    /// Closes the queue, drains it within `timeout` and stops the thread;
+    /// concurrent calls share the one outcome.
+    pub(crate) async fn shutdown(&self, timeout: Duration) -> Result<DeliveryReport, FlushError> {
+        if self.shared.closed.swap(true, Ordering::AcqRel) {
+            return self.drain_outcome(timeout).await;
+        }
+        let outcome = self
+            .control(|reply| Control::Shutdown { timeout, reply })
+            .await;
+        // When the engine never started, or stopped already, nobody else
+        // publishes the outcome.
+        self.shared.drained.send_if_modified(|drained| {
+            let unset = drained.is_none();
+            if unset {
+                *drained = Some(outcome);
+            }
+            unset
+        });
+        outcome
     }
 
     async fn control(
@@ -299,7 +351,7 @@ impl Encoded {
         Self::command_at(command, "command")
     }
 
-    fn command_at(command: &crate::Command, at: &str) -> Result<Self, ValidationError> {
+    pub(crate) fn command_at(command: &crate::Command, at: &str) -> Result<Self, ValidationError> {
         command.validate(at)?;
         let json = serde_json::to_vec(command).map_err(|error| {
             ValidationError::Arguments(format!("{at} could not be encoded: {error}"))
@@ -308,174 +360,5 @@ impl Encoded {
             kind: ItemKind::Command,
             json,
         })
-    }
-}
-
-impl Client {
-    /// Queues an event for background delivery and returns at once.
-    ///
-    /// The event is checked and encoded before this returns, so a mistake is
-    /// an error here, not a log line later. It never blocks and never awaits:
-    /// call it from async handlers on any runtime, or from sync code. The
-    /// first call starts the delivery thread.
-    ///
-    /// When the queue is full the event is handed back inside
-    /// [`TrackError::QueueFull`]; [`track_wait`](Self::track_wait) waits for
-    /// room instead.
-    pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
-        let dispatcher = &self.inner.dispatcher;
-        let mut json = dispatcher.buffer();
-        encode_event(event, || "event".to_owned(), &mut json)?;
-        let item = dispatcher.sized(ItemKind::Event, json)?;
-        dispatcher.enqueue(&self.inner, [item])
-    }
-
-    /// Queues `event` about the subscriber `email`, like [`track`](Self::track):
-    /// for events without an email of their own (`#[derive(BentoEvent)]` on
-    /// a struct with no email field), outside a request. An event with its
-    /// own email keeps it.
-    pub fn track_for<E: crate::events::SubscriberEvent + ?Sized>(
-        &self,
-        email: &str,
-        event: &E,
-    ) -> Result<(), TrackError> {
-        self.track(&crate::events::ForSubscriber::new(email, event))
-    }
-
-    /// Like [`track`](Self::track), but waits for room in the queue instead
-    /// of handing the event back.
-    pub async fn track_wait<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
-        let item = Encoded::event(event)?;
-        self.enqueue_wait(item).await
-    }
-
-    /// Queues an item encoded earlier, such as one handed back by a
-    /// [`TrackError`] or a [`DeliveryFailure`].
-    pub fn enqueue(&self, item: Encoded) -> Result<(), TrackError> {
-        let dispatcher = &self.inner.dispatcher;
-        let item = dispatcher.sized(item.kind, item.json)?;
-        dispatcher.enqueue(&self.inner, [item])
-    }
-
-    /// Like [`enqueue`](Self::enqueue), but waits for room in the queue.
-    pub async fn enqueue_wait(&self, item: Encoded) -> Result<(), TrackError> {
-        let shared = &self.inner.dispatcher.shared;
-        let mut items = vec![item];
-        loop {
-            // Registered before trying, so a wake-up between the two is not missed.
-            let room = shared.space.notified();
-            match self.inner.dispatcher.enqueue(&self.inner, items) {
-                Err(TrackError::QueueFull { items: back, .. }) => items = back,
-                other => return other,
-            }
-            room.await;
-        }
-    }
-
-    /// Queues one subscriber record for background import (`/batch/subscribers`,
-    /// which does not trigger automations).
-    pub fn enqueue_subscriber<S: BentoSubscriber + ?Sized>(
-        &self,
-        record: &S,
-    ) -> Result<(), TrackError> {
-        let dispatcher = &self.inner.dispatcher;
-        let mut json = dispatcher.buffer();
-        encode_record(record, || "subscriber".to_owned(), &mut json)?;
-        let item = dispatcher.sized(ItemKind::Subscriber, json)?;
-        dispatcher.enqueue(&self.inner, [item])
-    }
-
-    /// Queues subscriber records for background import, all or none: every
-    /// record is checked first, and if the queue cannot take them all, all
-    /// are handed back.
-    pub fn enqueue_subscribers<S: BentoSubscriber>(&self, records: &[S]) -> Result<(), TrackError> {
-        let dispatcher = &self.inner.dispatcher;
-        let mut items = Vec::with_capacity(records.len());
-        for (index, record) in records.iter().enumerate() {
-            let mut json = dispatcher.buffer();
-            encode_record(record, || format!("subscribers[{index}]"), &mut json)?;
-            items.push(dispatcher.sized(ItemKind::Subscriber, json)?);
-        }
-        dispatcher.enqueue(&self.inner, items)
-    }
-
-    /// Queues a subscriber command for background delivery and returns at
-    /// once, like [`track`](Self::track): queued commands are sent together
-    /// to `/fetch/commands` (up to
-    /// [`MAX_COMMANDS_PER_REQUEST`](crate::commands::MAX_COMMANDS_PER_REQUEST)
-    /// per request, under the `/fetch` family's rate limit), retried while
-    /// Bento is unreachable, and a batch Bento refuses is halved until the
-    /// bad command is alone and handed to the failure hook. Commands and
-    /// events travel in separate requests, so their relative order is not
-    /// kept; [`run_commands`](Self::run_commands) waits for Bento's answer.
-    ///
-    /// ```no_run
-    /// # fn run(client: bento_core::Client) -> Result<(), bento_core::TrackError> {
-    /// use bento_core::Command;
-    /// client.enqueue_command(Command::Subscribe { email: "ada@example.com".into() })?;
-    /// # Ok(()) }
-    /// ```
-    pub fn enqueue_command(&self, command: crate::Command) -> Result<(), TrackError> {
-        let item = Encoded::command(&command)?;
-        self.enqueue(item)
-    }
-
-    /// Queues several commands, all or none, like
-    /// [`enqueue_subscribers`](Self::enqueue_subscribers).
-    pub fn enqueue_commands(&self, commands: &[crate::Command]) -> Result<(), TrackError> {
-        let dispatcher = &self.inner.dispatcher;
-        let mut items = Vec::with_capacity(commands.len());
-        for (index, command) in commands.iter().enumerate() {
-            let item = Encoded::command_at(command, &format!("command[{index}]"))?;
-            items.push(dispatcher.sized(item.kind, item.json)?);
-        }
-        dispatcher.enqueue(&self.inner, items)
-    }
-
-    /// The delivery engine's counters.
-    pub fn stats(&self) -> DeliveryStats {
-        self.inner.dispatcher.shared.stats()
-    }
-
-    /// Sends everything queued before this call now (ignoring the flush
-    /// interval) and waits until it is delivered or given up on, for at most
-    /// `timeout`. Requests in flight are given no more than the time left.
-    ///
-    /// Items tracked meanwhile are delivered too, but not waited for.
-    pub async fn flush(&self, timeout: Duration) -> Result<DeliveryReport, FlushError> {
-        self.inner
-            .dispatcher
-            .control(|reply| Control::Flush { timeout, reply })
-            .await
-    }
-
-    /// Stops accepting items (`track` then hands them back as
-    /// [`TrackError::Closed`]), delivers everything queued within `timeout`,
-    /// and stops the delivery thread. Whatever is still undelivered at the
-    /// deadline goes to the failure hook and is counted in the error.
-    ///
-    /// Affects every clone of this client. Call it after your server has
-    /// stopped taking requests.
-    ///
-    /// Calling it again, or from several tasks at once, is fine: every call
-    /// waits (up to its own `timeout`) for the one drain and returns its outcome.
-    pub async fn shutdown(&self, timeout: Duration) -> Result<DeliveryReport, FlushError> {
-        let dispatcher = &self.inner.dispatcher;
-        if dispatcher.shared.closed.swap(true, Ordering::AcqRel) {
-            return dispatcher.drain_outcome(timeout).await;
-        }
-        let outcome = dispatcher
-            .control(|reply| Control::Shutdown { timeout, reply })
-            .await;
-        // When the engine never started, or stopped already, nobody else
-        // publishes the outcome.
-        dispatcher.shared.drained.send_if_modified(|drained| {
-            let unset = drained.is_none();
-            if unset {
-                *drained = Some(outcome);
-            }
-            unset
-        });
-        outcome
     }
 }

@@ -13,12 +13,13 @@
 //! engine's, the same as for the in-memory queue.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tracing::Instrument;
 
+use super::Owner;
 use super::config::DeliveryConfig;
 use super::metrics;
 use super::schedule::{BODY_OVERHEAD, batch_body};
@@ -26,10 +27,10 @@ use super::types::{Encoded, FailureReason, ItemKind, KINDS};
 use super::verdict::{Verdict, judge, label};
 use super::worker::{CatchUnwind, hand_to_hook};
 use crate::budget::RateBudget;
-use crate::client::{Api, Inner};
 use crate::store::{
     DurableStore, RelayStatus, Settle, StoreError, StoreSession, StoreSettings, StoredRow,
 };
+use crate::transport::Api;
 use crate::transport::rate_limit::{EndpointFamily, Slot};
 use crate::transport::{ApiRequest, telemetry};
 
@@ -43,7 +44,7 @@ pub(crate) struct Relay {
     pub(crate) api: Arc<Api>,
     pub(crate) http: reqwest::Client,
     pub(crate) config: DeliveryConfig,
-    pub(crate) client: Weak<Inner>,
+    pub(crate) client: Owner,
     /// The budget shared with every process draining the store.
     pub(crate) budget: Option<Arc<dyn RateBudget>>,
     pub(crate) stop: Stop,

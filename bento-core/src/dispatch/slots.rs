@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::budget::RateBudget;
-use crate::client::Api;
+use crate::transport::Api;
 use crate::transport::rate_limit::{EndpointFamily, Slot};
 
 pub(crate) struct Slots {

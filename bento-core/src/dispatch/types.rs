@@ -2,10 +2,8 @@
 //! counters, flush outcomes, and items that finally failed.
 
 use std::fmt;
-use std::sync::Weak;
 use std::time::Duration;
 
-use crate::client::{Client, Inner};
 use crate::error::{Error, ValidationError};
 use crate::transport::rate_limit::EndpointFamily;
 
@@ -247,36 +245,11 @@ pub struct DeliveryFailure {
     pub items: Vec<Encoded>,
     /// Why.
     pub reason: FailureReason,
-    pub(crate) client: Weak<Inner>,
+    pub(crate) client: super::Owner,
     pub(crate) stored_ids: Vec<i64>,
 }
 
 impl DeliveryFailure {
-    /// The client whose engine gave up, while any handle on it is alive: to
-    /// requeue items with [`Client::enqueue`](crate::Client::enqueue).
-    ///
-    /// Use this instead of capturing a `Client` in the hook: a hook that owns
-    /// a `Client` keeps it alive, so dropping your last handle would never
-    /// drain the queue. Do not keep the returned client past the hook call.
-    ///
-    /// ```
-    /// let builder = bento_core::Client::builder().on_delivery_failure(|failure| {
-    ///     if let bento_core::FailureReason::Api(error) = &failure.reason {
-    ///         if error.is_retryable() {
-    ///             if let Some(client) = failure.client() {
-    ///                 for item in failure.items.iter().cloned() {
-    ///                     let _ = client.enqueue(item); // handed back again if the queue is full
-    ///                 }
-    ///             }
-    ///         }
-    ///     }
-    /// });
-    /// # let _ = builder;
-    /// ```
-    pub fn client(&self) -> Option<Client> {
-        self.client.upgrade().map(|inner| Client { inner })
-    }
-
     /// For items a durable store's relay gave up on, the store's ids
     /// ([`StoredRow::id`](crate::store::StoredRow::id)), in the order of
     /// [`items`](Self::items): they stay in the store as dead letters

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use bytes::Bytes;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::{Id, JoinHandle, JoinSet};
 
+use super::Owner;
 use super::clock::Clock;
 use super::config::DeliveryConfig;
 use super::schedule::{Batch, Limits, Next, Scheduler};
@@ -25,9 +26,9 @@ use super::shared::Shared;
 use super::slots::Slots;
 use super::types::{DeliveryFailure, DeliveryReport, Encoded, FailureReason, FlushError, ItemKind};
 use super::verdict::{Sent, Verdict, judge, label};
-use crate::client::{Api, Inner};
 use crate::error::Error;
 use crate::time::after;
+use crate::transport::Api;
 use crate::transport::rate_limit::Slot;
 use crate::transport::retry::Outcome;
 use crate::transport::telemetry;
@@ -105,7 +106,7 @@ impl Arrivals {
 
 pub(crate) fn spawn(
     api: Arc<Api>,
-    client: Weak<Inner>,
+    client: Owner,
     config: DeliveryConfig,
     shared: Arc<Shared>,
     clock: Arc<dyn Clock>,
@@ -226,7 +227,7 @@ struct Worker {
     flying: HashMap<Id, Flight>,
     /// For the failure hook, which may want to requeue through the client
     /// without keeping it alive.
-    client: Weak<Inner>,
+    client: Owner,
     waiters: Vec<Waiter>,
     /// Items given up on because a shutdown deadline passed.
     undelivered_at_deadline: u64,
@@ -763,7 +764,7 @@ async fn until_deadline(
 /// (a hook that panics is caught and logged).
 pub(crate) fn hand_to_hook(
     config: &DeliveryConfig,
-    client: &Weak<Inner>,
+    client: &Owner,
     items: Vec<Encoded>,
     reason: FailureReason,
     stored_ids: Vec<i64>,

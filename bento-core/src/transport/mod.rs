@@ -1,6 +1,7 @@
 //! One API call on the wire: URL and auth, pacing, timeout, retries, and the
 //! mapping of every way a request can end onto [`Error`].
 
+mod api;
 pub(crate) mod rate_limit;
 pub(crate) mod retry;
 pub(crate) mod telemetry;
@@ -12,9 +13,9 @@ use http::{Method, header};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 
+pub(crate) use self::api::Api;
 use self::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
 use crate::budget::{Budget, RateBudget, SlotRequest};
-use crate::client::{Api, Client};
 use crate::error::{ApiError, ConfigError, Error, server_message, truncate_body};
 use crate::transport::rate_limit::{EndpointFamily, Slot};
 use tracing::Instrument;
@@ -153,14 +154,15 @@ pub(crate) enum Attempt {
     },
 }
 
-impl Client {
+impl Api {
     /// Sends the request (with pacing and retries) and decodes a 2xx body.
     pub(crate) async fn call<T: DeserializeOwned>(
         &self,
+        http: &reqwest::Client,
         request: ApiRequest<'_>,
     ) -> Result<T, Error> {
         let path = request.path;
-        let body = self.call_raw(request).await?;
+        let body = self.call_raw(http, request).await?;
         serde_json::from_slice(&body).map_err(|source| Error::Decode {
             endpoint: path.to_owned(),
             body: truncate_body(&body),
@@ -169,15 +171,22 @@ impl Client {
     }
 
     /// Sends the request (with pacing and retries) and returns a 2xx body as is.
-    pub(crate) async fn call_raw(&self, request: ApiRequest<'_>) -> Result<Bytes, Error> {
+    pub(crate) async fn call_raw(
+        &self,
+        http: &reqwest::Client,
+        request: ApiRequest<'_>,
+    ) -> Result<Bytes, Error> {
         let template = format!("/{}", request.template.unwrap_or(request.path));
-        let span = telemetry::operation(&self.inner.api, &request.method, &template);
-        self.call_paced(request).instrument(span).await
+        let span = telemetry::operation(self, &request.method, &template);
+        self.call_paced(http, request).instrument(span).await
     }
 
-    async fn call_paced(&self, request: ApiRequest<'_>) -> Result<Bytes, Error> {
-        let inner = &*self.inner.api;
-        let http = &self.inner.http;
+    async fn call_paced(
+        &self,
+        http: &reqwest::Client,
+        request: ApiRequest<'_>,
+    ) -> Result<Bytes, Error> {
+        let inner = self;
         let family = EndpointFamily::of_path(request.path);
         let mut attempts = 0u32;
         loop {

@@ -9,7 +9,7 @@
 use tracing::Span;
 use tracing::field::Empty;
 
-use crate::client::Api;
+use crate::transport::Api;
 use crate::transport::retry::Outcome;
 
 /// The span of one API operation, retries included.

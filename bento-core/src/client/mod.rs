@@ -2,15 +2,13 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use secrecy::SecretString;
+mod delivery;
 
 use crate::config::{ClientBuilder, redact};
 use crate::dispatch::Dispatcher;
-use crate::error::ConfigError;
-use crate::transport::rate_limit::Pacer;
-use crate::transport::retry::RetryPolicy;
+use crate::error::{ConfigError, Error};
+use crate::transport::{Api, ApiRequest};
 
 /// An async client for the Bento API.
 ///
@@ -48,24 +46,6 @@ pub(crate) struct Inner {
     pub(crate) dispatcher: Dispatcher,
 }
 
-/// What any request needs, shared with the dispatcher thread (which has its
-/// own connection pool) without keeping the [`Client`] alive.
-pub(crate) struct Api {
-    pub(crate) base_url: reqwest::Url,
-    pub(crate) publishable_key: String,
-    pub(crate) secret_key: SecretString,
-    pub(crate) site_uuid: String,
-    pub(crate) user_agent: String,
-    pub(crate) timeout: Duration,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) pacer: Pacer,
-    pub(crate) events_per_request: usize,
-    pub(crate) max_response_bytes: u64,
-    /// A budget direct calls share with other processes, when configured.
-    pub(crate) budget: Option<Arc<dyn crate::budget::RateBudget>>,
-}
-
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner.api;
@@ -82,6 +62,19 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
+    /// Sends the request (with pacing and retries) and decodes a 2xx body.
+    pub(crate) async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        request: ApiRequest<'_>,
+    ) -> Result<T, Error> {
+        self.inner.api.call(&self.inner.http, request).await
+    }
+
+    /// Sends the request (with pacing and retries) and returns a 2xx body as is.
+    pub(crate) async fn call_raw(&self, request: ApiRequest<'_>) -> Result<bytes::Bytes, Error> {
+        self.inner.api.call_raw(&self.inner.http, request).await
+    }
+
     /// A builder for a client with custom settings.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::new()
@@ -108,6 +101,35 @@ impl Client {
     /// The site UUID sent with every request.
     pub fn site_uuid(&self) -> &str {
         &self.inner.api.site_uuid
+    }
+}
+
+impl crate::DeliveryFailure {
+    /// The client whose engine gave up, while any handle on it is alive: to
+    /// requeue items with [`Client::enqueue`](crate::Client::enqueue).
+    ///
+    /// Use this instead of capturing a `Client` in the hook: a hook that owns
+    /// a `Client` keeps it alive, so dropping your last handle would never
+    /// drain the queue. Do not keep the returned client past the hook call.
+    ///
+    /// ```
+    /// let builder = bento_core::Client::builder().on_delivery_failure(|failure| {
+    ///     if let bento_core::FailureReason::Api(error) = &failure.reason {
+    ///         if error.is_retryable() {
+    ///             if let Some(client) = failure.client() {
+    ///                 for item in failure.items.iter().cloned() {
+    ///                     let _ = client.enqueue(item); // handed back again if the queue is full
+    ///                 }
+    ///             }
+    ///         }
+    ///     }
+    /// });
+    /// # let _ = builder;
+    /// ```
+    pub fn client(&self) -> Option<Client> {
+        let owner = self.client.upgrade()?;
+        let inner = owner.downcast::<Inner>().ok()?;
+        Some(Client { inner })
     }
 }
 

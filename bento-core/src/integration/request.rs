@@ -9,9 +9,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::types::{Encoded, TrackError};
 use crate::client::Client;
 use crate::commands::Command;
+use crate::dispatch::{Encoded, TrackError};
 use crate::events::{BentoEvent, ForSubscriber, PageView, SubscriberEvent};
 
 /// Events held and then delivered or discarded, over many requests.

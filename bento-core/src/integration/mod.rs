@@ -9,4 +9,6 @@
 //! events are held until then, and delivered or discarded. Every framework
 //! built on these gets exactly the same semantics.
 
-pub use crate::dispatch::{RequestEvents, RequestLine, RequestTracking, Settlement};
+mod request;
+
+pub use request::{RequestEvents, RequestLine, RequestTracking, Settlement};

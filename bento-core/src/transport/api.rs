@@ -1,0 +1,29 @@
+//! The request context: what every request needs (base URL, keys, pacer,
+//! retry policy), below the transport and the engine that use it and the
+//! client handle that holds it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::rate_limit::Pacer;
+use super::retry::RetryPolicy;
+
+/// What any request needs, shared with the dispatcher thread (which has its
+/// own connection pool) without keeping the client alive.
+pub(crate) struct Api {
+    pub(crate) base_url: reqwest::Url,
+    pub(crate) publishable_key: String,
+    pub(crate) secret_key: SecretString,
+    pub(crate) site_uuid: String,
+    pub(crate) user_agent: String,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) pacer: Pacer,
+    pub(crate) events_per_request: usize,
+    pub(crate) max_response_bytes: u64,
+    /// A budget direct calls share with other processes, when configured.
+    pub(crate) budget: Option<Arc<dyn crate::budget::RateBudget>>,
+}
