@@ -1,5 +1,5 @@
 //! Durable delivery: an axum + sqlx app whose signup inserts the user and
-//! writes the `account.signup` event in one PostgreSQL transaction, through
+//! writes the `account.signup` event in one database transaction, through
 //! the outbox. A signup that fails (a duplicate email, an invalid address)
 //! rolls back, and its event is never sent; one that commits is delivered,
 //! even if the process dies right after the commit.
@@ -7,10 +7,14 @@
 //!     cargo run --example outbox_app              # drives a few signups, prints what Bento received
 //!     cargo run --example outbox_app -- --serve   # keeps serving on 127.0.0.1:3000 for curl
 //!
-//! With `DATABASE_URL` set it uses that database; otherwise it starts a
-//! throwaway PostgreSQL from the Debian `postgresql` package (as the tests
-//! do) and removes it at exit. With no `BENTO_*` variables it sends to the
-//! in-process emulator, like the other demos.
+//! With `DATABASE_URL` set it uses that PostgreSQL database
+//! (`bento_outbox::postgres::Outbox`); otherwise a SQLite file, embedded,
+//! nothing to install (`bento_outbox::sqlite::Outbox`; `BENTO_DEMO_DB`
+//! names the file, by default one in the temporary directory, started
+//! afresh). With no `BENTO_*` variables it sends to the in-process emulator,
+//! like the other demos.
+//!
+//!     DATABASE_URL=postgres://user@localhost/app cargo run --example outbox_app
 
 use std::time::Duration;
 
@@ -21,16 +25,17 @@ use axum::{Json, Router};
 use bento_core::{Client, Event};
 use bento_examples::{axum_demo, demo};
 use bento_outbox::OutboxError;
-use bento_outbox::postgres::Outbox;
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, SqlitePool};
 
+/// The app's database: PostgreSQL or SQLite, each with its outbox.
 #[derive(Clone)]
-struct AppState {
-    pool: PgPool,
-    outbox: Outbox,
+enum AppState {
+    Postgres(PgPool, bento_outbox::postgres::Outbox),
+    Sqlite(SqlitePool, bento_outbox::sqlite::Outbox),
 }
 
 #[derive(Deserialize)]
@@ -40,97 +45,159 @@ struct Signup {
     plan: String,
 }
 
-/// The user and the event are committed together, or neither is.
+type Refusal = (StatusCode, String);
+
+fn failed(status: StatusCode) -> impl Fn(sqlx::Error) -> Refusal {
+    move |e: sqlx::Error| (status, e.to_string())
+}
+
+fn refused(error: OutboxError) -> Refusal {
+    match error {
+        OutboxError::Invalid(error) => (StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+        error => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
+    }
+}
+
+fn signup_event(form: &Signup) -> Event {
+    Event::new("account.signup", &form.email)
+        .field("first_name", &form.first_name)
+        .detail("plan", &form.plan)
+}
+
+const INSERT_USER: &str = "INSERT INTO users (email, first_name, plan) VALUES ($1, $2, $3)
+     ON CONFLICT (email) DO NOTHING RETURNING id";
+
+/// The user and the event are committed together, or neither is. Dropping
+/// an uncommitted `tx` rolls it back: no user, no event.
 async fn signup(
     State(app): State<AppState>,
     Json(form): Json<Signup>,
-) -> Result<StatusCode, (StatusCode, String)> {
-    let failed = |status: StatusCode| move |e: sqlx::Error| (status, e.to_string());
-    let mut tx = app
-        .pool
-        .begin()
-        .await
-        .map_err(failed(StatusCode::SERVICE_UNAVAILABLE))?;
-    let created: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO users (email, first_name, plan) VALUES ($1, $2, $3)
-         ON CONFLICT (email) DO NOTHING RETURNING id",
-    )
-    .bind(&form.email)
-    .bind(&form.first_name)
-    .bind(&form.plan)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(failed(StatusCode::INTERNAL_SERVER_ERROR))?;
-    if created.is_none() {
-        // Dropping `tx` rolls back: no user, no event.
-        return Err((StatusCode::CONFLICT, "already signed up".into()));
-    }
-    let event = Event::new("account.signup", &form.email)
-        .field("first_name", &form.first_name)
-        .detail("plan", &form.plan);
-    match app.outbox.track(&mut tx, &event).await {
-        Ok(()) => {}
-        Err(OutboxError::Invalid(error)) => {
-            return Err((StatusCode::UNPROCESSABLE_ENTITY, error.to_string()));
+) -> Result<StatusCode, Refusal> {
+    let conflict = || (StatusCode::CONFLICT, "already signed up".to_owned());
+    match app {
+        AppState::Postgres(pool, outbox) => {
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(failed(StatusCode::SERVICE_UNAVAILABLE))?;
+            let created: Option<i64> = sqlx::query_scalar(INSERT_USER)
+                .bind(&form.email)
+                .bind(&form.first_name)
+                .bind(&form.plan)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(failed(StatusCode::INTERNAL_SERVER_ERROR))?;
+            created.ok_or_else(conflict)?;
+            outbox
+                .track(&mut tx, &signup_event(&form))
+                .await
+                .map_err(refused)?;
+            tx.commit()
+                .await
+                .map_err(failed(StatusCode::SERVICE_UNAVAILABLE))?;
         }
-        Err(error) => return Err((StatusCode::INTERNAL_SERVER_ERROR, error.to_string())),
+        AppState::Sqlite(pool, outbox) => {
+            let mut tx = pool
+                .begin()
+                .await
+                .map_err(failed(StatusCode::SERVICE_UNAVAILABLE))?;
+            let created: Option<i64> = sqlx::query_scalar(INSERT_USER)
+                .bind(&form.email)
+                .bind(&form.first_name)
+                .bind(&form.plan)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(failed(StatusCode::INTERNAL_SERVER_ERROR))?;
+            created.ok_or_else(conflict)?;
+            outbox
+                .track(&mut tx, &signup_event(&form))
+                .await
+                .map_err(refused)?;
+            tx.commit()
+                .await
+                .map_err(failed(StatusCode::SERVICE_UNAVAILABLE))?;
+        }
     }
-    tx.commit()
-        .await
-        .map_err(failed(StatusCode::SERVICE_UNAVAILABLE))?;
     Ok(StatusCode::CREATED)
+}
+
+/// The database `DATABASE_URL` names (PostgreSQL), or a SQLite file.
+async fn open() -> Result<AppState, Box<dyn std::error::Error>> {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect(&url)
+            .await?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS users (
+                id bigserial PRIMARY KEY,
+                email text NOT NULL UNIQUE,
+                first_name text NOT NULL,
+                plan text NOT NULL
+            )",
+        )
+        .execute(&pool)
+        .await?;
+        println!("Using the PostgreSQL database in DATABASE_URL");
+        let outbox = bento_outbox::postgres::Outbox::new(pool.clone());
+        outbox.migrate().await?;
+        return Ok(AppState::Postgres(pool, outbox));
+    }
+    let file = match std::env::var_os("BENTO_DEMO_DB") {
+        Some(file) => std::path::PathBuf::from(file),
+        None => {
+            let file =
+                std::env::temp_dir().join(format!("bento-outbox-demo-{}.db", std::process::id()));
+            let _ = std::fs::remove_file(&file);
+            file
+        }
+    };
+    let options = SqliteConnectOptions::new()
+        .filename(&file)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            email TEXT NOT NULL UNIQUE,
+            first_name TEXT NOT NULL,
+            plan TEXT NOT NULL
+        )",
+    )
+    .execute(&pool)
+    .await?;
+    println!(
+        "No DATABASE_URL set: using the SQLite file {}",
+        file.display()
+    );
+    let outbox =
+        bento_outbox::sqlite::Outbox::new(pool.clone()).poll_interval(Duration::from_millis(100));
+    outbox.migrate().await?;
+    Ok(AppState::Sqlite(pool, outbox))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let serve_forever = std::env::args().any(|a| a == "--serve");
-    // A throwaway server unless DATABASE_URL names one; dropped (stopped and
-    // deleted) at the end of main.
-    let (url, _throwaway) = match std::env::var("DATABASE_URL") {
-        Ok(url) => (url, None),
-        Err(_) => {
-            if !std::path::Path::new("/usr/lib/postgresql").exists() {
-                eprintln!(
-                    "Set DATABASE_URL, or install PostgreSQL (`apt-get install postgresql`) for a throwaway server."
-                );
-                std::process::exit(2);
-            }
-            let server = bento_tests::postgres::Postgres::start();
-            println!(
-                "No DATABASE_URL set: started a throwaway PostgreSQL at {}",
-                server.url()
-            );
-            (server.url(), Some(server))
-        }
-    };
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
-        .connect(&url)
-        .await?;
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS users (
-            id bigserial PRIMARY KEY,
-            email text NOT NULL UNIQUE,
-            first_name text NOT NULL,
-            plan text NOT NULL
-        )",
-    )
-    .execute(&pool)
-    .await?;
-    let outbox = Outbox::new(pool.clone());
-    outbox.migrate().await?;
+    let state = open().await?;
 
     // Every instance of the app builds its client with the outbox; one of
     // them at a time relays the table into Bento.
     let (builder, emulator) = demo::builder("bento-outbox-demo")?;
-    let client: Client = builder.outbox(outbox.clone()).build()?;
+    let builder = match &state {
+        AppState::Postgres(_, outbox) => builder.outbox(outbox.clone()),
+        AppState::Sqlite(_, outbox) => builder.outbox(outbox.clone()),
+    };
+    let client: Client = builder.build()?;
 
     let app = Router::new()
         .route("/signup", post(signup))
-        .with_state(AppState {
-            pool: pool.clone(),
-            outbox: outbox.clone(),
-        });
+        .with_state(state.clone());
     let server = axum_demo::serve(app, serve_forever).await?;
     let url = server.url.clone();
 
@@ -159,19 +226,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         // The relay delivers within the flush interval of the commit.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while outbox.pending().await? > 0 && tokio::time::Instant::now() < deadline {
+        while pending(&state).await? > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     server.stop().await?;
     client.shutdown(Duration::from_secs(10)).await?;
-    let stats = outbox.relay_stats();
+    let (sent, dead) = match &state {
+        AppState::Postgres(_, outbox) => (
+            outbox.relay_stats().sent,
+            outbox.dead_letters(100).await?.len(),
+        ),
+        AppState::Sqlite(_, outbox) => (
+            outbox.relay_stats().sent,
+            outbox.dead_letters(100).await?.len(),
+        ),
+    };
     println!(
-        "\nRelayed {} events to Bento; {} still in the outbox table, {} dead letters.",
-        stats.sent,
-        outbox.pending().await?,
-        outbox.dead_letters(100).await?.len()
+        "\nRelayed {sent} events to Bento; {} still in the outbox table, {dead} dead letters.",
+        pending(&state).await?,
     );
     if let Some(emulator) = emulator {
         for event in emulator.events() {
@@ -179,4 +253,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+async fn pending(state: &AppState) -> Result<u64, OutboxError> {
+    match state {
+        AppState::Postgres(_, outbox) => outbox.pending().await,
+        AppState::Sqlite(_, outbox) => outbox.pending().await,
+    }
 }

@@ -15,16 +15,21 @@
 //! - [`postgres::Outbox`] (feature `postgres`, on by default): PostgreSQL,
 //!   leadership by a session advisory lock, `LISTEN/NOTIFY`, fleet-wide
 //!   pacing of every instance's requests.
+//! - [`sqlite::Outbox`] (feature `sqlite`): a SQLite file, leadership by a
+//!   lease row among the processes of one machine.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub mod sqlite;
 
 use std::time::Duration;
 
-use bento_core::{ItemKind, ValidationError};
+use bento_core::{BentoEvent, BentoSubscriber, Encoded, ItemKind, ValidationError};
 
 /// What this process's relay has done since it started.
 pub use bento_core::store::RelayStats;
@@ -86,5 +91,45 @@ pub(crate) fn kind_of(code: i16) -> Option<ItemKind> {
         2 => Some(ItemKind::Subscriber),
         3 => Some(ItemKind::Command),
         _ => None,
+    }
+}
+
+/// Checks and encodes events as `Client::track` does, all or none, naming a
+/// bad one by its index.
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
+pub(crate) fn encode_events<E: BentoEvent>(events: &[E]) -> Result<Vec<Encoded>, ValidationError> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            Encoded::event(event).map_err(|e| e.within(&format!("events[{index}]")))
+        })
+        .collect()
+}
+
+/// Checks and encodes subscriber records, all or none.
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
+pub(crate) fn encode_records<S: BentoSubscriber>(
+    records: &[S],
+) -> Result<Vec<Encoded>, ValidationError> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(index, record)| {
+            Encoded::subscriber(record).map_err(|e| e.within(&format!("subscribers[{index}]")))
+        })
+        .collect()
+}
+
+/// Runs one database call within `timeout`, or fails it as [`OutboxError::Timeout`].
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
+pub(crate) async fn within<T>(
+    timeout: Duration,
+    operation: &'static str,
+    call: impl std::future::Future<Output = Result<T, OutboxError>>,
+) -> Result<T, OutboxError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(done) => done,
+        Err(_) => Err(OutboxError::Timeout { operation, timeout }),
     }
 }

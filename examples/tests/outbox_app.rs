@@ -1,6 +1,7 @@
-//! The outbox demo runs as one command: it starts its own throwaway
-//! PostgreSQL and the emulator, commits two signups, rolls back two, and
-//! prints what Bento received.
+//! The outbox demo runs as one command: on an embedded SQLite file when no
+//! `DATABASE_URL` is set, on PostgreSQL (a throwaway server the test starts)
+//! when one is; it commits two signups, rolls back two, and prints what
+//! Bento received.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
@@ -8,13 +9,15 @@ use std::process::Command;
 
 mod support;
 
-#[test]
-fn the_outbox_demo_delivers_what_committed_and_nothing_else() {
-    let output = Command::new(support::example("outbox_app"))
+fn check(database_url: Option<&str>) {
+    let mut command = Command::new(support::example("outbox_app"));
+    command
         .env_remove("DATABASE_URL")
-        .env_remove("BENTO_SECRET_KEY")
-        .output()
-        .unwrap();
+        .env_remove("BENTO_SECRET_KEY");
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -40,4 +43,15 @@ fn the_outbox_demo_delivers_what_committed_and_nothing_else() {
     for status in ["201 Created", "409 Conflict", "422 Unprocessable Entity"] {
         assert!(stdout.contains(&format!("-> {status}")), "{stdout}");
     }
+}
+
+#[test]
+fn the_outbox_demo_runs_on_sqlite_by_default() {
+    check(None);
+}
+
+#[test]
+fn the_outbox_demo_runs_on_postgres_when_database_url_is_set() {
+    let server = bento_tests::postgres::Postgres::start();
+    check(Some(&server.url()));
 }

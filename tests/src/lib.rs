@@ -5,6 +5,8 @@ pub mod browser;
 pub mod hostile;
 pub mod late;
 pub mod postgres;
+pub mod relay;
+pub mod sqlite;
 
 use std::time::Duration;
 

@@ -5,8 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,6 +13,7 @@ use bento_core::{Client, EndpointFamily, Event, RateLimit, RateLimits, Subscribe
 use bento_emulator::{Emulator, Family, Fault, Limit};
 use bento_outbox::postgres::Outbox;
 use bento_tests::postgres::Postgres;
+use bento_tests::relay::RelayProcess;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -245,79 +245,14 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
     assert!(!outbox.relay_stats().leader, "shutdown ends leadership");
 }
 
-/// A relaying child process (`src/bin/outbox_relay.rs`), whose counters are
-/// read from its output.
-struct Relay {
-    child: Child,
-    last: Arc<Mutex<HashMap<String, u64>>>,
-}
+/// A relaying child process on the test's PostgreSQL.
+struct Relay;
 
 impl Relay {
-    fn start(server: &Postgres, emulator: &Emulator, env: &[(&str, String)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_outbox_relay"))
-            .env("DATABASE_URL", server.url())
-            .env("BENTO_BASE_URL", emulator.base_url())
-            .env("BENTO_PUBLISHABLE_KEY", emulator.publishable_key())
-            .env("BENTO_SECRET_KEY", emulator.secret_key())
-            .env("BENTO_SITE_UUID", emulator.site_uuid())
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let last = Arc::new(Mutex::new(HashMap::new()));
-        let sink = Arc::clone(&last);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let parsed = line
-                    .split_whitespace()
-                    .filter_map(|pair| pair.split_once('='))
-                    .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
-                    .collect();
-                *sink.lock().unwrap() = parsed;
-            }
-        });
-        Self { child, last }
-    }
-
-    fn stat(&self, name: &str) -> u64 {
-        self.last.lock().unwrap().get(name).copied().unwrap_or(0)
-    }
-
-    fn leader(&self) -> bool {
-        self.stat("leader") == 1
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn kill9(&mut self) {
-        let status = Command::new("kill")
-            .args(["-KILL", &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap();
-    }
-
-    fn terminate(mut self) -> HashMap<String, u64> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status();
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "graceful exit: {status:?}");
-        std::thread::sleep(Duration::from_millis(50));
-        self.last.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start(server: &Postgres, emulator: &Emulator, env: &[(&str, String)]) -> RelayProcess {
+        let mut env = env.to_vec();
+        env.push(("DATABASE_URL", server.url()));
+        RelayProcess::start(env!("CARGO_BIN_EXE_outbox_relay"), emulator, &env)
     }
 }
 
@@ -407,7 +342,7 @@ async fn four_processes_share_the_rate_limit_without_a_single_429() {
         ("RELAY_REQUESTS", REQUESTS.to_string()),
         ("RELAY_WINDOW_MS", WINDOW.as_millis().to_string()),
     ];
-    let relays: Vec<Relay> = (0..4)
+    let relays: Vec<RelayProcess> = (0..4)
         .map(|_| Relay::start(&server, &emulator, &env))
         .collect();
     wait_until("every event", Duration::from_secs(60), || {
@@ -497,15 +432,15 @@ async fn a_standby_takes_over_within_the_takeover_interval() {
     const TAKEOVER: Duration = Duration::from_millis(200);
     let (server, pool, emulator, outbox) = setup(None).await;
     let env = [("RELAY_TAKEOVER_MS", TAKEOVER.as_millis().to_string())];
-    let mut relays: Vec<Relay> = (0..2)
+    let mut relays: Vec<RelayProcess> = (0..2)
         .map(|_| Relay::start(&server, &emulator, &env))
         .collect();
     wait_until("a leader", Duration::from_secs(10), || {
-        relays.iter().any(Relay::leader)
+        relays.iter().any(RelayProcess::leader)
     })
     .await
     .expect("a leader");
-    let index = relays.iter().position(Relay::leader).unwrap();
+    let index = relays.iter().position(RelayProcess::leader).unwrap();
     let mut old = relays.remove(index);
     let standby = relays.pop().unwrap();
     assert!(!standby.leader());
@@ -684,7 +619,7 @@ async fn four_processes_keep_the_limit_however_late_their_requests_arrive() {
         ("RELAY_WINDOW_MS", WINDOW.as_millis().to_string()),
         ("BENTO_BASE_URL", proxy.url_for(&emulator.base_url())),
     ];
-    let relays: Vec<Relay> = (0..4)
+    let relays: Vec<RelayProcess> = (0..4)
         .map(|_| Relay::start(&server, &emulator, &env))
         .collect();
     wait_until("every event", Duration::from_secs(120), || {

@@ -160,13 +160,7 @@ impl Outbox {
         operation: &'static str,
         call: impl std::future::Future<Output = Result<T, OutboxError>>,
     ) -> Result<T, OutboxError> {
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(done) => done,
-            Err(_) => Err(OutboxError::Timeout {
-                operation,
-                timeout: self.timeout,
-            }),
-        }
+        crate::within(self.timeout, operation, call).await
     }
 
     /// How often an instance that is not relaying tries to take over
@@ -264,13 +258,7 @@ impl Outbox {
         conn: &mut PgConnection,
         events: &[E],
     ) -> Result<(), OutboxError> {
-        let items = events
-            .iter()
-            .enumerate()
-            .map(|(index, event)| {
-                Encoded::event(event).map_err(|e| e.within(&format!("events[{index}]")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = crate::encode_events(events)?;
         self.within("track_all", insert(conn, &items)).await
     }
 
@@ -281,13 +269,7 @@ impl Outbox {
         conn: &mut PgConnection,
         records: &[S],
     ) -> Result<(), OutboxError> {
-        let items = records
-            .iter()
-            .enumerate()
-            .map(|(index, record)| {
-                Encoded::subscriber(record).map_err(|e| e.within(&format!("subscribers[{index}]")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = crate::encode_records(records)?;
         self.within("import", insert(conn, &items)).await
     }
 

@@ -1,8 +1,8 @@
-//! A process that relays a PostgreSQL outbox into Bento, for the outbox
-//! tests, which start several, kill them with real signals and watch them
-//! take over from each other.
+//! A process that relays a PostgreSQL or SQLite outbox into Bento, for the
+//! outbox tests, which start several, kill them with real signals and watch
+//! them take over from each other.
 //!
-//! Reads `DATABASE_URL` and the `BENTO_*` variables; `RELAY_FLUSH_MS`,
+//! Reads `DATABASE_URL` (or `RELAY_SQLITE`, a SQLite file) and the `BENTO_*` variables; `RELAY_FLUSH_MS`,
 //! `RELAY_REQUESTS` and `RELAY_WINDOW_MS` (the client's batch pacing) and
 //! `RELAY_TAKEOVER_MS` tune it. Prints its relay counters as one line every
 //! 50 ms; stops gracefully on SIGTERM.
@@ -15,23 +15,50 @@ use bento_core::{Client, EndpointFamily, RateLimit, RateLimits};
 use bento_outbox::postgres::Outbox;
 use sqlx::postgres::PgPoolOptions;
 
+enum Store {
+    Postgres(Outbox),
+    Sqlite(bento_outbox::sqlite::Outbox),
+}
+
 fn var(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::var("DATABASE_URL")?;
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect(&url)
-        .await?;
-    let outbox = Outbox::new(pool)
-        .takeover_interval(Duration::from_millis(
-            var("RELAY_TAKEOVER_MS").unwrap_or(200),
-        ))
-        .poll_interval(Duration::from_millis(500));
-    outbox.migrate().await?;
+    let takeover = Duration::from_millis(var("RELAY_TAKEOVER_MS").unwrap_or(200));
+    let (store, stats): (Store, Box<dyn Fn() -> bento_outbox::RelayStats>) =
+        match std::env::var("RELAY_SQLITE") {
+            Ok(file) => {
+                let pool = bento_tests::sqlite::pool(std::path::Path::new(&file)).await?;
+                let outbox = bento_outbox::sqlite::Outbox::new(pool)
+                    .takeover_interval(takeover)
+                    .lease(Duration::from_millis(var("RELAY_LEASE_MS").unwrap_or(1000)))
+                    .poll_interval(Duration::from_millis(100));
+                outbox.migrate().await?;
+                let handle = outbox.clone();
+                (
+                    Store::Sqlite(outbox),
+                    Box::new(move || handle.relay_stats()),
+                )
+            }
+            Err(_) => {
+                let url = std::env::var("DATABASE_URL")?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect(&url)
+                    .await?;
+                let outbox = Outbox::new(pool)
+                    .takeover_interval(takeover)
+                    .poll_interval(Duration::from_millis(500));
+                outbox.migrate().await?;
+                let handle = outbox.clone();
+                (
+                    Store::Postgres(outbox),
+                    Box::new(move || handle.relay_stats()),
+                )
+            }
+        };
     let mut limits = RateLimits::unlimited();
     if let (Some(requests), Some(window)) = (var("RELAY_REQUESTS"), var("RELAY_WINDOW_MS")) {
         limits = limits.set(
@@ -39,21 +66,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             RateLimit::new(requests as u32, Duration::from_millis(window)),
         );
     }
-    let client = Client::builder()
+    let builder = Client::builder()
         .base_url(std::env::var("BENTO_BASE_URL")?)
         .publishable_key(std::env::var("BENTO_PUBLISHABLE_KEY")?)
         .secret_key(std::env::var("BENTO_SECRET_KEY")?)
         .site_uuid(std::env::var("BENTO_SITE_UUID")?)
         .rate_limits(limits)
-        .flush_interval(Duration::from_millis(var("RELAY_FLUSH_MS").unwrap_or(20)))
-        .outbox(outbox.clone())
-        .build()?;
+        .flush_interval(Duration::from_millis(var("RELAY_FLUSH_MS").unwrap_or(20)));
+    let client = match store {
+        Store::Postgres(outbox) => builder.outbox(outbox),
+        Store::Sqlite(outbox) => builder.outbox(outbox),
+    }
+    .build()?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut ticker = tokio::time::interval(Duration::from_millis(50));
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                let s = outbox.relay_stats();
+                let s = stats();
                 let mut out = std::io::stdout().lock();
                 writeln!(
                     out,

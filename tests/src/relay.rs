@@ -1,0 +1,95 @@
+//! A relaying child process (`src/bin/outbox_relay.rs`), for the outbox
+//! suites that kill relays with real signals: started with the emulator's
+//! `BENTO_*` variables, its counters read from the line it prints every 50 ms.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bento_emulator::Emulator;
+
+/// A running relay process.
+#[derive(Debug)]
+pub struct RelayProcess {
+    child: Child,
+    last: Arc<Mutex<HashMap<String, u64>>>,
+}
+
+impl RelayProcess {
+    /// Starts `program` (the test's `env!("CARGO_BIN_EXE_outbox_relay")`)
+    /// against `emulator`, with `env` added.
+    pub fn start(program: &str, emulator: &Emulator, env: &[(&str, String)]) -> Self {
+        let mut child = Command::new(program)
+            .env("BENTO_BASE_URL", emulator.base_url())
+            .env("BENTO_PUBLISHABLE_KEY", emulator.publishable_key())
+            .env("BENTO_SECRET_KEY", emulator.secret_key())
+            .env("BENTO_SITE_UUID", emulator.site_uuid())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the relay process starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let last = Arc::new(Mutex::new(HashMap::new()));
+        let sink = Arc::clone(&last);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let parsed = line
+                    .split_whitespace()
+                    .filter_map(|pair| pair.split_once('='))
+                    .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
+                    .collect();
+                *sink.lock().unwrap_or_else(|p| p.into_inner()) = parsed;
+            }
+        });
+        Self { child, last }
+    }
+
+    /// The counter `name` as last printed.
+    pub fn stat(&self, name: &str) -> u64 {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        last.get(name).copied().unwrap_or(0)
+    }
+
+    /// Whether it leads, as last printed.
+    pub fn leader(&self) -> bool {
+        self.stat("leader") == 1
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `kill -9`, and waits for it to be gone.
+    pub fn kill9(&mut self) {
+        let status = Command::new("kill")
+            .args(["-KILL", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM; asserts a graceful exit and returns its last counters.
+    pub fn terminate(mut self) -> HashMap<String, u64> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let status = self.child.wait().expect("the relay exits");
+        assert!(status.success(), "graceful exit: {status:?}");
+        // The reader thread has the last line a moment after the exit.
+        std::thread::sleep(Duration::from_millis(100));
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
