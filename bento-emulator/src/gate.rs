@@ -73,7 +73,7 @@ pub(crate) fn site_uuid_value(
     from_body: Option<&str>,
     config: &EmulatorBuilder,
 ) -> Result<(), Reply> {
-    let from_query = query.and_then(|q| crate::server::query_param(q, "site_uuid"));
+    let from_query = query.and_then(|q| crate::query::query_param(q, "site_uuid"));
     match from_query.or_else(|| from_body.map(str::to_owned)) {
         Some(uuid) if uuid == config.site_uuid => Ok(()),
         Some(_) => Err(Reply::error(
@@ -88,7 +88,7 @@ pub(crate) fn site_uuid_value(
 }
 
 /// Takes a rate-limit slot for a request to `path`, or answers 429.
-pub(crate) fn admit(shared: &crate::server::Shared, path: &str) -> Result<(), Reply> {
+pub(crate) fn admit(shared: &crate::shared::Shared, path: &str) -> Result<(), Reply> {
     match Family::of(path) {
         Some(family) => shared
             .limiter

@@ -19,8 +19,9 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::faults::Fault;
+use crate::query::query_param;
 use crate::reply::{Reply, bad, not_found};
-use crate::server::{Shared, query_param};
+use crate::shared::Shared;
 use crate::state::StoredEvent;
 
 pub(crate) fn handle(

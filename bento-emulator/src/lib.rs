@@ -39,8 +39,12 @@ mod config;
 mod faults;
 mod gate;
 mod inspect;
+#[cfg(test)]
+mod layering;
+mod query;
 mod reply;
 mod server;
+mod shared;
 mod state;
 mod time;
 mod ui;

@@ -2,7 +2,7 @@
 //! per-request pipeline (faults, gate, endpoint, request log).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,28 +17,8 @@ use crate::config::EmulatorBuilder;
 use crate::faults::{Fault, FaultAction, FaultQueue};
 use crate::gate::{self, Limiter};
 use crate::reply::{Reply, bad, not_found};
+use crate::shared::Shared;
 use crate::state::{RecordedEvent, RequestRecord, SentEmail, State, StoredEvent, SubscriberRecord};
-
-pub(crate) struct Shared {
-    pub(crate) config: EmulatorBuilder,
-    pub(crate) state: Mutex<State>,
-    pub(crate) faults: Mutex<FaultQueue>,
-    pub(crate) limiter: Mutex<Limiter>,
-}
-
-impl Shared {
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn faults(&self) -> MutexGuard<'_, FaultQueue> {
-        self.faults
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
 
 /// A running emulator. Dropping it stops the server.
 ///
@@ -570,29 +550,4 @@ fn render(reply: Reply) -> Response<Full<Bytes>> {
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
-}
-
-/// The decoded value of `key` in a query string.
-pub(crate) fn query_param(query: &str, key: &str) -> Option<String> {
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_params_are_decoded() {
-        assert_eq!(
-            query_param("site_uuid=abc&email=a%40b.co", "email").as_deref(),
-            Some("a@b.co")
-        );
-        assert_eq!(
-            query_param("name=Ada+Lovelace", "name").as_deref(),
-            Some("Ada Lovelace")
-        );
-        assert_eq!(query_param("a=1", "b"), None);
-    }
 }

@@ -11,7 +11,7 @@ use crate::config::Dialect;
 use crate::reply::{
     self, Handled, Reply, bad, batch, email, object, opt_object, opt_string, string, tag_list,
 };
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::state::{RecordedEvent, SentEmail, StoredEvent, now};
 
 pub(super) fn events(call: &mut Call<'_>) -> Handled {

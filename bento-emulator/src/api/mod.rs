@@ -6,8 +6,9 @@ use serde_json::Value;
 use crate::config::Dialect;
 use http::StatusCode;
 
+use crate::query::query_param;
 use crate::reply::{Handled, Reply, not_found};
-use crate::server::{Shared, query_param};
+use crate::shared::Shared;
 
 mod batch;
 

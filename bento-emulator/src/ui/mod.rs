@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
 
-use crate::server::Shared;
+use crate::shared::Shared;
 
 const CSS: &str = include_str!("app.css");
 const JS: &str = include_str!("app.js");

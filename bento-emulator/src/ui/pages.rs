@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 
 use super::{esc, redirect, url_encode};
 use crate::faults::{Fault, FaultAction};
-use crate::server::{Shared, query_param};
+use crate::query::query_param;
+use crate::shared::Shared;
 
 /// Rows per page: pages stay fast with 100,000 stored events.
 const PER_PAGE: usize = 50;

@@ -1,0 +1,30 @@
+//! The emulator's shared state: its settings, its data, its faults and its
+//! rate limiter, below the server and the routes that use them.
+
+use std::sync::{Mutex, MutexGuard};
+
+use crate::config::EmulatorBuilder;
+use crate::faults::FaultQueue;
+use crate::gate::Limiter;
+use crate::state::State;
+
+pub(crate) struct Shared {
+    pub(crate) config: EmulatorBuilder,
+    pub(crate) state: Mutex<State>,
+    pub(crate) faults: Mutex<FaultQueue>,
+    pub(crate) limiter: Mutex<Limiter>,
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn faults(&self) -> MutexGuard<'_, FaultQueue> {
+        self.faults
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
