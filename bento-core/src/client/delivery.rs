@@ -48,7 +48,7 @@ impl Client {
     }
 
     /// Queues an item encoded earlier, such as one handed back by a
-    /// [`TrackError`] or a [`DeliveryFailure`].
+    /// [`TrackError`] or a [`DeliveryFailure`](crate::DeliveryFailure).
     pub fn enqueue(&self, item: Encoded) -> Result<(), TrackError> {
         let dispatcher = &self.inner.dispatcher;
         let item = dispatcher.sized(item.kind, item.json)?;

@@ -324,7 +324,7 @@ impl Drop for Dispatcher {
 }
 
 impl Encoded {
-    /// Checks and encodes an event, as [`Client::track`] does.
+    /// Checks and encodes an event, as [`Client::track`](crate::Client::track) does.
     pub fn event<E: BentoEvent + ?Sized>(event: &E) -> Result<Self, ValidationError> {
         let mut json = Vec::new();
         encode_event(event, || "event".to_owned(), &mut json)?;
@@ -334,7 +334,7 @@ impl Encoded {
         })
     }
 
-    /// Checks and encodes a subscriber record, as [`Client::enqueue_subscriber`] does.
+    /// Checks and encodes a subscriber record, as [`Client::enqueue_subscriber`](crate::Client::enqueue_subscriber) does.
     pub fn subscriber<S: BentoSubscriber + ?Sized>(record: &S) -> Result<Self, ValidationError> {
         let mut json = Vec::new();
         encode_record(record, || "subscriber".to_owned(), &mut json)?;
@@ -346,7 +346,7 @@ impl Encoded {
 }
 
 impl Encoded {
-    /// Checks and encodes a subscriber command, as [`Client::enqueue_command`] does.
+    /// Checks and encodes a subscriber command, as [`Client::enqueue_command`](crate::Client::enqueue_command) does.
     pub fn command(command: &crate::Command) -> Result<Self, ValidationError> {
         Self::command_at(command, "command")
     }
