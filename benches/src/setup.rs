@@ -1,6 +1,6 @@
 //! An emulator and a client pointed at it, for the bench binaries.
 
-use bento_core::{BentoEvent, Client, ClientBuilder, RateLimits};
+use bento_core::{BentoEvent, Client, ClientBuilder, Event, RateLimits};
 use bento_emulator::Emulator;
 
 use crate::sink::Sink;
@@ -53,4 +53,13 @@ pub fn rss() -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// The event the outbox benches write: a `$purchase` with a field and three details.
+pub fn outbox_event(n: usize) -> Event {
+    Event::new("$purchase", format!("buyer{n}@example.com"))
+        .field("first_name", "Ada")
+        .detail("order", format!("o-{n}"))
+        .detail("total", 129.95)
+        .detail("currency", "USD")
 }

@@ -24,13 +24,7 @@ use bento_tests::postgres::Postgres;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-fn event(n: usize) -> Event {
-    Event::new("$purchase", format!("buyer{n}@example.com"))
-        .field("first_name", "Ada")
-        .detail("order", format!("o-{n}"))
-        .detail("total", 129.95)
-        .detail("currency", "USD")
-}
+use bento_benches::setup::outbox_event as event;
 
 fn client(emulator: &Emulator) -> bento_core::ClientBuilder {
     Client::builder()

@@ -10,18 +10,12 @@
 
 use std::time::{Duration, Instant};
 
-use bento_core::{Client, Encoded, Event, RateLimits};
+use bento_core::{Encoded, Event};
 use bento_emulator::Emulator;
 use bento_outbox::sqlite::Outbox;
 use bento_tests::sqlite::{SqliteFile, pool};
 
-fn event(n: usize) -> Event {
-    Event::new("$purchase", format!("buyer{n}@example.com"))
-        .field("first_name", "Ada")
-        .detail("order", format!("o-{n}"))
-        .detail("total", 129.95)
-        .detail("currency", "USD")
-}
+use bento_benches::setup::outbox_event as event;
 
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
@@ -89,12 +83,7 @@ async fn main() {
         .await
         .expect("emulator");
     let started = Instant::now();
-    let client = Client::builder()
-        .base_url(emulator.base_url())
-        .publishable_key(emulator.publishable_key())
-        .secret_key(emulator.secret_key())
-        .site_uuid(emulator.site_uuid())
-        .rate_limits(RateLimits::unlimited())
+    let client = bento_benches::setup::client_for(&emulator)
         .flush_interval(Duration::from_millis(20))
         .outbox(outbox.clone())
         .build()
