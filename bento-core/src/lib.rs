@@ -100,19 +100,22 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The architecture, by folder, top to bottom: `resources/` (one module per
-// API resource) and `integration/` (request-scoped tracking for frameworks),
-// `config` and `client/` (the builder and the handle), `dispatch/`
-// (background delivery and the relay), `transport/` (the request context and
-// one call on the wire: pacing, retries, spans), `wire/` (the JSON shapes),
-// `convert/` (the derives' value traits); `store` and `budget` are the seams
-// integrations implement. Lower modules never import higher ones
-// (`layering.rs` keeps it so).
+// The architecture, by folder, top to bottom: `resources/` (the endpoints,
+// one module per API resource, re-exporting its models) and `integration/`
+// (request-scoped tracking for frameworks), `config` and `client/` (the
+// builder and the handle), `delivery` (the engine's public types),
+// `dispatch/` (background delivery and the relay), `store` (the durable-store
+// seam), `transport/` (the request context and one call on the wire: pacing,
+// retries, spans) and `budget` (the rate-budget seam), `model/` (what the
+// engine carries: events, records, commands, their envelopes and answers),
+// `wire/` (JSON dialects), `convert/` (the derives' value traits). Lower
+// modules never import higher ones (`layering.rs` keeps it so).
 mod client;
 mod config;
 mod diagnostics;
 mod dispatch;
 mod error;
+mod model;
 mod resources;
 mod time;
 mod transport;
@@ -160,7 +163,7 @@ pub use error::{ApiError, ConfigError, Error, ValidationError};
 pub use events::{BentoEvent, Event, SubscriberEvent};
 pub use experimental::{BlacklistTarget, EmailCheck};
 pub use forms::FormResponse;
-pub use resources::batch::BatchResult;
+pub use model::batch::BatchResult;
 pub use sequences::{DelayInterval, NewSequenceEmail, Sequence};
 pub use stats::AudienceStats;
 pub use subscribers::{

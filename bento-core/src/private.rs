@@ -6,16 +6,17 @@ pub use core;
 pub use serde::Serialize;
 pub use serde::ser::SerializeMap;
 
+pub use crate::convert::tags::{Tags, check_tags};
 pub use crate::convert::{DateError, EmailAddress, EventDate, FlattenMap, TagList, Timestamp};
 pub use crate::error::ValidationError;
-pub use crate::events::{BentoEvent, SubscriberEvent};
-pub use crate::subscribers::BentoSubscriber;
+pub use crate::model::events::{BentoEvent, SubscriberEvent};
+pub use crate::model::subscribers::BentoSubscriber;
 
 use serde::ser::Serializer;
 
-use crate::wire::envelope::EventEnvelope;
+use crate::model::envelope::EventEnvelope;
 
-use crate::convert::tags::{self, Joined};
+use crate::convert::tags;
 
 /// `{"key": value}`: Bento's purchase de-duplication key, `details.unique`.
 #[derive(Debug)]
@@ -29,30 +30,9 @@ impl<T: Serialize + ?Sized> Serialize for Unique<'_, T> {
     }
 }
 
-/// Tags joined with commas, written straight into the output.
-#[derive(Debug)]
-pub struct Tags<'a, L: ?Sized>(pub &'a L);
-
-impl<L: TagList + ?Sized> Serialize for Tags<'_, L> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&Joined(self.0))
-    }
-}
-
 /// Whether a tag list holds at least one tag (empty lists are left out).
 pub fn has_tags<L: TagList + ?Sized>(list: &L) -> bool {
     !tags::is_empty(list)
-}
-
-/// Rejects a tag that contains a comma, which would arrive as two tags.
-pub fn check_tags<L: TagList + ?Sized>(field: &str, list: &L) -> Result<(), ValidationError> {
-    match tags::first_with_comma(list) {
-        Some(tag) => Err(ValidationError::TagContainsComma {
-            field: field.to_owned(),
-            tag,
-        }),
-        None => Ok(()),
-    }
 }
 
 /// Whether a flattened map has entries.

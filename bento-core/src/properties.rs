@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use proptest::prelude::*;
 
 use crate::convert::Timestamp;
-use crate::resources::batch::BatchResult;
+use crate::model::batch::BatchResult;
 use crate::transport::retry::{RETRY_AFTER_CEILING, parse_retry_after};
 use crate::{Client, Event, RateLimit, RateLimits, RetryPolicy};
 

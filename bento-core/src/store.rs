@@ -30,7 +30,7 @@ use std::time::Duration;
 
 pub use crate::budget::BoxFuture;
 use crate::budget::RateBudget;
-use crate::dispatch::ItemKind;
+use crate::model::kind::ItemKind;
 
 /// Why a store call failed: the store's own error, boxed. The engine logs
 /// it, stops leading and asks again after the takeover interval.

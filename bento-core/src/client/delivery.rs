@@ -6,8 +6,8 @@ use std::time::Duration;
 use super::Client;
 use crate::dispatch::{DeliveryReport, DeliveryStats, Encoded, FlushError, ItemKind, TrackError};
 use crate::events::BentoEvent;
+use crate::model::envelope::{encode_event, encode_record};
 use crate::subscribers::BentoSubscriber;
-use crate::wire::envelope::{encode_event, encode_record};
 
 impl Client {
     /// Queues an event for background delivery and returns at once.

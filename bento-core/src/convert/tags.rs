@@ -1,6 +1,10 @@
 use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::hash::BuildHasher;
 
+use serde::{Serialize, Serializer};
+
+use crate::error::ValidationError;
+
 /// A list of tag names: the type of a `#[bento(tags)]` or
 /// `#[bento(remove_tags)]` field.
 ///
@@ -125,5 +129,26 @@ mod tests {
             Some("a,b".to_owned())
         );
         assert_eq!(first_with_comma(&["ok"]), None);
+    }
+}
+
+/// Tags joined with commas, written straight into the output.
+#[derive(Debug)]
+pub struct Tags<'a, L: ?Sized>(pub &'a L);
+
+impl<L: TagList + ?Sized> Serialize for Tags<'_, L> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&Joined(self.0))
+    }
+}
+
+/// Rejects a tag that contains a comma, which would arrive as two tags.
+pub fn check_tags<L: TagList + ?Sized>(field: &str, list: &L) -> Result<(), ValidationError> {
+    match first_with_comma(list) {
+        Some(tag) => Err(ValidationError::TagContainsComma {
+            field: field.to_owned(),
+            tag,
+        }),
+        None => Ok(()),
     }
 }

@@ -30,10 +30,10 @@ use self::clock::{Clock, SystemClock};
 use self::shared::Shared;
 use self::worker::{Control, Handle, Reply};
 use crate::error::ValidationError;
-use crate::events::BentoEvent;
-use crate::subscribers::BentoSubscriber;
+use crate::model::envelope::{encode_event, encode_record};
+use crate::model::events::BentoEvent;
+use crate::model::subscribers::BentoSubscriber;
 use crate::transport::Api;
-use crate::wire::envelope::{encode_event, encode_record};
 
 /// Who owns an engine, for the failure hook to hand back a client without
 /// keeping it alive: the engine does not know the client's type.

@@ -279,8 +279,8 @@ impl Relay {
             };
             let max_items = match kind {
                 ItemKind::Event => self.api.events_per_request,
-                ItemKind::Subscriber => crate::subscribers::MAX_SUBSCRIBERS_PER_REQUEST,
-                ItemKind::Command => crate::commands::MAX_COMMANDS_PER_REQUEST,
+                ItemKind::Subscriber => crate::model::subscribers::MAX_SUBSCRIBERS_PER_REQUEST,
+                ItemKind::Command => crate::model::commands::MAX_COMMANDS_PER_REQUEST,
             };
             let slot = &mut open[kind.index()];
             let full = slot.as_ref().is_some_and(|(batch, bytes)| {

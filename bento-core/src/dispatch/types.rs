@@ -7,57 +7,11 @@ use std::time::Duration;
 use crate::error::{Error, ValidationError};
 use crate::transport::rate_limit::EndpointFamily;
 
-/// Which endpoint an [`Encoded`] item is delivered to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ItemKind {
-    /// An event, for `POST /batch/events`.
-    Event,
-    /// A subscriber record, for `POST /batch/subscribers`.
-    Subscriber,
-    /// A subscriber command, for `POST /fetch/commands`.
-    Command,
-}
+pub use crate::model::kind::ItemKind;
+pub(crate) use crate::model::kind::KINDS;
 
-/// How many kinds there are: the length of the engine's per-kind arrays.
-pub(crate) const KINDS: usize = 3;
-
+// Defined with the models; its rate-limit family is the engine's concern.
 impl ItemKind {
-    pub(crate) const ALL: [Self; KINDS] = [Self::Event, Self::Subscriber, Self::Command];
-
-    pub(crate) fn index(self) -> usize {
-        match self {
-            Self::Event => 0,
-            Self::Subscriber => 1,
-            Self::Command => 2,
-        }
-    }
-
-    pub(crate) fn path(self) -> &'static str {
-        match self {
-            Self::Event => "batch/events",
-            Self::Subscriber => "batch/subscribers",
-            Self::Command => "fetch/commands",
-        }
-    }
-
-    /// The URL template, for spans.
-    pub(crate) fn template(self) -> &'static str {
-        match self {
-            Self::Event => "/batch/events",
-            Self::Subscriber => "/batch/subscribers",
-            Self::Command => "/fetch/commands",
-        }
-    }
-
-    pub(crate) fn body_key(self) -> &'static str {
-        match self {
-            Self::Event => "events",
-            Self::Subscriber => "subscribers",
-            Self::Command => "command",
-        }
-    }
-
     /// The rate limit its requests count against: commands go to a `/fetch`
     /// endpoint, and share that family's budget with reads.
     pub(crate) fn family(self) -> EndpointFamily {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::types::ItemKind;
 use crate::error::{Error, truncate_body};
-use crate::resources::batch::BatchResult;
+use crate::model::batch::BatchResult;
 use crate::transport::retry::{Outcome, RetryPolicy, backoff, is_ambiguous, is_transient};
 
 /// A batch request's result: Bento's answer body, or what went wrong (the
@@ -103,7 +103,7 @@ fn decode(kind: ItemKind, body: &[u8], items: usize) -> Result<BatchResult, serd
     if kind != ItemKind::Command {
         return BatchResult::decode(body, items);
     }
-    let answer = crate::commands::CommandResult::decode(body)?;
+    let answer = crate::model::commands::CommandResult::decode(body)?;
     let applied = items as u64;
     let results = answer.results.unwrap_or(applied).min(applied);
     Ok(BatchResult {

@@ -153,8 +153,8 @@ pub(crate) fn spawn(
     let limits = Limits {
         max_items: [
             api.events_per_request,
-            crate::subscribers::MAX_SUBSCRIBERS_PER_REQUEST,
-            crate::commands::MAX_COMMANDS_PER_REQUEST,
+            crate::model::subscribers::MAX_SUBSCRIBERS_PER_REQUEST,
+            crate::model::commands::MAX_COMMANDS_PER_REQUEST,
         ],
         max_bytes: config.max_batch_bytes,
         flush_interval: config.flush_interval,

@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 
 use crate::client::Client;
 use crate::error::{Error, ValidationError};
-use crate::resources::batch::{BatchResult, in_chunks};
+use crate::model::batch::BatchResult;
+use crate::resources::batch::in_chunks;
 use crate::transport::ApiRequest;
 use crate::validate;
 

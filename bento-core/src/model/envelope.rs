@@ -13,8 +13,8 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::convert::Timestamp;
 use crate::error::ValidationError;
-use crate::events::BentoEvent;
-use crate::subscribers::BentoSubscriber;
+use crate::model::events::BentoEvent;
+use crate::model::subscribers::BentoSubscriber;
 use crate::validate;
 use crate::wire::finite::{Finite, Found};
 

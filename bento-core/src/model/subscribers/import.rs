@@ -2,9 +2,9 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::BentoSubscriber;
-use crate::__private::{Tags, check_tags};
+use crate::convert::tags::{Tags, check_tags};
 use crate::error::ValidationError;
-use crate::wire::envelope::RecordEnvelope;
+use crate::model::envelope::RecordEnvelope;
 
 /// One record of a subscriber import, written flat as `/batch/subscribers` expects.
 ///
@@ -159,7 +159,7 @@ mod tests {
     use super::*;
 
     fn check(record: &SubscriberImport) -> Result<(), ValidationError> {
-        crate::wire::envelope::encode_record(record, || "subscribers[0]".into(), &mut Vec::new())
+        crate::model::envelope::encode_record(record, || "subscribers[0]".into(), &mut Vec::new())
     }
 
     #[test]

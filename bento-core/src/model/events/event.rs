@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use super::BentoEvent;
 use crate::convert::{DateError, Timestamp};
 use crate::error::ValidationError;
-use crate::wire::envelope::EventEnvelope;
+use crate::model::envelope::EventEnvelope;
 
 /// One event, as sent to `/batch/events`.
 ///
@@ -232,7 +232,7 @@ mod tests {
             Err(ValidationError::NonFiniteNumber { field, .. }) if field == "fields.weights[1]"
         ));
         let mut out = Vec::new();
-        let error = crate::wire::envelope::encode_event(&event, || "events[0]".into(), &mut out)
+        let error = crate::model::envelope::encode_event(&event, || "events[0]".into(), &mut out)
             .unwrap_err();
         assert!(
             error.to_string().contains("events[0].details.price"),

@@ -1,8 +1,6 @@
-//! Subscribers: import (`POST /batch/subscribers`), find and create
-//! (`/fetch/subscribers`) and search (`/fetch/search`).
-//!
-//! Imports upsert without triggering automations; use events when a change
-//! should fire them.
+//! The subscriber model: records to import ([`BentoSubscriber`]), the
+//! subscribers Bento returns, and searches. The endpoints are in
+//! `resources/subscribers.rs`.
 
 mod import;
 
@@ -12,13 +10,10 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::client::Client;
-use crate::error::{Error, ValidationError};
-use crate::resources::batch::{BatchResult, in_ranges};
-use crate::transport::ApiRequest;
+use crate::error::ValidationError;
+use crate::model::envelope::encode_record;
 use crate::validate;
-use crate::wire::de::{self, MaybeData, Resource};
-use crate::wire::envelope::{Encoded, encode_record};
+use crate::wire::de::{self, Resource};
 
 /// The most subscribers Bento accepts in one import request.
 pub const MAX_SUBSCRIBERS_PER_REQUEST: usize = 1000;
@@ -74,7 +69,7 @@ pub struct Subscriber {
     /// Custom fields; empty when Bento sends `null`.
     pub fields: Map<String, Value>,
     /// Ids of the subscriber's tags (`cached_tag_ids`); look names up with
-    /// [`Client::tags`].
+    /// [`Client::tags`](crate::Client::tags).
     pub tag_ids: Vec<String>,
     /// When the subscriber unsubscribed, if they did.
     pub unsubscribed_at: Option<String>,
@@ -120,7 +115,7 @@ impl Subscriber {
     }
 }
 
-/// A subscriber to create with [`Client::create_subscriber`].
+/// A subscriber to create with [`Client::create_subscriber`](crate::Client::create_subscriber).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct NewSubscriber {
     email: String,
@@ -139,6 +134,18 @@ pub struct NewSubscriber {
 }
 
 impl NewSubscriber {
+    /// Checks the subscriber and joins its tags, as `create_subscriber` sends it.
+    pub(crate) fn checked(mut self) -> Result<Self, ValidationError> {
+        validate::email(|| "subscriber.email".to_owned(), &self.email)?;
+        self.tags = validate::join_tags("subscriber.tags", &self.tag_list)?;
+        if !self.verbatim_keys {
+            for key in self.fields.keys() {
+                validate::key(|| "subscriber.fields".to_owned(), key)?;
+            }
+        }
+        Ok(self)
+    }
+
     /// A subscriber with just an email.
     pub fn new(email: impl Into<String>) -> Self {
         Self {
@@ -230,7 +237,7 @@ impl DateRange {
     }
 }
 
-/// Filters for [`Client::search_subscribers`] (an Enterprise feature of Bento).
+/// Filters for [`Client::search_subscribers`](crate::Client::search_subscribers) (an Enterprise feature of Bento).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct SubscriberSearch {
@@ -296,7 +303,7 @@ impl SubscriberSearch {
     }
 }
 
-/// One page of [`Client::search_subscribers`].
+/// One page of [`Client::search_subscribers`](crate::Client::search_subscribers).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[non_exhaustive]
 pub struct SearchPage {
@@ -306,11 +313,6 @@ pub struct SearchPage {
     /// Pagination and echo of the query.
     #[serde(default)]
     pub meta: Option<Value>,
-}
-
-#[derive(Serialize)]
-struct CreateBody<'a> {
-    subscriber: &'a NewSubscriber,
 }
 
 /// The JSON the client sends for one import record, after the same checks.
@@ -328,91 +330,10 @@ pub fn to_vec<S: BentoSubscriber + ?Sized>(record: &S) -> Result<Vec<u8>, Valida
     Ok(out)
 }
 
-impl Client {
-    /// Imports or updates subscribers without triggering automations, in
-    /// requests of up to 1000.
-    ///
-    /// Every record is validated first; nothing is sent if one is invalid. A
-    /// failure after some requests succeeded is [`Error::PartialBatch`].
-    pub async fn import_subscribers<S: BentoSubscriber>(
-        &self,
-        subscribers: &[S],
-    ) -> Result<BatchResult, Error> {
-        let encoded = Encoded::all("subscribers", subscribers, |record, item, out| {
-            encode_record(record, item, out)
-        })?;
-        let encoded = &encoded;
-        let chunks = in_ranges(
-            encoded.len(),
-            MAX_SUBSCRIBERS_PER_REQUEST,
-            |range| async move {
-                let items = range.len();
-                let request = ApiRequest::post("batch/subscribers")
-                    .json_bytes(encoded.body("subscribers", range));
-                self.call_batch(request, items).await
-            },
-        )
-        .await?;
-        Ok(chunks.into_iter().sum())
-    }
-
-    /// Finds a subscriber by email; `Ok(None)` when there is none.
-    pub async fn find_subscriber(&self, email: &str) -> Result<Option<Subscriber>, Error> {
-        validate::email(|| "email".to_owned(), email)?;
-        let request = ApiRequest::get("fetch/subscribers").query("email", email);
-        Ok(self.call::<MaybeData<Subscriber>>(request).await?.data)
-    }
-
-    /// Finds a subscriber by UUID; `Ok(None)` when there is none.
-    pub async fn find_subscriber_by_uuid(&self, uuid: &str) -> Result<Option<Subscriber>, Error> {
-        validate::non_empty(|| "uuid".to_owned(), uuid)?;
-        let request = ApiRequest::get("fetch/subscribers").query("uuid", uuid);
-        Ok(self.call::<MaybeData<Subscriber>>(request).await?.data)
-    }
-
-    /// Creates a subscriber (or returns the existing one with that email).
-    ///
-    /// ```no_run
-    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
-    /// let ada = client.create_subscriber("ada@example.com").await?;
-    /// let bob = client
-    ///     .create_subscriber(bento_core::NewSubscriber::new("bob@example.com").first_name("Bob"))
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn create_subscriber(
-        &self,
-        subscriber: impl Into<NewSubscriber>,
-    ) -> Result<Subscriber, Error> {
-        let mut subscriber = subscriber.into();
-        validate::email(|| "subscriber.email".to_owned(), &subscriber.email)?;
-        subscriber.tags = validate::join_tags("subscriber.tags", &subscriber.tag_list)?;
-        if !subscriber.verbatim_keys {
-            for key in subscriber.fields.keys() {
-                validate::key(|| "subscriber.fields".to_owned(), key)?;
-            }
-        }
-        let request = ApiRequest::post("fetch/subscribers").json(&CreateBody {
-            subscriber: &subscriber,
-        })?;
-        let created: MaybeData<Subscriber> = self.call(request).await?;
-        created.data.ok_or_else(|| Error::Decode {
-            endpoint: "fetch/subscribers".into(),
-            body: "{\"data\": null}".into(),
-            source: serde::de::Error::custom("Bento returned no subscriber for a create"),
-        })
-    }
-
-    /// Searches subscribers (Bento Enterprise). Sent as `GET` with a JSON body, as documented.
-    pub async fn search_subscribers(&self, search: &SubscriberSearch) -> Result<SearchPage, Error> {
-        let request = ApiRequest::get("fetch/search").json(search)?;
-        self.call(request).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::de::MaybeData;
     use serde_json::json;
 
     #[test]

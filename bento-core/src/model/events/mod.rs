@@ -1,11 +1,6 @@
-//! Events: `POST /batch/events`.
-//!
-//! An event records something a person did. Sending one creates the
-//! subscriber when the email is new, writes `fields` to their profile, stores
-//! `details` on the event itself, and triggers automations.
-//!
-//! Describe events as structs with [`#[derive(BentoEvent)]`](derive@crate::BentoEvent),
-//! or build them at run time with [`Event`].
+//! The event model: what an event is ([`BentoEvent`]), the dynamic
+//! [`Event`], page views, and their encoding. The endpoints are in
+//! `resources/events.rs`.
 
 mod event;
 mod page_view;
@@ -15,12 +10,9 @@ pub use page_view::PageView;
 
 use serde::ser::SerializeMap;
 
-use crate::client::Client;
 use crate::convert::{DateError, Timestamp};
-use crate::error::{Error, ValidationError};
-use crate::resources::batch::{BatchResult, in_ranges};
-use crate::transport::ApiRequest;
-use crate::wire::envelope::{Encoded, encode_event};
+use crate::error::ValidationError;
+use crate::model::envelope::encode_event;
 
 /// The most events Bento accepts in one request.
 pub const MAX_EVENTS_PER_REQUEST: usize = 1000;
@@ -127,7 +119,7 @@ impl<E: BentoEvent + ?Sized> BentoEvent for &E {
 ///
 /// `#[derive(BentoEvent)]` on a struct without an email field implements
 /// this trait (and not [`BentoEvent`]): such an event is tracked *for* a
-/// subscriber, with [`Client::track_for`], or in a request whose subscriber
+/// subscriber, with [`Client::track_for`](crate::Client::track_for), or in a request whose subscriber
 /// is known, through the framework's `Bento` handle (after the layer's
 /// `identify`, or `bento.identify(email)` in a handler). Every
 /// [`BentoEvent`] is one too, carrying its own email
@@ -278,49 +270,4 @@ pub fn encode_into<E: BentoEvent + ?Sized>(
     out: &mut Vec<u8>,
 ) -> Result<(), ValidationError> {
     encode_event(event, || "event".to_owned(), out)
-}
-
-impl Client {
-    /// Sends events now, in requests of up to 1000 (see
-    /// [`ClientBuilder::events_per_request`](crate::ClientBuilder::events_per_request)).
-    ///
-    /// Takes any [`BentoEvent`]: derived structs, [`Event`]s, or references
-    /// to either. Every event is checked and encoded first; nothing is sent
-    /// if one is invalid. A failure after some requests succeeded is
-    /// [`Error::PartialBatch`].
-    pub async fn send_events<E: BentoEvent>(&self, events: &[E]) -> Result<BatchResult, Error> {
-        let encoded = Encoded::all("events", events, |event, item, out| {
-            encode_event(event, item, out)
-        })?;
-        let encoded = &encoded;
-        let chunks = in_ranges(
-            encoded.len(),
-            self.inner.api.events_per_request,
-            |range| async move {
-                let items = range.len();
-                let request =
-                    ApiRequest::post("batch/events").json_bytes(encoded.body("events", range));
-                self.call_batch(request, items).await
-            },
-        )
-        .await?;
-        Ok(chunks.into_iter().sum())
-    }
-
-    /// Sends one event about `email` now and waits for Bento to accept it
-    /// (an event with its own email keeps it).
-    pub async fn track_now_for<E: SubscriberEvent + ?Sized>(
-        &self,
-        email: &str,
-        event: &E,
-    ) -> Result<(), Error> {
-        self.track_now(&ForSubscriber::new(email, event)).await
-    }
-
-    /// Sends one event now and waits for Bento to accept it.
-    pub async fn track_now<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), Error> {
-        self.send_events(std::slice::from_ref(&event))
-            .await
-            .map(drop)
-    }
 }

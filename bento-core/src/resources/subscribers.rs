@@ -1,0 +1,98 @@
+//! Subscribers: import (`POST /batch/subscribers`), find and create
+//! (`/fetch/subscribers`) and search (`/fetch/search`).
+//!
+//! Imports upsert without triggering automations; use events when a change
+//! should fire them.
+
+pub use crate::model::subscribers::*;
+
+use serde::Serialize;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::model::batch::BatchResult;
+use crate::model::envelope::{Encoded, encode_record};
+use crate::resources::batch::in_ranges;
+use crate::transport::ApiRequest;
+use crate::validate;
+use crate::wire::de::MaybeData;
+
+#[derive(Serialize)]
+struct CreateBody<'a> {
+    subscriber: &'a NewSubscriber,
+}
+
+impl Client {
+    /// Imports or updates subscribers without triggering automations, in
+    /// requests of up to 1000.
+    ///
+    /// Every record is validated first; nothing is sent if one is invalid. A
+    /// failure after some requests succeeded is [`Error::PartialBatch`].
+    pub async fn import_subscribers<S: BentoSubscriber>(
+        &self,
+        subscribers: &[S],
+    ) -> Result<BatchResult, Error> {
+        let encoded = Encoded::all("subscribers", subscribers, |record, item, out| {
+            encode_record(record, item, out)
+        })?;
+        let encoded = &encoded;
+        let chunks = in_ranges(
+            encoded.len(),
+            MAX_SUBSCRIBERS_PER_REQUEST,
+            |range| async move {
+                let items = range.len();
+                let request = ApiRequest::post("batch/subscribers")
+                    .json_bytes(encoded.body("subscribers", range));
+                self.call_batch(request, items).await
+            },
+        )
+        .await?;
+        Ok(chunks.into_iter().sum())
+    }
+
+    /// Finds a subscriber by email; `Ok(None)` when there is none.
+    pub async fn find_subscriber(&self, email: &str) -> Result<Option<Subscriber>, Error> {
+        validate::email(|| "email".to_owned(), email)?;
+        let request = ApiRequest::get("fetch/subscribers").query("email", email);
+        Ok(self.call::<MaybeData<Subscriber>>(request).await?.data)
+    }
+
+    /// Finds a subscriber by UUID; `Ok(None)` when there is none.
+    pub async fn find_subscriber_by_uuid(&self, uuid: &str) -> Result<Option<Subscriber>, Error> {
+        validate::non_empty(|| "uuid".to_owned(), uuid)?;
+        let request = ApiRequest::get("fetch/subscribers").query("uuid", uuid);
+        Ok(self.call::<MaybeData<Subscriber>>(request).await?.data)
+    }
+
+    /// Creates a subscriber (or returns the existing one with that email).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let ada = client.create_subscriber("ada@example.com").await?;
+    /// let bob = client
+    ///     .create_subscriber(bento_core::NewSubscriber::new("bob@example.com").first_name("Bob"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_subscriber(
+        &self,
+        subscriber: impl Into<NewSubscriber>,
+    ) -> Result<Subscriber, Error> {
+        let subscriber = subscriber.into().checked()?;
+        let request = ApiRequest::post("fetch/subscribers").json(&CreateBody {
+            subscriber: &subscriber,
+        })?;
+        let created: MaybeData<Subscriber> = self.call(request).await?;
+        created.data.ok_or_else(|| Error::Decode {
+            endpoint: "fetch/subscribers".into(),
+            body: "{\"data\": null}".into(),
+            source: serde::de::Error::custom("Bento returned no subscriber for a create"),
+        })
+    }
+
+    /// Searches subscribers (Bento Enterprise). Sent as `GET` with a JSON body, as documented.
+    pub async fn search_subscribers(&self, search: &SubscriberSearch) -> Result<SearchPage, Error> {
+        let request = ApiRequest::get("fetch/search").json(search)?;
+        self.call(request).await
+    }
+}
