@@ -59,7 +59,6 @@ pub struct Signup {
     pub plan: &'static str,
 }
 
-/// The signup of user `n`.
 /// An event without an email: about the subscriber it is tracked for.
 #[derive(BentoEvent, Debug, Clone)]
 #[bento(event = "plan.upgraded")]
@@ -68,6 +67,7 @@ pub struct Upgraded {
     pub plan: &'static str,
 }
 
+/// The signup of user `n`.
 pub fn signup_for(n: usize) -> Signup {
     Signup {
         email: format!("user{n}@example.com"),

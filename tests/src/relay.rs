@@ -1,6 +1,25 @@
-//! A relaying child process (`src/bin/outbox_relay.rs`), for the outbox
-//! suites that kill relays with real signals: started with the emulator's
-//! `BENTO_*` variables, its counters read from the line it prints every 50 ms.
+//! A relaying child process, for the outbox suites that kill relays with
+//! real signals: the test binary itself re-run for its ignored test
+//! `relay_child_process` (which calls [`child::main`]), started with the
+//! emulator's `BENTO_*` variables, its counters read from the line it prints
+//! every 50 ms.
+
+#[path = "relay_child.rs"]
+pub mod child;
+
+/// Set in the child's environment: the ignored test runs only then.
+const CHILD: &str = "BENTO_RELAY_CHILD";
+
+/// The name of the ignored test a suite declares to host the child:
+///
+/// ```ignore
+/// #[test]
+/// #[ignore = "the relaying child process RelayProcess starts"]
+/// fn relay_child_process() {
+///     bento_tests::relay::child::main()
+/// }
+/// ```
+pub const CHILD_TEST: &str = "relay_child_process";
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -18,10 +37,14 @@ pub struct RelayProcess {
 }
 
 impl RelayProcess {
-    /// Starts `program` (the test's `env!("CARGO_BIN_EXE_outbox_relay")`)
-    /// against `emulator`, with `env` added.
-    pub fn start(program: &str, emulator: &Emulator, env: &[(&str, String)]) -> Self {
+    /// Re-runs the current test binary for [`CHILD_TEST`] against
+    /// `emulator`, with `env` added.
+    pub fn start(emulator: &Emulator, env: &[(&str, String)]) -> Self {
+        let program = std::env::current_exe().expect("the test binary's path");
         let mut child = Command::new(program)
+            .args([CHILD_TEST, "--exact", "--ignored", "--nocapture"])
+            .args(["--test-threads", "1"])
+            .env(CHILD, "1")
             .env("BENTO_BASE_URL", emulator.base_url())
             .env("BENTO_PUBLISHABLE_KEY", emulator.publishable_key())
             .env("BENTO_SECRET_KEY", emulator.secret_key())
@@ -37,6 +60,10 @@ impl RelayProcess {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                // The test harness prints its own lines around the child's.
+                if !line.starts_with("leader=") {
+                    continue;
+                }
                 let parsed = line
                     .split_whitespace()
                     .filter_map(|pair| pair.split_once('='))

@@ -1,12 +1,13 @@
-//! A process that relays a PostgreSQL or SQLite outbox into Bento, for the
-//! outbox tests, which start several, kill them with real signals and watch
-//! them take over from each other.
+//! The body of a process that relays a PostgreSQL or SQLite outbox into
+//! Bento, for the outbox tests, which start several, kill them with real
+//! signals and watch them take over from each other. The process is the
+//! test binary itself, re-run for one ignored test (see [`RelayProcess`](super::RelayProcess)),
+//! so the suites can live in bento-outbox without a binary target there.
 //!
 //! Reads `DATABASE_URL` (or `RELAY_SQLITE`, a SQLite file) and the `BENTO_*` variables; `RELAY_FLUSH_MS`,
 //! `RELAY_REQUESTS` and `RELAY_WINDOW_MS` (the client's batch pacing) and
 //! `RELAY_TAKEOVER_MS` tune it. Prints its relay counters as one line every
 //! 50 ms; stops gracefully on SIGTERM.
-#![allow(clippy::print_stdout)]
 
 use std::io::Write;
 use std::time::Duration;
@@ -24,13 +25,35 @@ fn var(name: &str) -> Option<u64> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Runs the relay until SIGTERM. Called by the ignored test each outbox suite
+/// declares, when [`RelayProcess`](super::RelayProcess) re-runs the test binary for it.
+///
+/// # Panics
+///
+/// When the process was not started by [`RelayProcess`](super::RelayProcess) (no
+/// `BENTO_RELAY_CHILD`), or the relay fails.
+pub fn main() {
+    assert!(
+        std::env::var_os(super::CHILD).is_some(),
+        "the relay child runs only when RelayProcess starts it ({} is unset)",
+        super::CHILD
+    );
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(relay())
+        .expect("the relay runs until SIGTERM and shuts down");
+}
+
+#[allow(clippy::print_stdout)]
+async fn relay() -> Result<(), Box<dyn std::error::Error>> {
     let takeover = Duration::from_millis(var("RELAY_TAKEOVER_MS").unwrap_or(200));
     let (store, stats): (Store, Box<dyn Fn() -> bento_outbox::RelayStats>) =
         match std::env::var("RELAY_SQLITE") {
             Ok(file) => {
-                let pool = bento_tests::sqlite::pool(std::path::Path::new(&file)).await?;
+                let pool = crate::sqlite::pool(std::path::Path::new(&file)).await?;
                 let outbox = bento_outbox::sqlite::Outbox::new(pool)
                     .takeover_interval(takeover)
                     .lease(Duration::from_millis(var("RELAY_LEASE_MS").unwrap_or(1000)))

@@ -252,7 +252,7 @@ impl Relay {
     fn start(server: &Postgres, emulator: &Emulator, env: &[(&str, String)]) -> RelayProcess {
         let mut env = env.to_vec();
         env.push(("DATABASE_URL", server.url()));
-        RelayProcess::start(env!("CARGO_BIN_EXE_outbox_relay"), emulator, &env)
+        RelayProcess::start(emulator, &env)
     }
 }
 
@@ -787,4 +787,10 @@ where
         out.push(handle.await.unwrap());
     }
     out
+}
+
+#[test]
+#[ignore = "the relaying child process RelayProcess starts; not a test on its own"]
+fn relay_child_process() {
+    bento_tests::relay::child::main()
 }

@@ -180,7 +180,7 @@ async fn one_leader_at_a_time_and_a_handover_at_shutdown() {
     b.shutdown(Duration::from_secs(5)).await.unwrap();
 }
 
-/// A relaying child process (`src/bin/outbox_relay.rs` with `RELAY_SQLITE`).
+/// A relaying child process (this test binary re-run by `RelayProcess`, with `RELAY_SQLITE`).
 struct Relay;
 
 impl Relay {
@@ -190,7 +190,7 @@ impl Relay {
             ("RELAY_LEASE_MS", "900".to_owned()),
             ("RELAY_TAKEOVER_MS", "100".to_owned()),
         ];
-        RelayProcess::start(env!("CARGO_BIN_EXE_outbox_relay"), emulator, &env)
+        RelayProcess::start(emulator, &env)
     }
 }
 
@@ -245,4 +245,42 @@ async fn kill_9_of_the_relaying_process_loses_nothing() {
         counted as usize >= duplicates,
         "every duplicate was counted ({counted} counted, {duplicates} seen)"
     );
+}
+
+/// SQLite has no password, but a pool can carry secrets: a SQLCipher `key`
+/// pragma, and the client beside it has its keys. None may show in `Debug`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_output_never_shows_a_key() {
+    let file = SqliteFile::new("debug");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(file.path())
+        .create_if_missing(true)
+        .pragma("key", "SECRET-PRAGMA");
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().connect_lazy_with(options);
+    let outbox = Outbox::new(pool);
+    let builder = bento_core::Client::builder()
+        .base_url("http://127.0.0.1:1")
+        .publishable_key("SECRET-PK")
+        .secret_key("SECRET-SK")
+        .site_uuid("site")
+        .outbox(outbox.clone());
+    let client = builder.clone().build().unwrap();
+    for shown in [
+        format!("{outbox:?}"),
+        format!("{builder:?}"),
+        format!("{client:?}"),
+    ] {
+        assert!(
+            shown.contains("Outbox") || shown.contains("Client"),
+            "{shown}"
+        );
+        assert!(!shown.contains("SECRET"), "{shown}");
+    }
+    client.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
+#[test]
+#[ignore = "the relaying child process RelayProcess starts; not a test on its own"]
+fn relay_child_process() {
+    bento_tests::relay::child::main()
 }
