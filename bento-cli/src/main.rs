@@ -10,6 +10,7 @@ mod doctor;
 mod failure;
 mod import;
 mod output;
+mod plan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,6 +84,9 @@ enum Command {
     Email(EmailCommand),
     /// Check the keys, site UUID, User-Agent, reachability and clock.
     Doctor,
+    /// The tracking plan (bento-plan.toml) against the account.
+    #[command(subcommand)]
+    Plan(PlanCommand),
     /// Run the local Bento emulator until Ctrl-C or SIGTERM.
     Emulator {
         /// Port on 127.0.0.1 (0 picks a free one).
@@ -100,6 +104,25 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlanCommand {
+    /// Add the account's custom fields (GET /fetch/fields) the plan lacks, as "string",
+    /// keeping everything already in the file.
+    Pull(PlanArgs),
+    /// Compare the plan's fields with the account's; exit 1 when they differ.
+    Check(PlanArgs),
+    /// Check the file alone: syntax, kinds, duplicate keys, with line numbers.
+    Lint(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// The plan file (default: BENTO_PLAN, else bento-plan.toml here or in the nearest parent folder
+    /// that holds one).
+    #[arg(long)]
+    plan: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +298,15 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode, Failure> {
             import::run(global, out, import::Kind::Events, args).await
         }
         Command::Doctor => doctor::run(global, out).await,
+        Command::Plan(PlanCommand::Lint(args)) => plan::lint(&plan::path(args.plan), out),
+        Command::Plan(PlanCommand::Check(args)) => {
+            let client = config::client(global)?;
+            plan::check(&client, &plan::path(args.plan), out).await
+        }
+        Command::Plan(PlanCommand::Pull(args)) => {
+            let client = config::client(global)?;
+            plan::pull(&client, &plan::path(args.plan), out).await
+        }
         Command::Emulator {
             port,
             no_rate_limits,

@@ -522,3 +522,78 @@ async fn json_lines_keys_follow_the_key_rule_unless_verbatim() {
     assert_eq!(bob.fields["firstName"], "Bob");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_lint_check_and_pull_against_the_account() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let client = bento_tests::client_for(&emulator).build().unwrap();
+    client.create_field("first_name").await.unwrap();
+    client.create_field("company").await.unwrap();
+    let dir = scratch("plan");
+    let file = dir.join("bento-plan.toml");
+    let run = |args: &[&str]| {
+        let mut command = bento(&emulator);
+        command.args(["plan"]).args(args).arg("--plan").arg(&file);
+        command.output().unwrap()
+    };
+
+    std::fs::write(
+        &file,
+        "[fields]\nfirst_name = \"string\"\nseats = \"numbr\"\n",
+    )
+    .unwrap();
+    let lint = tokio::task::block_in_place(|| run(&["lint"]));
+    assert_eq!(lint.status.code(), Some(2), "{}", text(&lint));
+    assert!(
+        text(&lint).contains(
+            "bento-plan.toml:3: unknown kind `numbr` for `seats` (did you mean `number`?)"
+        ),
+        "{}",
+        text(&lint)
+    );
+
+    let written = "# our plan\n[fields]\nfirst_name = \"string\" # kept\nseats = \"number\"\n\n[events.\"account.signup\"]\nfields = [\"first_name\"]\n";
+    std::fs::write(&file, written).unwrap();
+    let lint = tokio::task::block_in_place(|| run(&["lint"]));
+    assert!(lint.status.success(), "{}", text(&lint));
+    assert!(
+        text(&lint).contains("ok (2 fields, 1 events)"),
+        "{}",
+        text(&lint)
+    );
+
+    let check = tokio::task::block_in_place(|| run(&["check"]));
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    assert!(
+        text(&check).contains("in the plan, not in the account: seats"),
+        "{}",
+        text(&check)
+    );
+    assert!(
+        text(&check).contains("in the account, not in the plan: company"),
+        "{}",
+        text(&check)
+    );
+
+    let pull = tokio::task::block_in_place(|| run(&["pull"]));
+    assert!(pull.status.success(), "{}", text(&pull));
+    assert!(
+        text(&pull).contains("added 1 field(s) as \"string\": company"),
+        "{}",
+        text(&pull)
+    );
+    let merged = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        merged,
+        "# our plan\n[fields]\nfirst_name = \"string\" # kept\nseats = \"number\"\ncompany = \"string\"\n\n[events.\"account.signup\"]\nfields = [\"first_name\"]\n"
+    );
+    client.create_field("seats").await.unwrap();
+    let check = tokio::task::block_in_place(|| run(&["check"]));
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("match the account"),
+        "{}",
+        text(&check)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -58,6 +58,7 @@ pub struct ClientBuilder {
     max_response_bytes: u64,
     delivery: DeliveryConfig,
     rate_budget: Option<Arc<dyn crate::budget::RateBudget>>,
+    plan: Option<Arc<bento_plan::Plan>>,
 }
 
 /// The default cap on a response body: far above anything Bento sends.
@@ -109,6 +110,7 @@ impl Default for ClientBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             delivery: DeliveryConfig::default(),
             rate_budget: None,
+            plan: None,
         }
     }
 }
@@ -298,6 +300,39 @@ impl ClientBuilder {
         self
     }
 
+    /// Checks every event and subscriber record against a tracking plan
+    /// when it is tracked or imported: one off the plan is a
+    /// [`ValidationError::OffPlan`](crate::ValidationError::OffPlan) and is
+    /// neither queued nor sent. The derives check typed events against the
+    /// same file at compile time; this catches the dynamic ones
+    /// ([`Event::new`](crate::Event::new), [`SubscriberImport`](crate::SubscriberImport)).
+    /// Each item is decoded once more to be checked, a few microseconds per
+    /// `track`; without a plan nothing is checked.
+    ///
+    /// ```
+    /// use bento_core::plan::Plan;
+    ///
+    /// let plan = Plan::parse(r#"
+    /// [events."account.signup"]
+    /// details = { source = "string" }
+    /// "#)?;
+    /// let client = bento_core::Client::builder()
+    ///     .publishable_key("pk").secret_key("sk").site_uuid("site")
+    ///     .plan(plan)
+    ///     .build()?;
+    /// let typo = bento_core::Event::new("acount.signup", "ada@example.com");
+    /// let error = client.track(&typo).unwrap_err();
+    /// assert!(error.to_string().contains("did you mean `account.signup`"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// Load the project's file with
+    /// [`Plan::load`](bento_plan::Plan::load)`("bento-plan.toml".as_ref())`.
+    pub fn plan(mut self, plan: bento_plan::Plan) -> Self {
+        self.plan = Some(Arc::new(plan));
+        self
+    }
+
     /// Makes direct calls (and the delivery engine) also take their
     /// rate-limit slots from `budget`, shared with other processes: see
     /// [`budget`](crate::budget). A store that brings its own
@@ -430,6 +465,7 @@ impl ClientBuilder {
             let owner: crate::dispatch::Owner = owner.clone();
             Inner {
                 http,
+                plan: self.plan.clone(),
                 dispatcher: Dispatcher::new(delivery, Arc::clone(&api), owner),
                 api,
             }

@@ -304,6 +304,11 @@ pub enum ConfigError {
     Http(String),
 }
 
+fn join_violations(violations: &[bento_plan::Violation]) -> String {
+    let shown: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    shown.join("; ")
+}
+
 /// Input rejected before any request was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -390,6 +395,17 @@ pub enum ValidationError {
         /// The key in Bento's spelling.
         suggestion: String,
     },
+    /// The item is off the tracking plan given to
+    /// [`ClientBuilder::plan`](crate::ClientBuilder::plan): an event type,
+    /// field or detail the plan does not declare, a missing detail it
+    /// requires, or a value of the wrong kind. Nothing was queued or sent.
+    #[error("{item} is off the tracking plan: {}", join_violations(violations))]
+    OffPlan {
+        /// Which item: `event`, `subscribers[2]`.
+        item: String,
+        /// Every way it is off the plan.
+        violations: Vec<bento_plan::Violation>,
+    },
     /// An item's own `Serialize` implementation failed.
     #[error("{field} could not be serialized: {message}")]
     Unserializable {
@@ -420,6 +436,7 @@ impl ValidationError {
                 };
             }
             Self::EmptyBatch { .. } => {}
+            Self::OffPlan { item: what, .. } => *what = item.to_owned(),
             Self::Arguments(message) => *message = format!("{item}: {message}"),
         }
         self

@@ -139,6 +139,11 @@ pub mod integration;
 #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
 pub mod mailer;
 pub mod store;
+
+/// The tracking plan (`bento-plan.toml`): see
+/// [`ClientBuilder::plan`] and the crate documentation's "Tracking plan".
+#[doc(inline)]
+pub use bento_plan as plan;
 #[cfg(feature = "emulator")]
 #[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
 pub mod testing;

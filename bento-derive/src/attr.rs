@@ -10,7 +10,6 @@ use syn::{Attribute, LitStr, Token, WherePredicate};
 
 use crate::case::{RENAME_RULES, RenameRule};
 use crate::errors::Errors;
-use crate::suggest;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Derive {
@@ -311,7 +310,7 @@ fn unknown(name: &str, derive: Derive, here: &[&str], there: &[&str]) -> String 
             backticked(here)
         );
     }
-    match suggest::closest(name, here) {
+    match bento_plan::closest(name, here.iter().copied()) {
         Some(close) => format!("unknown bento attribute `{name}`; did you mean `{close}`?"),
         None => format!(
             "unknown bento attribute `{name}`; expected one of: {}",

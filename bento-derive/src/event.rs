@@ -8,6 +8,7 @@ use crate::attr::{Derive, Role};
 use crate::errors::Errors;
 use crate::model::{self, FieldModel, Model, type_span};
 use crate::object::{Kind, object};
+use crate::tracking;
 use crate::variants::{self, Variant};
 
 pub(crate) fn expand(input: &DeriveInput) -> TokenStream {
@@ -172,6 +173,17 @@ fn plan<'m, 'a>(model: &'m Model<'a>, errors: &mut Errors) -> Option<Plan<'m, 'a
 
     check_object("fields", &fields, model, errors);
     check_object("details", &details, model, errors);
+    if let (Some(loaded), Some(lit)) = (tracking::load(), &model.container.event)
+        && let Some(tracking_plan) = loaded.ok()
+    {
+        let shape = tracking::EventShape {
+            name: &name,
+            name_span: lit.span(),
+            fields: &fields,
+            details: &details,
+        };
+        tracking::check_event(tracking_plan, &shape, member, errors);
+    }
     Some(Plan {
         name,
         email,
@@ -179,6 +191,18 @@ fn plan<'m, 'a>(model: &'m Model<'a>, errors: &mut Errors) -> Option<Plan<'m, 'a
         fields,
         details,
     })
+}
+
+/// A member of `fields` or `details`, as the tracking plan sees it.
+fn member<'f>(field: &'f FieldModel<'_>) -> tracking::Member<'f> {
+    tracking::Member {
+        key: key_of(field),
+        span: key_span_of(field),
+        ty: field.ty,
+        may_skip: field.attrs.skip_if.is_some(),
+        unique: field.role() == Some(Role::Unique),
+        flattened: is_flattened(field),
+    }
 }
 
 fn second(what: &str, first: &FieldModel<'_>) -> String {

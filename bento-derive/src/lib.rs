@@ -12,7 +12,7 @@ mod event;
 mod model;
 mod object;
 mod subscriber;
-mod suggest;
+mod tracking;
 mod variants;
 
 use proc_macro::TokenStream;
@@ -26,7 +26,7 @@ use syn::{DeriveInput, parse_macro_input};
 #[proc_macro_derive(BentoEvent, attributes(bento))]
 pub fn derive_bento_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    event::expand(&input).into()
+    with_plan(event::expand(&input)).into()
 }
 
 /// Implements `bento_core::BentoSubscriber` for a struct with named fields.
@@ -36,7 +36,19 @@ pub fn derive_bento_event(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(BentoSubscriber, attributes(bento))]
 pub fn derive_bento_subscriber(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    subscriber::expand(&input).into()
+    with_plan(subscriber::expand(&input)).into()
+}
+
+/// The expansion, plus what the tracking plan adds when there is one: the
+/// plan as an input of the crate, and the error of a malformed plan.
+fn with_plan(mut expanded: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    if let Some(loaded) = tracking::load() {
+        expanded.extend(loaded.tracked());
+        let mut errors = errors::Errors::default();
+        loaded.plan(&mut errors);
+        expanded.extend(errors.into_compile_errors());
+    }
+    expanded
 }
 
 #[cfg(test)]

@@ -114,6 +114,22 @@ fn plan<'m, 'a>(model: &'m Model<'a>, errors: &mut Errors) -> Option<Plan<'m, 'a
             members.push((field, kind));
         }
     }
+    if let Some(loaded) = crate::tracking::load()
+        && let Some(tracking_plan) = loaded.ok()
+    {
+        let custom = members
+            .iter()
+            .filter(|(_, kind)| matches!(kind, Kind::Value))
+            .map(|(field, _)| crate::tracking::Member {
+                key: &field.key,
+                span: field.key_span,
+                ty: field.ty,
+                may_skip: field.attrs.skip_if.is_some(),
+                unique: false,
+                flattened: false,
+            });
+        crate::tracking::check_record(tracking_plan, custom, errors);
+    }
     if email.is_none() {
         errors.at(
             model.input.ident.span(),

@@ -100,6 +100,7 @@ pub struct EmulatorBuilder {
     pub(crate) keep_requests: usize,
     pub(crate) max_connections: usize,
     pub(crate) header_timeout: Duration,
+    pub(crate) plan: Option<std::sync::Arc<bento_plan::Plan>>,
 }
 
 impl Default for EmulatorBuilder {
@@ -125,6 +126,7 @@ impl Default for EmulatorBuilder {
             keep_requests: 10_000,
             max_connections: 512,
             header_timeout: Duration::from_secs(10),
+            plan: None,
         }
     }
 }
@@ -195,6 +197,16 @@ impl EmulatorBuilder {
     /// added, any sender is allowed; after, others get "Author not authorized".
     pub fn authorized_sender(mut self, address: impl Into<String>) -> Self {
         self.authorized_senders.push(address.into());
+        self
+    }
+
+    /// Holds events and subscriber imports to a tracking plan
+    /// (`bento-plan.toml`): one off the plan (an undeclared event type,
+    /// field or detail, a missing required detail, a value of the wrong
+    /// kind) is answered 400 naming it, and nothing of its batch is stored.
+    /// So tests in any language catch drift from the plan.
+    pub fn plan(mut self, plan: bento_plan::Plan) -> Self {
+        self.plan = Some(std::sync::Arc::new(plan));
         self
     }
 

@@ -22,6 +22,8 @@ OPTIONS:
     --keep-requests <N>         requests kept in the request log (default 10000)
     --max-connections <N>       connections served at once (default 512)
     --header-timeout-ms <MS>    time allowed to send request headers (default 10000)
+    --plan <FILE>               answer 400 to events and imports off this
+                                tracking plan (bento-plan.toml)
     --json                      print one JSON line on start: base_url, keys, site_uuid
     --ready-file <PATH>         write that JSON line to PATH once listening
     -h, --help                  print this help
@@ -77,6 +79,12 @@ fn run() -> Result<(), String> {
             "--header-timeout-ms" => builder.header_timeout(std::time::Duration::from_millis(
                 number::<u64>(value("--header-timeout-ms")?)?,
             )),
+            "--plan" => {
+                let file = value("--plan")?;
+                let plan = bento_plan::Plan::load(std::path::Path::new(&file))
+                    .map_err(|e| format!("bad --plan:\n{e}"))?;
+                builder.plan(plan)
+            }
             "--json" => {
                 json = true;
                 builder

@@ -27,6 +27,7 @@ fn help_lists_every_flag() {
         "--header-timeout-ms",
         "--json",
         "--ready-file",
+        "--plan",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
@@ -85,4 +86,22 @@ fn a_subprocess_announces_itself_in_one_json_line() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "stops cleanly on SIGTERM: {exit}");
     let _ = std::fs::remove_file(ready_file);
+}
+
+#[test]
+fn a_malformed_plan_is_refused_with_its_line() {
+    let plan = std::env::temp_dir().join(format!("bento-plan-{}.toml", std::process::id()));
+    std::fs::write(&plan, "[fields]\nseats = \"numbr\"\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_bento-emulator"))
+        .args(["--port", "0", "--plan"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(":2: unknown kind `numbr` for `seats` (did you mean `number`?)"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_file(plan);
 }

@@ -10,6 +10,35 @@ use crate::model::envelope::{encode_event, encode_record};
 use crate::subscribers::BentoSubscriber;
 
 impl Client {
+    /// Holds an encoded event or record to the tracking plan, if there is one.
+    pub(crate) fn check_plan(
+        &self,
+        kind: ItemKind,
+        json: &[u8],
+        item: impl FnOnce() -> String,
+    ) -> Result<(), crate::ValidationError> {
+        let Some(plan) = &self.inner.plan else {
+            return Ok(());
+        };
+        // The client's own encoding: always one JSON object.
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(json) else {
+            return Ok(());
+        };
+        let violations = match kind {
+            ItemKind::Event => plan.check_event(&value),
+            ItemKind::Subscriber => plan.check_record(&value),
+            _ => Vec::new(),
+        };
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::ValidationError::OffPlan {
+                item: item(),
+                violations,
+            })
+        }
+    }
+
     /// Queues an event for background delivery and returns at once.
     ///
     /// The event is checked and encoded before this returns, so a mistake is
@@ -24,6 +53,7 @@ impl Client {
         let dispatcher = &self.inner.dispatcher;
         let mut json = dispatcher.buffer();
         encode_event(event, || "event".to_owned(), &mut json)?;
+        self.check_plan(ItemKind::Event, &json, || "event".to_owned())?;
         let item = dispatcher.sized(ItemKind::Event, json)?;
         dispatcher.enqueue([item])
     }
@@ -44,6 +74,7 @@ impl Client {
     /// of handing the event back.
     pub async fn track_wait<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
         let item = Encoded::event(event)?;
+        self.check_plan(ItemKind::Event, item.json(), || "event".to_owned())?;
         self.enqueue_wait(item).await
     }
 
@@ -69,6 +100,7 @@ impl Client {
         let dispatcher = &self.inner.dispatcher;
         let mut json = dispatcher.buffer();
         encode_record(record, || "subscriber".to_owned(), &mut json)?;
+        self.check_plan(ItemKind::Subscriber, &json, || "subscriber".to_owned())?;
         let item = dispatcher.sized(ItemKind::Subscriber, json)?;
         dispatcher.enqueue([item])
     }
@@ -82,6 +114,9 @@ impl Client {
         for (index, record) in records.iter().enumerate() {
             let mut json = dispatcher.buffer();
             encode_record(record, || format!("subscribers[{index}]"), &mut json)?;
+            self.check_plan(ItemKind::Subscriber, &json, || {
+                format!("subscribers[{index}]")
+            })?;
             items.push(dispatcher.sized(ItemKind::Subscriber, json)?);
         }
         dispatcher.enqueue(items)

@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) api: Arc<Api>,
     /// The background delivery engine, started by the first `track`.
     pub(crate) dispatcher: Dispatcher,
+    /// The tracking plan items are checked against, when there is one.
+    pub(crate) plan: Option<Arc<bento_plan::Plan>>,
 }
 
 impl fmt::Debug for Client {

@@ -34,6 +34,7 @@ pub(super) fn events(call: &mut Call<'_>) -> Handled {
         email(event, "email", &path)?;
         opt_object(event, "fields", &path)?;
         opt_object(event, "details", &path)?;
+        off_plan(call.shared, &path, |plan| plan.check_event(item))?;
         if let Some(date) = opt_string(event, "date", &path)?
             && !reply::is_date_time(date)
         {
@@ -78,6 +79,26 @@ pub(super) fn events(call: &mut Call<'_>) -> Handled {
     Ok(events_accepted(call.shared, count))
 }
 
+/// A 400 naming every way the item at `path` is off the tracking plan.
+fn off_plan(
+    shared: &Shared,
+    path: &str,
+    check: impl FnOnce(&bento_plan::Plan) -> Vec<bento_plan::Violation>,
+) -> Result<(), Reply> {
+    let Some(plan) = &shared.config.plan else {
+        return Ok(());
+    };
+    let violations = check(plan);
+    if violations.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    Err(bad(format!(
+        "{path} is off the tracking plan: {}",
+        shown.join("; ")
+    )))
+}
+
 fn events_accepted(shared: &Shared, count: usize) -> Reply {
     let body = match shared.config.dialect {
         Dialect::Live => json!({ "results": count, "failed": 0 }),
@@ -114,6 +135,10 @@ pub(crate) fn fast_events(
         details: Option<&'a RawValue>,
         #[serde(default)]
         date: Option<String>,
+    }
+    // Checking the plan needs the values; the general path does it.
+    if shared.config.plan.is_some() {
+        return None;
     }
     let parsed: Body<'_> = serde_json::from_slice(body).ok()?;
     let max = shared.config.max_events_per_request;
@@ -199,6 +224,9 @@ pub(super) fn subscribers(call: &Call<'_>) -> Handled {
                 }
             }
         }
+        off_plan(call.shared, &path, |plan| {
+            plan.check_record(&Value::Object(fields.clone()))
+        })?;
         parsed.push(Import {
             email: email(record, "email", &path)?,
             tags: opt_string(record, "tags", &path)?
