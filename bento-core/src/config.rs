@@ -301,7 +301,9 @@ impl ClientBuilder {
     }
 
     /// Checks every event and subscriber record against a tracking plan
-    /// when it is tracked or imported: one off the plan is a
+    /// when it is tracked, queued, sent or imported (`track`,
+    /// `enqueue_subscriber`, `send_events`, `import_subscribers` and their
+    /// siblings): one off the plan is a
     /// [`ValidationError::OffPlan`](crate::ValidationError::OffPlan) and is
     /// neither queued nor sent. The derives check typed events against the
     /// same file at compile time; this catches the dynamic ones

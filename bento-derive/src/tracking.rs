@@ -30,6 +30,9 @@ static CACHE: Mutex<Cache> = Mutex::new(None);
 /// The plan for the crate being compiled, if it has one.
 pub(crate) fn load() -> Option<Loaded> {
     let dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
+    if is_downloaded(&dir) {
+        return None;
+    }
     let path = Plan::find(&dir)?;
     let path = std::fs::canonicalize(&path).unwrap_or(path);
     let modified = std::fs::metadata(&path)
@@ -52,11 +55,27 @@ pub(crate) fn load() -> Option<Loaded> {
     Some(Loaded { path, plan })
 }
 
+/// A crate cargo downloaded (crates.io, git) is someone else's: their events
+/// are not the application's plan to judge, whatever `BENTO_PLAN` says.
+fn is_downloaded(dir: &std::path::Path) -> bool {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    home.is_some_and(|home| {
+        dir.starts_with(home.join("registry")) || dir.starts_with(home.join("git"))
+    })
+}
+
 impl Loaded {
     /// `include_bytes!` of the plan, so that cargo rebuilds the crate when
     /// the plan changes (the file lands in rustc's dep-info; stable Rust has
     /// no other way for a proc macro to declare an input file).
     pub(crate) fn tracked(&self) -> TokenStream {
+        // A `BENTO_PLAN` naming no file is reported as such by `plan`, not
+        // a second time by `include_bytes!`.
+        if !self.path.is_file() {
+            return TokenStream::new();
+        }
         let path = self.path.to_string_lossy();
         quote! {
             const _: &[u8] = ::core::include_bytes!(#path);

@@ -63,6 +63,24 @@ async fn the_client_refuses_items_off_the_plan_and_sends_the_rest() {
         "{error}"
     );
 
+    // Direct calls too, before any request.
+    let error = client
+        .send_events(&[signup("ada@example.com"), typo])
+        .await
+        .unwrap_err();
+    match &error {
+        Error::Invalid(ValidationError::OffPlan { item, .. }) => assert_eq!(item, "events[1]"),
+        other => panic!("expected OffPlan, got {other:?}"),
+    }
+    let error = client.import_subscribers(&[record]).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("subscribers[0] is off the tracking plan"),
+        "{error}"
+    );
+    assert!(emulator.requests().is_empty(), "nothing was sent");
+
     client.track(&signup("ada@example.com")).unwrap();
     client
         .enqueue_subscriber(&SubscriberImport::new("carol@example.com").field("seats", 2))

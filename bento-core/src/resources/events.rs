@@ -13,6 +13,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::model::batch::BatchResult;
 use crate::model::envelope::{Encoded, encode_event};
+use crate::model::kind::ItemKind;
 use crate::resources::batch::in_ranges;
 use crate::transport::ApiRequest;
 
@@ -26,7 +27,9 @@ impl Client {
     /// [`Error::PartialBatch`].
     pub async fn send_events<E: BentoEvent>(&self, events: &[E]) -> Result<BatchResult, Error> {
         let encoded = Encoded::all("events", events, |event, item, out| {
-            encode_event(event, item, out)
+            let start = out.len();
+            encode_event(event, item, out)?;
+            self.check_plan(ItemKind::Event, &out[start..], item)
         })?;
         let encoded = &encoded;
         let chunks = in_ranges(

@@ -12,6 +12,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::model::batch::BatchResult;
 use crate::model::envelope::{Encoded, encode_record};
+use crate::model::kind::ItemKind;
 use crate::resources::batch::in_ranges;
 use crate::transport::ApiRequest;
 use crate::validate;
@@ -33,7 +34,9 @@ impl Client {
         subscribers: &[S],
     ) -> Result<BatchResult, Error> {
         let encoded = Encoded::all("subscribers", subscribers, |record, item, out| {
-            encode_record(record, item, out)
+            let start = out.len();
+            encode_record(record, item, out)?;
+            self.check_plan(ItemKind::Subscriber, &out[start..], item)
         })?;
         let encoded = &encoded;
         let chunks = in_ranges(

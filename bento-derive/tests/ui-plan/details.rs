@@ -25,4 +25,12 @@ struct Upgraded {
     extra: Vec<String>,
 }
 
+#[derive(BentoEvent)]
+#[bento(event = "account.signup")]
+struct Skipped {
+    email: String,
+    #[bento(skip_if = "String::is_empty")]
+    source: String,
+}
+
 fn main() {}
