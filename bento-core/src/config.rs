@@ -328,8 +328,10 @@ impl ClientBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
-    /// Load the project's file with
-    /// [`Plan::load`](bento_plan::Plan::load)`("bento-plan.toml".as_ref())`.
+    /// `bento_core::include_plan!()` (with the `derive` feature) embeds the
+    /// file the derives were checked against, at compile time:
+    /// `.plan(bento_core::include_plan!())`. Or read one at run time with
+    /// [`Plan::load`](bento_plan::Plan::load).
     pub fn plan(mut self, plan: bento_plan::Plan) -> Self {
         self.plan = Some(Arc::new(plan));
         self

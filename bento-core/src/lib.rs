@@ -178,7 +178,7 @@ pub use transport::rate_limit::{EndpointFamily, RateLimit, RateLimits};
 pub use transport::retry::RetryPolicy;
 
 #[cfg(feature = "derive")]
-pub use bento_derive::{BentoEvent, BentoSubscriber};
+pub use bento_derive::{BentoEvent, BentoSubscriber, include_plan};
 pub use tags::Tag;
 pub use templates::{EmailTemplate, EmailTemplateUpdate};
 pub use workflows::{Workflow, WorkflowStatus};

@@ -83,3 +83,10 @@ pub fn check_flatten<F: FlattenMap + ?Sized>(
 pub fn event_envelope<E: BentoEvent + ?Sized>(event: &E) -> impl Serialize + '_ {
     EventEnvelope::new(event, event.date().ok().flatten())
 }
+
+/// The plan `include_plan!()` embedded. The macro parsed the same text at
+/// compile time, so this cannot fail; were it to, the empty plan would
+/// refuse every event loudly rather than let drift through.
+pub fn embedded_plan(text: &str) -> bento_plan::Plan {
+    bento_plan::Plan::parse(text).unwrap_or_default()
+}

@@ -39,6 +39,17 @@ pub fn derive_bento_subscriber(input: TokenStream) -> TokenStream {
     with_plan(subscriber::expand(&input)).into()
 }
 
+/// Expands to the crate's tracking plan, a `bento_core::plan::Plan`, read at
+/// compile time from the file the derives check against (the crate's
+/// `bento-plan.toml` or its nearest ancestor's, or `BENTO_PLAN`) and embedded
+/// in the binary, so the client checks what the compiler checked wherever
+/// the program runs. Use it as `bento_core::include_plan!()`; without a plan
+/// file, or with a malformed one, it is a compile error.
+#[proc_macro]
+pub fn include_plan(input: TokenStream) -> TokenStream {
+    tracking::include_plan(input.into()).into()
+}
+
 /// The expansion, plus what the tracking plan adds when there is one: the
 /// plan as an input of the crate, and the error of a malformed plan.
 fn with_plan(mut expanded: proc_macro2::TokenStream) -> proc_macro2::TokenStream {

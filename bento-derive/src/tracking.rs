@@ -55,6 +55,38 @@ pub(crate) fn load() -> Option<Loaded> {
     Some(Loaded { path, plan })
 }
 
+/// `include_plan!()`: the plan's text embedded (which also makes it an input
+/// of the crate) and parsed at run time; it parsed here, so it parses there.
+pub(crate) fn include_plan(input: TokenStream) -> TokenStream {
+    if !input.is_empty() {
+        return syn::Error::new_spanned(
+            input,
+            "include_plan!() takes no arguments: it reads the bento-plan.toml the derives use \
+             (set BENTO_PLAN to point elsewhere)",
+        )
+        .into_compile_error();
+    }
+    let Some(loaded) = load() else {
+        let message = "include_plan!(): no bento-plan.toml in this crate's folder or any folder \
+                       above it; create one, or set BENTO_PLAN to its path";
+        return quote!(::core::compile_error!(#message));
+    };
+    let mut errors = Errors::default();
+    if loaded.plan(&mut errors).is_none() || !loaded.path.is_file() {
+        if errors.is_empty() {
+            errors.at(
+                Span::call_site(),
+                "include_plan!(): the tracking plan cannot be read",
+            );
+        }
+        return errors.into_compile_errors();
+    }
+    let path = loaded.path.to_string_lossy();
+    quote! {
+        ::bento_core::__private::embedded_plan(::core::include_str!(#path))
+    }
+}
+
 /// A crate cargo downloaded (crates.io, git) is someone else's: their events
 /// are not the application's plan to judge, whatever `BENTO_PLAN` says.
 fn is_downloaded(dir: &std::path::Path) -> bool {

@@ -107,10 +107,14 @@ pub fn builder(
     if std::env::var_os(bento_core::env::SECRET_KEY).is_some() {
         let builder = ClientBuilder::from_env()?
             .app_name(app_name)
+            .plan(bento_core::include_plan!())
             .on_delivery_failure(spool_failures());
         return Ok((builder, None));
     }
-    let emulator = Emulator::builder().start_blocking()?;
+    // The emulator holds every request to the plan too, as Bento will not.
+    let emulator = Emulator::builder()
+        .plan(bento_core::include_plan!())
+        .start_blocking()?;
     println!(
         "No BENTO_* variables set: using the in-process emulator at {}",
         emulator.base_url()
@@ -121,6 +125,7 @@ pub fn builder(
         .secret_key(emulator.secret_key())
         .site_uuid(emulator.site_uuid())
         .app_name(app_name)
+        .plan(bento_core::include_plan!())
         .on_delivery_failure(spool_failures())
         .flush_interval(Duration::from_millis(200));
     Ok((client, Some(emulator)))
