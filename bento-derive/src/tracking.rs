@@ -191,14 +191,7 @@ pub(crate) fn check_event(
             continue;
         }
         match plan.field(m.key) {
-            None => errors.at(
-                m.span,
-                format_args!(
-                    "field `{}` is not in bento-plan.toml's [fields]{}",
-                    m.key,
-                    hint(plan.suggest_field(m.key))
-                ),
-            ),
+            None => unknown_field(plan, &m, errors),
             Some(_) if !planned.allows_field(m.key) => errors.at(
                 m.span,
                 format_args!(
@@ -263,17 +256,21 @@ pub(crate) fn check_record<'m>(
             continue;
         }
         match plan.field(m.key) {
-            None => errors.at(
-                m.span,
-                format_args!(
-                    "field `{}` is not in bento-plan.toml's [fields]{}",
-                    m.key,
-                    hint(plan.suggest_field(m.key))
-                ),
-            ),
+            None => unknown_field(plan, &m, errors),
             Some(spec) => check_kind(&m, spec, &format!("field `{}`", m.key), false, errors),
         }
     }
+}
+
+fn unknown_field(plan: &Plan, m: &Member<'_>, errors: &mut Errors) {
+    errors.at(
+        m.span,
+        format_args!(
+            "field `{}` is not in bento-plan.toml's [fields]{}",
+            m.key,
+            hint(plan.suggest_field(m.key))
+        ),
+    );
 }
 
 fn hint(suggestion: Option<&str>) -> String {
