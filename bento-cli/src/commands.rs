@@ -209,10 +209,19 @@ async fn subscriber(
 }
 
 /// `bento emulator`: the local emulator until Ctrl-C or SIGTERM.
-pub(crate) async fn emulator(port: u16, no_rate_limits: bool) -> Result<ExitCode, Failure> {
+pub(crate) async fn emulator(
+    port: u16,
+    no_rate_limits: bool,
+    plan: Option<std::path::PathBuf>,
+) -> Result<ExitCode, Failure> {
     let mut builder = bento_emulator::Emulator::builder().port(port);
     if no_rate_limits {
         builder = builder.no_rate_limits();
+    }
+    if let Some(path) = plan {
+        let plan = bento_core::plan::Plan::load(&path)
+            .map_err(|error| Failure::Usage(error.to_string()))?;
+        builder = builder.plan(plan);
     }
     let emulator = builder
         .start()

@@ -95,6 +95,9 @@ enum Command {
         /// Lift Bento's rate limits.
         #[arg(long)]
         no_rate_limits: bool,
+        /// Answer 400 to events and imports off this tracking plan (bento-plan.toml).
+        #[arg(long)]
+        plan: Option<std::path::PathBuf>,
     },
     /// Save or show credentials profiles (the file is written with mode 0600).
     #[command(subcommand)]
@@ -310,7 +313,8 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode, Failure> {
         Command::Emulator {
             port,
             no_rate_limits,
-        } => commands::emulator(port, no_rate_limits).await,
+            plan,
+        } => commands::emulator(port, no_rate_limits, plan).await,
         Command::Config(ConfigCommand::Set {
             publishable_key,
             secret_key,

@@ -552,6 +552,18 @@ async fn plan_lint_check_and_pull_against_the_account() {
         text(&lint)
     );
 
+    let mut emulate = bento(&emulator);
+    emulate
+        .args(["emulator", "--port", "0", "--plan"])
+        .arg(&file);
+    let refused = tokio::task::block_in_place(|| emulate.output().unwrap());
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains(":3: unknown kind `numbr`"),
+        "{}",
+        text(&refused)
+    );
+
     let written = "# our plan\n[fields]\nfirst_name = \"string\" # kept\nseats = \"number\"\n\n[events.\"account.signup\"]\nfields = [\"first_name\"]\n";
     std::fs::write(&file, written).unwrap();
     let lint = tokio::task::block_in_place(|| run(&["lint"]));
