@@ -552,6 +552,24 @@ async fn plan_lint_check_and_pull_against_the_account() {
         text(&lint)
     );
 
+    std::fs::write(
+        &file,
+        "[fields]\nseats = \"number\"\n\nseats = \"string\"\n",
+    )
+    .unwrap();
+    let duplicate = tokio::task::block_in_place(|| run(&["lint"]));
+    assert_eq!(duplicate.status.code(), Some(2), "{}", text(&duplicate));
+    assert!(
+        text(&duplicate).contains("bento-plan.toml:4: duplicate key"),
+        "{}",
+        text(&duplicate)
+    );
+    std::fs::write(
+        &file,
+        "[fields]\nfirst_name = \"string\"\nseats = \"numbr\"\n",
+    )
+    .unwrap();
+
     let mut emulate = bento(&emulator);
     emulate
         .args(["emulator", "--port", "0", "--plan"])

@@ -105,3 +105,61 @@ fn a_malformed_plan_is_refused_with_its_line() {
     );
     let _ = std::fs::remove_file(plan);
 }
+
+#[cfg(unix)]
+#[test]
+fn with_a_plan_it_answers_400_off_the_plan_over_http() {
+    use std::io::{Read, Write};
+    let plan = std::env::temp_dir().join(format!("bento-plan-ok-{}.toml", std::process::id()));
+    std::fs::write(
+        &plan,
+        "[events.\"account.signup\"]\ndetails = { source = \"string\" }\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bento-emulator"))
+        .args(["--port", "0", "--json", "--no-rate-limits", "--plan"])
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let post = |body: &str| {
+        let auth = base64_basic(
+            ready["publishable_key"].as_str().unwrap(),
+            ready["secret_key"].as_str().unwrap(),
+        );
+        let mut stream = std::net::TcpStream::connect(ready["addr"].as_str().unwrap()).unwrap();
+        write!(
+            stream,
+            "POST /api/v1/batch/events?site_uuid={} HTTP/1.1\r\nHost: x\r\nUser-Agent: test\r\n\
+             Authorization: Basic {auth}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            ready["site_uuid"].as_str().unwrap(),
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let off =
+        post(r#"{"events":[{"type":"acount.signup","email":"a@b.co","details":{"source":"ad"}}]}"#);
+    assert!(off.starts_with("HTTP/1.1 400"), "{off}");
+    assert!(off.contains("did you mean `account.signup`"), "{off}");
+    let on = post(
+        r#"{"events":[{"type":"account.signup","email":"a@b.co","details":{"source":"ad"}}]}"#,
+    );
+    assert!(on.starts_with("HTTP/1.1 200"), "{on}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(plan);
+}
+
+fn base64_basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}
