@@ -578,3 +578,61 @@ async fn page_views_and_queued_commands_follow_the_request() {
     );
     assert_eq!((layer.delivered(), layer.discarded()), (3, 1));
 }
+
+#[tokio::test]
+async fn held_events_are_held_to_the_tracking_plan_when_tracked() {
+    let emulator = bento_emulator::Emulator::builder()
+        .no_rate_limits()
+        .start()
+        .await
+        .unwrap();
+    let plan = bento_core::plan::Plan::parse(
+        "[events.\"account.signup\"]\ndetails = { source = \"string\" }\n",
+    )
+    .unwrap();
+    let client = bento_tests::client_for(&emulator)
+        .plan(plan)
+        .build()
+        .unwrap();
+    async fn track(bento: Bento, kind: String) -> String {
+        let event = Event::new(kind, "ada@example.com").detail("source", "ad");
+        match bento.track(&event) {
+            Ok(()) => "tracked".to_owned(),
+            Err(error) => error.to_string(),
+        }
+    }
+    let app = Router::new()
+        .route("/track", post(track))
+        .layer(BentoLayer::new(client.clone()).deliver_on_success());
+    let (url, stop, server) = serve(app).await;
+    let http = http();
+    let off = http
+        .post(format!("{url}/track"))
+        .body("acount.signup")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        off.contains("off the tracking plan") && off.contains("did you mean `account.signup`"),
+        "{off}"
+    );
+    let on = http
+        .post(format!("{url}/track"))
+        .body("account.signup")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(on, "tracked");
+    stop.send(()).unwrap();
+    server.await.unwrap();
+    client.flush(Duration::from_secs(10)).await.unwrap();
+    let events = emulator.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event_type, "account.signup");
+}

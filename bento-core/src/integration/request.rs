@@ -306,7 +306,10 @@ impl HeldEvents {
     /// Checks and encodes `event` now, then holds it, or queues it when the
     /// request is already settled.
     fn track<E: BentoEvent + ?Sized>(&self, client: &Client, event: &E) -> Result<(), TrackError> {
-        self.hold(client, Encoded::event(event)?)
+        let item = Encoded::event(event)?;
+        // Held or not, an event is held to the tracking plan when it is tracked.
+        client.check_plan(crate::ItemKind::Event, item.json(), || "event".to_owned())?;
+        self.hold(client, item)
     }
 
     /// Holds an encoded item, or queues it when the request is already settled.
