@@ -29,6 +29,7 @@ pub mod sqlite;
 
 use std::time::Duration;
 
+use bento_core::plan::Plan;
 use bento_core::{BentoEvent, BentoSubscriber, Encoded, ItemKind, ValidationError};
 
 /// What this process's relay has done since it started.
@@ -97,26 +98,44 @@ pub(crate) fn kind_of(code: i16) -> Option<ItemKind> {
 /// Checks and encodes events as `Client::track` does, all or none, naming a
 /// bad one by its index.
 #[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
-pub(crate) fn encode_events<E: BentoEvent>(events: &[E]) -> Result<Vec<Encoded>, ValidationError> {
+pub(crate) fn encode_events<E: BentoEvent>(
+    events: &[E],
+    plan: Option<&Plan>,
+) -> Result<Vec<Encoded>, ValidationError> {
     events
         .iter()
         .enumerate()
         .map(|(index, event)| {
-            Encoded::event(event).map_err(|e| e.within(&format!("events[{index}]")))
+            checked(Encoded::event(event), plan).map_err(|e| e.within(&format!("events[{index}]")))
         })
         .collect()
+}
+
+/// An encoded item, held to the plan when there is one.
+#[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
+pub(crate) fn checked(
+    item: Result<Encoded, ValidationError>,
+    plan: Option<&Plan>,
+) -> Result<Encoded, ValidationError> {
+    let item = item?;
+    if let Some(plan) = plan {
+        item.check_plan(plan)?;
+    }
+    Ok(item)
 }
 
 /// Checks and encodes subscriber records, all or none.
 #[cfg_attr(not(any(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 pub(crate) fn encode_records<S: BentoSubscriber>(
     records: &[S],
+    plan: Option<&Plan>,
 ) -> Result<Vec<Encoded>, ValidationError> {
     records
         .iter()
         .enumerate()
         .map(|(index, record)| {
-            Encoded::subscriber(record).map_err(|e| e.within(&format!("subscribers[{index}]")))
+            checked(Encoded::subscriber(record), plan)
+                .map_err(|e| e.within(&format!("subscribers[{index}]")))
         })
         .collect()
 }

@@ -37,6 +37,23 @@ async fn writes_follow_the_transaction_and_migrations_are_idempotent() {
         .unwrap();
     assert_eq!(versions, Outbox::schema_version() as i64);
 
+    // Off the tracking plan: refused, nothing written.
+    let planned = outbox
+        .clone()
+        .plan(bento_core::plan::Plan::parse("[events.\"account.signup\"]\nfields = []\n").unwrap());
+    let mut tx = pool.begin().await.unwrap();
+    let drift = Event::new("account.signup", "ada@example.com").field("plan", "pro");
+    let error = planned.track(&mut tx, &drift).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            OutboxError::Invalid(ValidationError::OffPlan { item, .. }) if item == "event"
+        ),
+        "{error:?}"
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+
     // Rollback: nothing written.
     let signup = Event::new("account.signup", "ada@example.com").field("plan", "pro");
     let mut tx = pool.begin().await.unwrap();

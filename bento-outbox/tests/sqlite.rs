@@ -279,6 +279,40 @@ async fn debug_output_never_shows_a_key() {
     client.shutdown(Duration::from_secs(1)).await.unwrap();
 }
 
+/// With a plan, nothing off it reaches the table, as with the client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_off_the_tracking_plan_are_refused_and_nothing_is_written() {
+    let (_file, pool, _emulator, outbox) = setup("plan").await;
+    let plan = bento_core::plan::Plan::parse(
+        "[fields]\nseats = \"number\"\n\n[events.\"sqlite.test\"]\ndetails = { n = \"number\" }\n",
+    )
+    .unwrap();
+    let outbox = outbox.plan(plan);
+    let mut tx = pool.begin().await.unwrap();
+    let typo = Event::new("sqlite.tset", "a@example.com").detail("n", 1);
+    let error = outbox.track(&mut tx, &typo).await.unwrap_err().to_string();
+    assert!(error.contains("did you mean `sqlite.test`"), "{error}");
+    let error = outbox
+        .track_all(&mut tx, &[event(1), event(2).detail("m", 3)])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("events[1] is off the tracking plan"),
+        "{error}"
+    );
+    let record = bento_core::SubscriberImport::new("a@example.com").field("seat", 2);
+    let error = outbox
+        .import(&mut tx, &[record])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("did you mean `seats`"), "{error}");
+    outbox.track(&mut tx, &event(3)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 1, "only the planned event");
+}
+
 #[test]
 #[ignore = "the relaying child process RelayProcess starts; not a test on its own"]
 fn relay_child_process() {

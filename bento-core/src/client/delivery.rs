@@ -17,25 +17,9 @@ impl Client {
         json: &[u8],
         item: impl FnOnce() -> String,
     ) -> Result<(), crate::ValidationError> {
-        let Some(plan) = &self.inner.plan else {
-            return Ok(());
-        };
-        // The client's own encoding: always one JSON object.
-        let Ok(value) = serde_json::from_slice::<serde_json::Value>(json) else {
-            return Ok(());
-        };
-        let violations = match kind {
-            ItemKind::Event => plan.check_event(&value),
-            ItemKind::Subscriber => plan.check_record(&value),
-            _ => Vec::new(),
-        };
-        if violations.is_empty() {
-            Ok(())
-        } else {
-            Err(crate::ValidationError::OffPlan {
-                item: item(),
-                violations,
-            })
+        match &self.inner.plan {
+            Some(plan) => super::plan::check(plan, kind, json, item),
+            None => Ok(()),
         }
     }
 

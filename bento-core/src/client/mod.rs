@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 mod delivery;
+mod plan;
 
 use crate::config::{ClientBuilder, redact};
 use crate::dispatch::Dispatcher;

@@ -112,6 +112,7 @@ pub struct Outbox {
     pub(crate) timeout: Duration,
     pub(crate) max_age: Option<Duration>,
     pub(crate) status: Arc<RelayStatus>,
+    pub(crate) plan: Option<Arc<bento_core::plan::Plan>>,
     /// The fleet-wide budget in this database, built once per outbox.
     pub(crate) fleet: Arc<std::sync::OnceLock<Arc<FleetPacer>>>,
 }
@@ -127,6 +128,7 @@ impl Outbox {
             timeout: Duration::from_secs(10),
             max_age: Some(Duration::from_secs(3 * 86_400)),
             status: Arc::default(),
+            plan: None,
             fleet: Arc::default(),
         }
     }
@@ -161,6 +163,17 @@ impl Outbox {
         call: impl std::future::Future<Output = Result<T, OutboxError>>,
     ) -> Result<T, OutboxError> {
         crate::within(self.timeout, operation, call).await
+    }
+
+    /// Holds every event and record written to the outbox to a tracking
+    /// plan, as [`ClientBuilder::plan`](bento_core::ClientBuilder::plan)
+    /// does for the client: one off the plan is an
+    /// [`OutboxError::Invalid`] (`ValidationError::OffPlan`) and nothing is
+    /// written. Pass `bento_core::include_plan!()` for the plan the derives
+    /// were checked against.
+    pub fn plan(mut self, plan: bento_core::plan::Plan) -> Self {
+        self.plan = Some(Arc::new(plan));
+        self
     }
 
     /// How often an instance that is not relaying tries to take over
@@ -235,7 +248,7 @@ impl Outbox {
         conn: &mut PgConnection,
         event: &E,
     ) -> Result<(), OutboxError> {
-        let item = Encoded::event(event)?;
+        let item = crate::checked(Encoded::event(event), self.plan.as_deref())?;
         self.within("track", insert(conn, &[item])).await
     }
 
@@ -258,7 +271,7 @@ impl Outbox {
         conn: &mut PgConnection,
         events: &[E],
     ) -> Result<(), OutboxError> {
-        let items = crate::encode_events(events)?;
+        let items = crate::encode_events(events, self.plan.as_deref())?;
         self.within("track_all", insert(conn, &items)).await
     }
 
@@ -269,7 +282,7 @@ impl Outbox {
         conn: &mut PgConnection,
         records: &[S],
     ) -> Result<(), OutboxError> {
-        let items = crate::encode_records(records)?;
+        let items = crate::encode_records(records, self.plan.as_deref())?;
         self.within("import", insert(conn, &items)).await
     }
 

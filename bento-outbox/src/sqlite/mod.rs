@@ -73,6 +73,7 @@ pub struct Outbox {
     timeout: Duration,
     max_age: Option<Duration>,
     status: Arc<RelayStatus>,
+    plan: Option<Arc<bento_core::plan::Plan>>,
 }
 
 impl Outbox {
@@ -86,6 +87,7 @@ impl Outbox {
             timeout: Duration::from_secs(10),
             max_age: Some(Duration::from_secs(3 * 86_400)),
             status: Arc::default(),
+            plan: None,
         }
     }
 
@@ -100,6 +102,17 @@ impl Outbox {
     /// (default 3 days; `None`: for ever).
     pub fn max_age(mut self, age: impl Into<Option<Duration>>) -> Self {
         self.max_age = age.into();
+        self
+    }
+
+    /// Holds every event and record written to the outbox to a tracking
+    /// plan, as [`ClientBuilder::plan`](bento_core::ClientBuilder::plan)
+    /// does for the client: one off the plan is an
+    /// [`OutboxError::Invalid`] (`ValidationError::OffPlan`) and nothing is
+    /// written. Pass `bento_core::include_plan!()` for the plan the derives
+    /// were checked against.
+    pub fn plan(mut self, plan: bento_core::plan::Plan) -> Self {
+        self.plan = Some(Arc::new(plan));
         self
     }
 
@@ -146,7 +159,7 @@ impl Outbox {
         conn: &mut SqliteConnection,
         event: &E,
     ) -> Result<(), OutboxError> {
-        let item = Encoded::event(event)?;
+        let item = crate::checked(Encoded::event(event), self.plan.as_deref())?;
         self.within("track", insert(conn, std::slice::from_ref(&item)))
             .await
     }
@@ -167,7 +180,7 @@ impl Outbox {
         conn: &mut SqliteConnection,
         events: &[E],
     ) -> Result<(), OutboxError> {
-        let items = crate::encode_events(events)?;
+        let items = crate::encode_events(events, self.plan.as_deref())?;
         self.within("track_all", insert(conn, &items)).await
     }
 
@@ -177,7 +190,7 @@ impl Outbox {
         conn: &mut SqliteConnection,
         records: &[S],
     ) -> Result<(), OutboxError> {
-        let items = crate::encode_records(records)?;
+        let items = crate::encode_records(records, self.plan.as_deref())?;
         self.within("import", insert(conn, &items)).await
     }
 

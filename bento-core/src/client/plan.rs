@@ -1,0 +1,59 @@
+//! Holding items to the tracking plan (`ClientBuilder::plan`), for the
+//! client's own calls and for stores that write items themselves.
+
+use bento_plan::Plan;
+
+use crate::ValidationError;
+use crate::dispatch::{Encoded, ItemKind};
+
+/// Every way the encoded `json` of a `kind` item is off `plan`, as an error
+/// naming the item (`item()`); events and subscriber records only.
+pub(crate) fn check(
+    plan: &Plan,
+    kind: ItemKind,
+    json: &[u8],
+    item: impl FnOnce() -> String,
+) -> Result<(), ValidationError> {
+    // The client's own encoding: always one JSON object.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(json) else {
+        return Ok(());
+    };
+    let violations = match kind {
+        ItemKind::Event => plan.check_event(&value),
+        ItemKind::Subscriber => plan.check_record(&value),
+        _ => Vec::new(),
+    };
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationError::OffPlan {
+            item: item(),
+            violations,
+        })
+    }
+}
+
+impl Encoded {
+    /// Holds this event or subscriber record to `plan`, as a client built
+    /// with [`ClientBuilder::plan`](crate::ClientBuilder::plan) does when it
+    /// is tracked: for stores and integrations that queue items themselves
+    /// (bento-outbox's `Outbox::plan`). Commands are not checked.
+    ///
+    /// ```
+    /// use bento_core::{Encoded, Event, plan::Plan};
+    ///
+    /// let plan = Plan::parse("[events.\"account.signup\"]")?;
+    /// assert!(Encoded::event(&Event::new("account.signup", "ada@example.com"))?.check_plan(&plan).is_ok());
+    /// let typo = Encoded::event(&Event::new("acount.signup", "ada@example.com"))?;
+    /// assert!(typo.check_plan(&plan).unwrap_err().to_string().contains("did you mean"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_plan(&self, plan: &Plan) -> Result<(), ValidationError> {
+        let what = match self.kind() {
+            ItemKind::Event => "event",
+            ItemKind::Subscriber => "subscriber",
+            _ => "command",
+        };
+        check(plan, self.kind(), self.json(), || what.to_owned())
+    }
+}
