@@ -606,28 +606,16 @@ async fn held_events_are_held_to_the_tracking_plan_when_tracked() {
         .layer(BentoLayer::new(client.clone()).deliver_on_success());
     let (url, stop, server) = serve(app).await;
     let http = http();
-    let off = http
-        .post(format!("{url}/track"))
-        .body("acount.signup")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let track_as = |kind: &'static str| {
+        let request = http.post(format!("{url}/track")).body(kind);
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let off = track_as("acount.signup").await;
     assert!(
         off.contains("off the tracking plan") && off.contains("did you mean `account.signup`"),
         "{off}"
     );
-    let on = http
-        .post(format!("{url}/track"))
-        .body("account.signup")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let on = track_as("account.signup").await;
     assert_eq!(on, "tracked");
     stop.send(()).unwrap();
     server.await.unwrap();

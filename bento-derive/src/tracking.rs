@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use bento_plan::{Kind, Plan, PlanError, Spec};
+use bento_plan::{Kind, Plan, PlanError, Spec, did_you_mean};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{GenericArgument, PathArguments, Type};
@@ -179,7 +179,7 @@ pub(crate) fn check_event(
             format_args!(
                 "event type `{}` is not in bento-plan.toml{}; add `[events.\"{}\"]` to the plan if it is new",
                 event.name,
-                hint(plan.suggest_event(event.name)),
+                did_you_mean(plan.suggest_event(event.name)),
                 event.name
             ),
         );
@@ -223,7 +223,7 @@ pub(crate) fn check_event(
                     "event `{}` has no detail `{}` in bento-plan.toml{}",
                     event.name,
                     m.key,
-                    hint(planned.suggest_detail(m.key))
+                    did_you_mean(planned.suggest_detail(m.key))
                 ),
             ),
             Some(spec) => check_kind(&m, spec, &format!("detail `{}`", m.key), true, errors),
@@ -268,13 +268,9 @@ fn unknown_field(plan: &Plan, m: &Member<'_>, errors: &mut Errors) {
         format_args!(
             "field `{}` is not in bento-plan.toml's [fields]{}",
             m.key,
-            hint(plan.suggest_field(m.key))
+            did_you_mean(plan.suggest_field(m.key))
         ),
     );
-}
-
-fn hint(suggestion: Option<&str>) -> String {
-    suggestion.map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"))
 }
 
 /// A kind error where the Rust type says so; types the macro cannot judge

@@ -38,25 +38,11 @@ fn help_lists_every_flag() {
 fn a_subprocess_announces_itself_in_one_json_line() {
     let ready_file =
         std::env::temp_dir().join(format!("bento-emulator-ready-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bento-emulator"))
-        .args([
-            "--port",
-            "0",
-            "--json",
-            "--no-rate-limits",
-            "--site-uuid",
-            "my-site",
-        ])
-        .arg("--ready-file")
-        .arg(&ready_file)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bento-emulator"));
+    command
+        .args(["--site-uuid", "my-site", "--ready-file"])
+        .arg(&ready_file);
+    let (mut child, ready) = announced(command);
     assert_eq!(ready["site_uuid"], "my-site");
     let from_file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&ready_file).unwrap()).unwrap();
@@ -116,17 +102,9 @@ fn with_a_plan_it_answers_400_off_the_plan_over_http() {
         "[events.\"account.signup\"]\ndetails = { source = \"string\" }\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bento-emulator"))
-        .args(["--port", "0", "--json", "--no-rate-limits", "--plan"])
-        .arg(&plan)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bento-emulator"));
+    command.arg("--plan").arg(&plan);
+    let (mut child, ready) = announced(command);
     let post = |body: &str| {
         let auth = base64_basic(
             ready["publishable_key"].as_str().unwrap(),
@@ -162,4 +140,19 @@ fn with_a_plan_it_answers_400_off_the_plan_over_http() {
 fn base64_basic(user: &str, password: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+}
+
+/// Starts `command` (the binary with its own flags) on a free port, and
+/// reads the JSON line it announces itself with.
+fn announced(mut command: Command) -> (std::process::Child, serde_json::Value) {
+    let mut child = command
+        .args(["--port", "0", "--json", "--no-rate-limits"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, serde_json::from_str(&line).unwrap())
 }

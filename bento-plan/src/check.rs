@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::parse::hint;
+use crate::parse::did_you_mean;
 use crate::{Kind, Plan, Spec};
 
 /// How an event or record is off the plan. The message names the event type,
@@ -13,7 +13,7 @@ use crate::{Kind, Plan, Spec};
 #[non_exhaustive]
 pub enum Violation {
     /// The plan does not declare the event type.
-    #[error("event type `{event}` is not in the tracking plan{}", hint(suggestion.as_deref()))]
+    #[error("event type `{event}` is not in the tracking plan{}", did_you_mean(suggestion.as_deref()))]
     UnknownEvent {
         /// The type sent.
         event: String,
@@ -21,7 +21,7 @@ pub enum Violation {
         suggestion: Option<String>,
     },
     /// A profile field the plan's `[fields]` does not declare.
-    #[error("field `{field}` is not in the tracking plan's [fields]{}", hint(suggestion.as_deref()))]
+    #[error("field `{field}` is not in the tracking plan's [fields]{}", did_you_mean(suggestion.as_deref()))]
     UnknownField {
         /// The field sent.
         field: String,
@@ -39,7 +39,7 @@ pub enum Violation {
         field: String,
     },
     /// A details key the event does not declare.
-    #[error("event `{event}` has no detail `{key}` in the tracking plan{}", hint(suggestion.as_deref()))]
+    #[error("event `{event}` has no detail `{key}` in the tracking plan{}", did_you_mean(suggestion.as_deref()))]
     UnknownDetail {
         /// The event type.
         event: String,

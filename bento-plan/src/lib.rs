@@ -45,7 +45,7 @@ use std::path::{Path, PathBuf};
 
 #[cfg(feature = "json")]
 pub use check::Violation;
-pub use parse::{PlanError, Problem};
+pub use parse::{PlanError, Problem, did_you_mean};
 pub use suggest::closest;
 
 /// The file name the derive, the client and the CLI look for.

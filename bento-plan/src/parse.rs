@@ -171,7 +171,7 @@ pub(crate) fn parse(text: &str, path: Option<&Path>) -> Result<Plan, PlanError> 
                         message: format!(
                             "event `{}` lists the field `{field_name}`, which `[fields]` does not declare{}",
                             name.get_ref(),
-                            hint(closest(
+                            did_you_mean(closest(
                                 field_name,
                                 raw.fields.keys().map(|f| f.get_ref().as_str())
                             ))
@@ -229,7 +229,7 @@ fn spec(
                 line: lines.of(kind.span()),
                 message: format!(
                     "unknown kind `{written}` for `{owner}`{}; the kinds are string, number, boolean, object, array and date, each optionally followed by `?`",
-                    hint(closest(name, Kind::ALL.iter().map(|k| k.name())))
+                    did_you_mean(closest(name, Kind::ALL.iter().map(|k| k.name())))
                 ),
             });
             None
@@ -237,7 +237,9 @@ fn spec(
     }
 }
 
-pub(crate) fn hint(suggestion: Option<&str>) -> String {
+/// ` (did you mean `x`?)` after a message when there is a suggestion, else
+/// nothing: the one spelling every checker of the plan uses.
+pub fn did_you_mean(suggestion: Option<&str>) -> String {
     suggestion.map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"))
 }
 
