@@ -169,6 +169,7 @@ pub use events::{BentoEvent, Event, SubscriberEvent};
 pub use experimental::{BlacklistTarget, EmailCheck};
 pub use forms::FormResponse;
 pub use model::batch::BatchResult;
+pub use model::envelope::DEFAULT_MAX_BATCH_BYTES;
 pub use sequences::{DelayInterval, NewSequenceEmail, Sequence};
 pub use stats::AudienceStats;
 pub use subscribers::{

@@ -50,10 +50,14 @@ pub struct StoreSettings {
     pub max_age: Option<Duration>,
     /// The most rows one claim returns.
     pub claim: usize,
+    /// The most bytes of bodies one claim returns (at least one row): what
+    /// the relay holds is bounded by bytes, however large the rows are.
+    pub claim_bytes: usize,
 }
 
 impl StoreSettings {
-    /// The settings, with a claim of 1000 rows (Bento's largest batch).
+    /// The settings, with a claim of 1000 rows (Bento's largest batch) or
+    /// 4 MiB of bodies (one request's budget), whichever comes first.
     pub fn new(
         takeover_interval: Duration,
         poll_interval: Duration,
@@ -64,22 +68,84 @@ impl StoreSettings {
             poll_interval,
             max_age,
             claim: 1000,
+            claim_bytes: crate::model::envelope::DEFAULT_MAX_BATCH_BYTES,
         }
     }
 }
 
-/// One live item of the store, as claimed.
+/// What one [`StoreSession::claim`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Claim {
+    /// Only rows outside this id range (the claim in hand), when set.
+    pub outside: Option<(i64, i64)>,
+    /// The most rows.
+    pub rows: usize,
+    /// The most bytes of bodies: the oldest rows while their bodies add up
+    /// to at most this, and always at least one row.
+    pub bytes: usize,
+}
+
+impl Claim {
+    /// A claim of at most `rows` rows and `bytes` bytes of bodies.
+    pub fn new(rows: usize, bytes: usize) -> Self {
+        Self {
+            outside: None,
+            rows,
+            bytes,
+        }
+    }
+
+    /// Only rows outside `first..=last`.
+    pub fn outside(mut self, first: i64, last: i64) -> Self {
+        self.outside = Some((first, last));
+        self
+    }
+}
+
+/// One live row of the store, as claimed: an item, or a row the store could
+/// not read as one (a column of the wrong type, a kind no engine knows),
+/// which becomes a dead letter rather than block the store.
 #[derive(Debug, Clone)]
 pub struct StoredRow {
-    /// The store's id; ids grow in the order items were written.
-    pub id: i64,
-    /// Where it goes; `None` for a row of no kind the engine knows (written
-    /// by hand), which becomes a dead letter rather than block the store.
-    pub kind: Option<ItemKind>,
-    /// Its JSON, exactly as [`Encoded::json`](crate::Encoded::json) gave it.
-    pub json: String,
-    /// How long ago it was written.
-    pub age: Duration,
+    pub(crate) id: i64,
+    pub(crate) age: Duration,
+    pub(crate) content: Result<(ItemKind, String), String>,
+}
+
+impl StoredRow {
+    /// An item: its id (ids grow in the order items were written), how long
+    /// ago it was written, where it goes, and its JSON exactly as
+    /// [`Encoded::json`](crate::Encoded::json) gave it.
+    pub fn new(id: i64, age: Duration, kind: ItemKind, json: String) -> Self {
+        Self {
+            id,
+            age,
+            content: Ok((kind, json)),
+        }
+    }
+
+    /// A row that cannot be read as an item, and why (naming the column).
+    pub fn unreadable(id: i64, age: Duration, reason: impl Into<String>) -> Self {
+        Self {
+            id,
+            age,
+            content: Err(reason.into()),
+        }
+    }
+
+    /// Its id.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// The bytes it holds in memory.
+    pub(crate) fn size(&self) -> usize {
+        match &self.content {
+            Ok((_, json)) => json.len(),
+            Err(reason) => reason.len(),
+        }
+    }
 }
 
 /// What became of claimed items.
@@ -132,15 +198,15 @@ pub trait StoreSession: Send {
     /// they are sent again and may reach Bento twice. Asked once, at takeover.
     fn interrupted(&mut self) -> BoxFuture<'_, Result<u64, StoreError>>;
 
-    /// Up to `limit` of the oldest live items, in id order; with `outside`,
-    /// only items outside that id range (the claim in hand).
-    fn claim(
-        &mut self,
-        outside: Option<(i64, i64)>,
-        limit: usize,
-    ) -> BoxFuture<'_, Result<Vec<StoredRow>, StoreError>>;
+    /// The oldest live items within `claim`'s limits, in id order.
+    fn claim(&mut self, claim: Claim) -> BoxFuture<'_, Result<Vec<StoredRow>, StoreError>>;
 
     /// The items `first..=last` of one kind are about to be sent.
+    ///
+    /// This is the fence: it must fail, and the engine then sends nothing,
+    /// unless this session still leads at the moment it runs (checked in the
+    /// same statement that records the range), so that a leader that was
+    /// frozen past its lease never sends behind its successor's back.
     fn sending(&mut self, first: i64, last: i64) -> BoxFuture<'_, Result<(), StoreError>>;
 
     /// Settles `ids` (and clears the range [`sending`](Self::sending) recorded).

@@ -449,7 +449,7 @@ async fn a_standby_takes_over_within_the_takeover_interval() {
         .await
         .unwrap();
     assert!(
-        recorded.ends_with(&format!("pid {}", old.pid())),
+        recorded.contains(&format!("pid {} ", old.pid())),
         "{recorded}"
     );
 

@@ -164,6 +164,54 @@ async fn a_full_queue_hands_every_refused_event_back() {
     assert_eq!(report.stats.queued, 11);
 }
 
+/// Waiting for room is not dropping: `track_wait` and `enqueue_wait` on a
+/// full queue count nothing as dropped, and a `track` that falls back to
+/// `enqueue_wait` counts only what `track` really handed back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_room_is_never_counted_as_dropped() {
+    let emulator = emulator().await;
+    emulator.inject(
+        Fault::delay(Duration::from_millis(20))
+            .on("batch/events")
+            .ratio(1.0),
+    );
+    let client = builder(&emulator)
+        .queue_capacity(50)
+        .flush_interval(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let waiters: Vec<_> = (0..4u64)
+        .map(|task| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for n in 0..500 {
+                    client.track_wait(&view(task * 10_000 + n)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut handed_back = 0;
+    for n in 0..500 {
+        if let Err(TrackError::QueueFull { items, .. }) = client.track(&view(50_000 + n)) {
+            handed_back += items.len() as u64;
+            for item in items {
+                client.enqueue_wait(item).await.unwrap();
+            }
+        }
+    }
+    for waiter in waiters {
+        waiter.await.unwrap();
+    }
+    let report = client.flush(Duration::from_secs(60)).await.unwrap();
+    assert_eq!(report.stats.sent, 2_500, "every event delivered");
+    assert!(handed_back > 0, "the queue was full at times");
+    assert_eq!(
+        report.stats.dropped, handed_back,
+        "dropped counts what track handed back, nothing the waits did"
+    );
+    assert_eq!(received(&emulator).len(), 2_500);
+}
+
 #[tokio::test]
 async fn shutdown_delivers_everything_queued() {
     let emulator = emulator().await;

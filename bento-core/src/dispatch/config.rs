@@ -34,7 +34,7 @@ impl Default for DeliveryConfig {
         Self {
             queue_capacity: 10_000,
             flush_interval: Duration::from_secs(1),
-            max_batch_bytes: 4 * 1024 * 1024,
+            max_batch_bytes: crate::model::envelope::DEFAULT_MAX_BATCH_BYTES,
             max_in_flight: 2,
             // Background delivery can afford to be patient: nobody waits on it.
             retry: RetryPolicy::default()

@@ -116,6 +116,17 @@ impl Dispatcher {
         I: IntoIterator<Item = Encoded>,
         I::IntoIter: ExactSizeIterator,
     {
+        self.offer(items, true)
+    }
+
+    /// [`enqueue`](Self::enqueue); a full queue counts the items as dropped
+    /// (and warns) only when `counted`: a caller that waits for room hands
+    /// nothing back, so nothing was dropped.
+    fn offer<I>(&self, items: I, counted: bool) -> Result<(), TrackError>
+    where
+        I: IntoIterator<Item = Encoded>,
+        I::IntoIter: ExactSizeIterator,
+    {
         let mut items = items.into_iter();
         let n = items.len();
         if self.shared.closed.load(Ordering::Acquire) {
@@ -135,7 +146,7 @@ impl Dispatcher {
             }
         };
         if !self.shared.reserve(n) {
-            if self.shared.refused(n) {
+            if counted && self.shared.refused(n) {
                 tracing::warn!(
                     capacity = self.shared.capacity,
                     "Bento delivery queue is full; items are handed back to the caller until it drains"
@@ -171,7 +182,7 @@ impl Dispatcher {
         loop {
             // Registered before trying, so a wake-up between the two is not missed.
             let room = self.shared.space.notified();
-            match self.enqueue(items) {
+            match self.offer(items, false) {
                 Err(TrackError::QueueFull { items: back, .. }) => items = back,
                 other => return other,
             }

@@ -12,7 +12,7 @@
 //! the retry rule, bisection, the failure hook and telemetry are the
 //! engine's, the same as for the in-memory queue.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ use super::verdict::{Verdict, judge, label};
 use super::worker::{CatchUnwind, hand_to_hook};
 use crate::budget::RateBudget;
 use crate::store::{
-    DurableStore, RelayStatus, Settle, StoreError, StoreSession, StoreSettings, StoredRow,
+    Claim, DurableStore, RelayStatus, Settle, StoreError, StoreSession, StoreSettings, StoredRow,
 };
 use crate::transport::Api;
 use crate::transport::rate_limit::{EndpointFamily, Slot};
@@ -195,7 +195,7 @@ impl Relay {
     }
 
     async fn relay(&mut self, session: &mut dyn StoreSession) -> Ended {
-        let claim = self.settings.claim.max(1);
+        let claim = Claim::new(self.settings.claim.max(1), self.settings.claim_bytes.max(1));
         let mut prefetched: Option<Vec<StoredRow>> = None;
         loop {
             if self.stopping().is_some() {
@@ -203,7 +203,7 @@ impl Relay {
             }
             let rows = match prefetched.take() {
                 Some(rows) if !rows.is_empty() => rows,
-                _ => match session.claim(None, claim).await {
+                _ => match session.claim(claim).await {
                     Ok(rows) => rows,
                     Err(error) => return Ended::Lost(error),
                 },
@@ -220,7 +220,9 @@ impl Relay {
                 continue;
             }
             let oldest = rows.iter().map(|r| r.age).max().unwrap_or_default();
-            let full = rows.len() >= claim;
+            // A claim cut by its row or byte limit: more rows wait behind it.
+            let bytes: usize = rows.iter().map(StoredRow::size).sum();
+            let full = rows.len() >= claim.rows || bytes >= claim.bytes / 2;
             if !full && oldest < self.config.flush_interval {
                 // Not a full batch yet: let it fill for up to the flush interval.
                 let wait = (self.config.flush_interval - oldest).max(Duration::from_millis(1));
@@ -235,20 +237,26 @@ impl Relay {
                 let ids = rows.iter().map(|r| r.id);
                 (ids.clone().min().unwrap_or(0), ids.max().unwrap_or(0))
             });
-            let (batches, unknown) = self.cut(rows);
-            if !unknown.is_empty() {
-                let reason = Settle::Dead {
-                    reason: "the row's kind is none the engine knows (event, subscriber, command)",
+            let (batches, unsendable) = self.cut(rows);
+            for (reason, ids) in unsendable {
+                let dead = Settle::Dead {
+                    reason: &reason,
                     attempts: 0,
                 };
-                if let Err(error) = session.settle(&unknown, reason).await {
+                if let Err(error) = session.settle(&ids, dead).await {
                     return Ended::Lost(error);
                 }
+                self.status.failed(ids.len());
+                metrics::count(metrics::FAILED, ids.len());
+                let reason = FailureReason::Unsendable(reason);
+                hand_to_hook(&self.config, &self.client, Vec::new(), reason, ids);
             }
             let last = batches.len().saturating_sub(1);
             for (index, batch) in batches.into_iter().enumerate() {
-                let prefetch = range.filter(|_| index == last);
-                match self.deliver(session, batch, prefetch, claim).await {
+                let prefetch = range
+                    .filter(|_| index == last)
+                    .map(|(first, last)| claim.outside(first, last));
+                match self.deliver(session, batch, prefetch).await {
                     Ok(rows) => prefetched = prefetched.or(rows),
                     Err(ended) => return ended,
                 }
@@ -257,25 +265,28 @@ impl Relay {
     }
 
     /// Groups claimed rows into batches by kind, item limit and size; also
-    /// returns the ids of rows of no known kind (written by hand), which
-    /// become dead letters rather than block the store.
-    fn cut(&self, rows: Vec<StoredRow>) -> (Vec<Claimed>, Vec<i64>) {
+    /// returns the rows that cannot be sent as they are, by reason (an
+    /// unreadable row, a body that is not one JSON object, one over the
+    /// request budget), which become dead letters rather than block the
+    /// store or reach Bento as something else.
+    fn cut(&self, rows: Vec<StoredRow>) -> (Vec<Claimed>, BTreeMap<String, Vec<i64>>) {
         let mut batches: Vec<Claimed> = Vec::new();
-        let mut unknown = Vec::new();
+        let mut unsendable: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         let mut open: [Option<(Claimed, usize)>; KINDS] = std::array::from_fn(|_| None);
         let now = Instant::now();
-        for StoredRow {
-            id,
-            kind,
-            json,
-            age,
-        } in rows
-        {
+        for StoredRow { id, age, content } in rows {
             let written = now.checked_sub(age).unwrap_or(now);
-            let Some(kind) = kind else {
-                tracing::warn!(id, "an outbox row of unknown kind becomes a dead letter");
-                unknown.push(id);
-                continue;
+            let checked = content.and_then(|(kind, json)| {
+                sendable(&json, self.config.max_batch_bytes)?;
+                Ok((kind, json))
+            });
+            let (kind, json) = match checked {
+                Ok(item) => item,
+                Err(reason) => {
+                    tracing::warn!(id, %reason, "an outbox row that cannot be sent becomes a dead letter");
+                    unsendable.entry(reason).or_default().push(id);
+                    continue;
+                }
             };
             let max_items = match kind {
                 ItemKind::Event => self.api.events_per_request,
@@ -308,7 +319,7 @@ impl Relay {
             batch.bodies.push(json);
         }
         batches.extend(open.into_iter().flatten().map(|(batch, _)| batch));
-        (batches, unknown)
+        (batches, unsendable)
     }
 
     /// Sends one claimed batch until every row in it is delivered or dead
@@ -319,8 +330,7 @@ impl Relay {
         &mut self,
         session: &mut dyn StoreSession,
         batch: Claimed,
-        mut prefetch: Option<(i64, i64)>,
-        claim: usize,
+        mut prefetch: Option<Claim>,
     ) -> Result<Option<Vec<StoredRow>>, Ended> {
         let mut prefetched = None;
         let mut work = VecDeque::from([batch]);
@@ -362,8 +372,8 @@ impl Relay {
                 }
             };
             let result = match prefetch.take() {
-                Some(range) => {
-                    let (result, next) = tokio::join!(send, session.claim(Some(range), claim));
+                Some(next) => {
+                    let (result, next) = tokio::join!(send, session.claim(next));
                     prefetched = Some(next?);
                     result
                 }
@@ -489,6 +499,25 @@ impl Relay {
     }
 }
 
+/// Whether a stored body can go into a batch as it is: exactly one JSON
+/// object (a row written by hand may hold anything: spliced into a batch,
+/// `{..}{..}` would become two items) within the request budget.
+fn sendable(json: &str, max_batch_bytes: usize) -> Result<(), String> {
+    if json.len() + BODY_OVERHEAD > max_batch_bytes {
+        return Err(format!(
+            "its body is {} bytes, over the {max_batch_bytes}-byte request budget",
+            json.len()
+        ));
+    }
+    if !json.trim_start().starts_with('{') {
+        return Err("its body is not a JSON object".to_owned());
+    }
+    match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(format!("its body is not one JSON object ({error})")),
+    }
+}
+
 /// Resolves once a stop was asked for and its deadline has passed.
 async fn until_deadline(stop: &Stop) {
     let mut stop = stop.clone();
@@ -505,5 +534,32 @@ async fn until_deadline(stop: &Stop) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sendable;
+
+    #[test]
+    fn only_one_json_object_within_the_budget_is_sendable() {
+        assert!(sendable(r#"{"type":"x","email":"a@example.com"}"#, 1024).is_ok());
+        assert!(sendable(" {\"a\":1} \n", 1024).is_ok());
+        let two = sendable(r#"{"a":1}{"b":2}"#, 1024).unwrap_err();
+        assert!(two.contains("not one JSON object"), "{two}");
+        for not_an_object in ["[1,2]", "\"text\"", "12", "", "null"] {
+            let error = sendable(not_an_object, 1024).unwrap_err();
+            assert!(
+                error.contains("not a JSON object"),
+                "{not_an_object}: {error}"
+            );
+        }
+        assert!(sendable(r#"{"a":"#, 1024).is_err());
+        let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(2000));
+        let error = sendable(&big, 1024).unwrap_err();
+        assert!(
+            error.contains("over the 1024-byte request budget"),
+            "{error}"
+        );
     }
 }

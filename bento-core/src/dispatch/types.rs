@@ -248,6 +248,12 @@ pub enum FailureReason {
     /// The delivery engine hit a bug (a panic, caught): it gave up on the
     /// items it held and went on serving.
     Internal(String),
+    /// A durable store held rows the relay cannot send as they are (a
+    /// column of the wrong type, a kind no engine knows, a body that is not
+    /// one JSON object, or one over the request budget): they stay in the
+    /// store as dead letters, named by
+    /// [`DeliveryFailure::stored_ids`]; [`DeliveryFailure::items`] is empty.
+    Unsendable(String),
 }
 
 impl fmt::Display for FailureReason {
@@ -267,6 +273,9 @@ impl fmt::Display for FailureReason {
             ),
             Self::Internal(message) => {
                 write!(f, "internal error in the delivery engine: {message}")
+            }
+            Self::Unsendable(reason) => {
+                write!(f, "the stored row cannot be sent as it is: {reason}")
             }
         }
     }

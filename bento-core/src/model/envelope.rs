@@ -18,6 +18,11 @@ use crate::model::subscribers::BentoSubscriber;
 use crate::validate;
 use crate::wire::finite::{Finite, Found};
 
+/// The default request budget of a batch body, and so the largest one item
+/// may be once encoded ([`ClientBuilder::max_batch_bytes`](crate::ClientBuilder::max_batch_bytes)):
+/// 4 MiB, well under any request size limit in front of Bento's API.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
 /// `{"type","email","fields"?,"details"?,"date"?}`.
 pub(crate) struct EventEnvelope<'a, E: ?Sized> {
     event: &'a E,

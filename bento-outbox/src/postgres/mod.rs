@@ -75,7 +75,7 @@
 //!   requests a minute together. A slot is held until the request's answer
 //!   arrived, so a request that leaves late cannot break the limit. It costs
 //!   a database round trip per call (see `docs/BENCHMARKS.md`); while the
-//!   database does not answer within [`timeout`](Outbox::timeout), each
+//!   database does not answer within one second, each
 //!   process paces itself alone. The batch requests of
 //!   a client built with an outbox (the relay's and the in-memory queue's)
 //!   always take their slots there, whether or not this is on.
@@ -85,290 +85,148 @@
 //! sqlx 0.8 is used (the pool and transaction types axum and actix-web apps
 //! already hold); it builds on the workspace's Rust 1.89 (sqlx 0.9 needs 1.94).
 
-mod fleet;
-mod relay;
+mod pacing;
 mod schema;
+mod session;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use bento_core::events::ForSubscriber;
-use bento_core::store::{DurableStore, RelayStatus, StoreSettings};
-use bento_core::{BentoEvent, BentoSubscriber, Encoded, SubscriberEvent};
-use sqlx::{PgConnection, PgPool, Postgres};
+use bento_core::Encoded;
+use bento_core::budget::{BoxFuture, RateBudget};
+use bento_core::store::{StoreError, StoreSession};
+use sqlx::{PgConnection, Postgres};
 
-use crate::{DeadLetter, OutboxError, RelayStats, kind_code, kind_of};
-use fleet::FleetPacer;
+use crate::backend::sealed::Ops;
+use crate::pacing::SharedPacer;
+use crate::row::{kind_code, kind_of};
+use crate::{DeadLetter, OutboxError};
+use pacing::PgSlots;
 
-/// The outbox table in one PostgreSQL database, and the settings of its relay.
-///
-/// Cheap to clone; clones share the pool and the relay's counters.
-#[derive(Debug, Clone)]
-pub struct Outbox {
-    pub(crate) pool: PgPool,
-    pub(crate) takeover_interval: Duration,
-    pub(crate) poll_interval: Duration,
-    pub(crate) fleet_pacing: bool,
-    pub(crate) timeout: Duration,
-    pub(crate) max_age: Option<Duration>,
-    pub(crate) status: Arc<RelayStatus>,
-    pub(crate) plan: Option<Arc<bento_core::plan::Plan>>,
-    /// The fleet-wide budget in this database, built once per outbox.
-    pub(crate) fleet: Arc<std::sync::OnceLock<Arc<FleetPacer>>>,
-}
+/// The outbox in a PostgreSQL database: [`crate::Outbox`] over
+/// [`sqlx::Postgres`].
+pub type Outbox = crate::Outbox<Postgres>;
 
-impl Outbox {
-    /// The outbox in `pool`'s database.
-    pub fn new(pool: PgPool) -> Self {
-        Self {
-            pool,
-            takeover_interval: Duration::from_secs(1),
-            poll_interval: Duration::from_secs(5),
-            fleet_pacing: false,
-            timeout: Duration::from_secs(10),
-            max_age: Some(Duration::from_secs(3 * 86_400)),
-            status: Arc::default(),
-            plan: None,
-            fleet: Arc::default(),
-        }
-    }
-
-    /// The longest any outbox call waits for the database (default 10 s):
-    /// [`track`](Self::track) and the other writes, [`migrate`](Self::migrate)
-    /// (including the wait for another process's migration), the
-    /// dead-letter calls, and each fleet-pacing round trip (past it, the
-    /// client paces this process alone until the database answers again).
-    /// A call past it fails with [`OutboxError::Timeout`]. The
-    /// transaction you pass in is yours: give your pool an
-    /// `acquire_timeout` too, so `pool.begin()` cannot wait longer.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout.max(Duration::from_millis(1));
-        self
-    }
-
-    /// How long a row may wait for Bento before it becomes a dead letter
-    /// (default 3 days; `None`: for ever). While Bento cannot be reached,
-    /// answers 429 or 5xx, or times out, rows wait with capped backoff and
-    /// the table grows: only Bento's own refusal of an item, or this age,
-    /// makes a dead letter.
-    pub fn max_age(mut self, age: impl Into<Option<Duration>>) -> Self {
-        self.max_age = age.into();
-        self
-    }
-
-    /// Runs one database call within [`timeout`](Self::timeout).
-    async fn within<T>(
-        &self,
-        operation: &'static str,
-        call: impl std::future::Future<Output = Result<T, OutboxError>>,
-    ) -> Result<T, OutboxError> {
-        crate::within(self.timeout, operation, call).await
-    }
-
-    /// Holds every event and record written to the outbox to a tracking
-    /// plan, as [`ClientBuilder::plan`](bento_core::ClientBuilder::plan)
-    /// does for the client: one off the plan is an
-    /// [`OutboxError::Invalid`] (`ValidationError::OffPlan`) and nothing is
-    /// written. Pass `bento_core::include_plan!()` for the plan the derives
-    /// were checked against.
-    pub fn plan(mut self, plan: bento_core::plan::Plan) -> Self {
-        self.plan = Some(Arc::new(plan));
-        self
-    }
-
-    /// How often an instance that is not relaying tries to take over
-    /// (default 1 s): the bound on failover after the leader's session ends,
-    /// for one cheap query per interval per standby.
-    pub fn takeover_interval(mut self, interval: Duration) -> Self {
-        self.takeover_interval = interval.max(Duration::from_millis(10));
-        self
-    }
-
-    /// How often the relaying instance looks at the table when no
-    /// notification came (default 5 s): the fallback when `LISTEN` is
-    /// unavailable, as behind a transaction-mode connection pooler.
-    pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval.max(Duration::from_millis(10));
-        self
-    }
-
-    /// Makes direct calls (`find_subscriber`, commands, emails...) of every
-    /// client built with this outbox share one budget per endpoint family
-    /// with all other instances through the database (default off). Costs
-    /// one round trip and one row update per call; when the database cannot
-    /// be reached, calls fall back to this process's own pacing.
-    pub fn fleet_pacing(mut self, on: bool) -> Self {
-        self.fleet_pacing = on;
-        self
-    }
-
-    /// The pool it uses.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// What this process's relay has done.
-    pub fn relay_stats(&self) -> RelayStats {
-        self.status.stats()
-    }
-
-    /// Creates or upgrades the outbox's tables. Idempotent and versioned
-    /// (`bento_outbox_migrations`); concurrent calls from several processes
-    /// wait on an advisory lock and find the work done.
-    pub async fn migrate(&self) -> Result<(), OutboxError> {
-        self.within("migrate", self.migrate_now()).await
-    }
-
-    async fn migrate_now(&self) -> Result<(), OutboxError> {
-        let mut conn = self.pool.acquire().await?;
-        let conn: &mut PgConnection = &mut conn;
-        sqlx::query("BEGIN").execute(&mut *conn).await?;
-        match schema::migrate_on(conn).await {
-            Ok(()) => {
-                sqlx::query("COMMIT").execute(&mut *conn).await?;
-                Ok(())
-            }
-            Err(error) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                Err(error.into())
-            }
-        }
-    }
-
+impl crate::Outbox<Postgres> {
     /// The schema version `migrate` brings the database to.
     pub fn schema_version() -> i32 {
         schema::VERSION
     }
+}
 
-    /// Writes `event` to the outbox inside the caller's transaction (pass
-    /// `&mut *tx`): checked and encoded as [`Client::track`](bento_core::Client::track)
-    /// does, so an invalid event is an error and nothing is written.
-    pub async fn track<E: BentoEvent + ?Sized>(
-        &self,
-        conn: &mut PgConnection,
-        event: &E,
-    ) -> Result<(), OutboxError> {
-        let item = crate::checked(Encoded::event(event), self.plan.as_deref())?;
-        self.within("track", insert(conn, &[item])).await
+impl Ops for Postgres {
+    type Extra = ();
+
+    fn extra() {}
+
+    const POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+    fn migrate(outbox: &Outbox) -> BoxFuture<'_, Result<(), OutboxError>> {
+        Box::pin(async move {
+            let mut conn = outbox.pool.acquire().await?;
+            let conn: &mut PgConnection = &mut conn;
+            sqlx::query("BEGIN").execute(&mut *conn).await?;
+            match schema::migrate_on(conn).await {
+                Ok(()) => {
+                    sqlx::query("COMMIT").execute(&mut *conn).await?;
+                    Ok(())
+                }
+                Err(error) => {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    Err(error.into())
+                }
+            }
+        })
     }
 
-    /// Writes `event` about the subscriber `email` inside the caller's
-    /// transaction: for events without an email of their own (an event with
-    /// one keeps it), as [`Client::track_for`](bento_core::Client::track_for).
-    pub async fn track_for<E: SubscriberEvent + ?Sized>(
-        &self,
-        conn: &mut PgConnection,
-        email: &str,
-        event: &E,
-    ) -> Result<(), OutboxError> {
-        self.track(conn, &ForSubscriber::new(email, event)).await
+    fn insert<'c>(
+        conn: &'c mut PgConnection,
+        items: &'c [Encoded],
+    ) -> BoxFuture<'c, Result<(), OutboxError>> {
+        Box::pin(insert(conn, items))
     }
 
-    /// Writes several events in one statement inside the caller's
-    /// transaction, all or none: every event is checked first.
-    pub async fn track_all<E: BentoEvent>(
-        &self,
-        conn: &mut PgConnection,
-        events: &[E],
-    ) -> Result<(), OutboxError> {
-        let items = crate::encode_events(events, self.plan.as_deref())?;
-        self.within("track_all", insert(conn, &items)).await
+    fn pending(outbox: &Outbox) -> BoxFuture<'_, Result<u64, OutboxError>> {
+        Box::pin(async move {
+            let count: i64 = sqlx::query_scalar("SELECT count(*) FROM bento_outbox WHERE NOT dead")
+                .fetch_one(&outbox.pool)
+                .await?;
+            Ok(count.max(0) as u64)
+        })
     }
 
-    /// Writes subscriber records to the outbox inside the caller's
-    /// transaction, all or none: every record is checked first.
-    pub async fn import<S: BentoSubscriber>(
-        &self,
-        conn: &mut PgConnection,
-        records: &[S],
-    ) -> Result<(), OutboxError> {
-        let items = crate::encode_records(records, self.plan.as_deref())?;
-        self.within("import", insert(conn, &items)).await
-    }
-
-    /// Items waiting for delivery (not dead letters).
-    pub async fn pending(&self) -> Result<u64, OutboxError> {
-        let count =
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM bento_outbox WHERE NOT dead")
-                .fetch_one(&self.pool);
-        let count = self.within("pending", async { Ok(count.await?) }).await?;
-        Ok(count.max(0) as u64)
-    }
-
-    /// The oldest `limit` dead letters.
-    pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>, OutboxError> {
-        let rows = sqlx::query_as::<_, (i64, i16, String, i32, Option<String>)>(
-            "SELECT id, kind, body::text, attempts, reason FROM bento_outbox
-             WHERE dead ORDER BY id LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool);
-        let rows = self
-            .within("dead_letters", async { Ok(rows.await?) })
+    fn dead_letters(
+        outbox: &Outbox,
+        limit: u32,
+    ) -> BoxFuture<'_, Result<Vec<DeadLetter>, OutboxError>> {
+        Box::pin(async move {
+            let rows = sqlx::query_as::<_, (i64, i16, String, i32, Option<String>)>(
+                "SELECT id, kind, body::text, attempts, reason FROM bento_outbox
+                 WHERE dead ORDER BY id LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .fetch_all(&outbox.pool)
             .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, kind, json, attempts, reason)| {
-                Some(DeadLetter {
+            Ok(rows
+                .into_iter()
+                .map(|(id, kind, json, attempts, reason)| DeadLetter {
                     id,
-                    kind: kind_of(kind)?,
+                    kind: kind_of(i64::from(kind)),
                     json,
-                    attempts,
+                    attempts: i64::from(attempts),
                     reason: reason.unwrap_or_default(),
                 })
-            })
-            .collect())
+                .collect())
+        })
     }
 
-    /// Puts the dead letters with these ids back in line for delivery (with
-    /// their attempts reset); returns how many there were.
-    pub async fn retry_dead_letters(&self, ids: &[i64]) -> Result<u64, OutboxError> {
-        self.revive(Some(ids)).await
-    }
-
-    /// Puts every dead letter back in line for delivery.
-    pub async fn retry_all_dead_letters(&self) -> Result<u64, OutboxError> {
-        self.revive(None).await
-    }
-
-    /// Deletes the dead letters with these ids; returns how many there were.
-    pub async fn purge_dead_letters(&self, ids: &[i64]) -> Result<u64, OutboxError> {
-        let done = sqlx::query("DELETE FROM bento_outbox WHERE dead AND id = ANY($1)")
-            .bind(ids)
-            .execute(&self.pool);
-        let done = self
-            .within("purge_dead_letters", async { Ok(done.await?) })
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    /// Deletes every dead letter.
-    pub async fn purge_all_dead_letters(&self) -> Result<u64, OutboxError> {
-        let done = sqlx::query("DELETE FROM bento_outbox WHERE dead").execute(&self.pool);
-        let done = self
-            .within("purge_all_dead_letters", async { Ok(done.await?) })
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn revive(&self, ids: Option<&[i64]>) -> Result<u64, OutboxError> {
-        // The relay wakes on the notification, sent at commit.
-        let done = sqlx::query(
-            "WITH revived AS (
-                UPDATE bento_outbox
-                SET dead = false, attempts = 0, reason = NULL, failed_at = NULL
-                WHERE dead AND ($1::bigint[] IS NULL OR id = ANY($1))
-                RETURNING id
+    fn revive<'a>(
+        outbox: &'a Outbox,
+        ids: Option<&'a [i64]>,
+    ) -> BoxFuture<'a, Result<u64, OutboxError>> {
+        Box::pin(async move {
+            // The relay wakes on the notification, sent at commit.
+            let done = sqlx::query(
+                "WITH revived AS (
+                    UPDATE bento_outbox
+                    SET dead = false, attempts = 0, reason = NULL, failed_at = NULL
+                    WHERE dead AND ($1::bigint[] IS NULL OR id = ANY($1))
+                    RETURNING id
+                )
+                SELECT count(*), pg_notify('bento_outbox', '') FROM revived",
             )
-            SELECT count(*), pg_notify('bento_outbox', '') FROM revived",
-        )
-        .bind(ids)
-        .fetch_one(&self.pool);
-        let done = self
-            .within("retry_dead_letters", async { Ok(done.await?) })
+            .bind(ids)
+            .fetch_one(&outbox.pool)
             .await?;
-        let count: i64 = sqlx::Row::try_get(&done, 0)?;
-        Ok(count.max(0) as u64)
+            let count: i64 = sqlx::Row::try_get(&done, 0)?;
+            Ok(count.max(0) as u64)
+        })
+    }
+
+    fn purge<'a>(
+        outbox: &'a Outbox,
+        ids: Option<&'a [i64]>,
+    ) -> BoxFuture<'a, Result<u64, OutboxError>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "DELETE FROM bento_outbox WHERE dead AND ($1::bigint[] IS NULL OR id = ANY($1))",
+            )
+            .bind(ids)
+            .execute(&outbox.pool)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    fn lead(outbox: &Outbox) -> BoxFuture<'_, Result<Box<dyn StoreSession>, StoreError>> {
+        Box::pin(session::elect(&outbox.pool, outbox.takeover_interval))
+    }
+
+    fn pacer(outbox: &Outbox) -> Arc<dyn RateBudget> {
+        Arc::new(SharedPacer::new(
+            PgSlots::new(&outbox.pool, outbox.timeout),
+            outbox.timeout,
+        ))
     }
 }
 
@@ -402,46 +260,6 @@ async fn insert(conn: &mut PgConnection, items: &[Encoded]) -> Result<(), Outbox
 /// The client's encoding is UTF-8 JSON (serde_json writes nothing else).
 fn json_text(item: &Encoded) -> &str {
     std::str::from_utf8(item.json()).unwrap_or("null")
-}
-
-impl Outbox {
-    fn fleet_pacer(&self) -> Arc<FleetPacer> {
-        Arc::clone(
-            self.fleet
-                .get_or_init(|| Arc::new(FleetPacer::new(&self.pool, self.timeout))),
-        )
-    }
-}
-
-/// The relay of a client built with `ClientBuilder::outbox(outbox)` drains
-/// this table; its batch requests take their slots from the fleet's budget in
-/// the database (and, with [`fleet_pacing`](Outbox::fleet_pacing), so do
-/// direct calls).
-impl DurableStore for Outbox {
-    fn settings(&self) -> StoreSettings {
-        StoreSettings::new(self.takeover_interval, self.poll_interval, self.max_age)
-    }
-
-    fn status(&self) -> Arc<RelayStatus> {
-        Arc::clone(&self.status)
-    }
-
-    fn lead(
-        &self,
-    ) -> bento_core::store::BoxFuture<
-        '_,
-        Result<Box<dyn bento_core::store::StoreSession>, bento_core::store::StoreError>,
-    > {
-        Box::pin(relay::elect(&self.pool, self.takeover_interval))
-    }
-
-    fn rate_budget(&self) -> Option<Arc<dyn bento_core::budget::RateBudget>> {
-        Some(self.fleet_pacer())
-    }
-
-    fn paces_direct_calls(&self) -> bool {
-        self.fleet_pacing
-    }
 }
 
 #[cfg(test)]

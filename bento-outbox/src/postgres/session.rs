@@ -8,12 +8,12 @@
 
 use std::time::Duration;
 
-use bento_core::store::{BoxFuture, Settle, StoreError, StoreSession, StoredRow};
+use bento_core::store::{BoxFuture, Claim, Settle, StoreError, StoreSession, StoredRow};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection, PgPool};
 
 use super::schema::RELAY_LOCK;
-use crate::kind_of;
+use crate::row::{kind_of, unknown_kind};
 
 /// Waits until this instance holds the relay lock, on a connection of its
 /// own that holds it as long as it lives.
@@ -45,6 +45,21 @@ struct PgSession {
     conn: PgConnection,
     listen_pool: PgPool,
     listener: Option<PgListener>,
+    /// Who this session is, in `bento_outbox_relay.leader`: the fence
+    /// `sending` checks.
+    me: String,
+}
+
+/// Unique per session, so a process that leads twice never mistakes its
+/// earlier session's record for this one's.
+fn holder() -> String {
+    static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        "{} pid {} session {}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "unknown host".to_owned()),
+        std::process::id(),
+        SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
 impl PgSession {
@@ -66,6 +81,7 @@ impl PgSession {
             conn,
             listen_pool,
             listener,
+            me: holder(),
         })
     }
 }
@@ -73,16 +89,11 @@ impl PgSession {
 impl StoreSession for PgSession {
     fn interrupted(&mut self) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move {
-            let me = format!(
-                "{} pid {}",
-                std::env::var("HOSTNAME").unwrap_or_else(|_| "unknown host".to_owned()),
-                std::process::id()
-            );
             let (first, last): (Option<i64>, Option<i64>) = sqlx::query_as(
                 "UPDATE bento_outbox_relay SET leader = $1, leader_since = now()
                  RETURNING sending_first, sending_last",
             )
-            .bind(&me)
+            .bind(&self.me)
             .fetch_one(&mut self.conn)
             .await?;
             let (Some(first), Some(last)) = (first, last) else {
@@ -100,37 +111,44 @@ impl StoreSession for PgSession {
         })
     }
 
-    fn claim(
-        &mut self,
-        outside: Option<(i64, i64)>,
-        limit: usize,
-    ) -> BoxFuture<'_, Result<Vec<StoredRow>, StoreError>> {
+    fn claim(&mut self, claim: Claim) -> BoxFuture<'_, Result<Vec<StoredRow>, StoreError>> {
         Box::pin(async move {
-            if outside.is_none()
+            if claim.outside.is_none()
                 && let Some(listener) = self.listener.as_mut()
             {
                 // Notifications so far are about rows this claim sees.
                 while listener.next_buffered().is_some() {}
             }
-            let (first, last) = outside.unwrap_or((0, -1));
+            let (first, last) = claim.outside.unwrap_or((0, -1));
+            // The oldest rows while their bodies add up to the byte limit
+            // (and always the first): what the relay holds is bounded by
+            // bytes, however large the rows.
             let rows: Vec<(i64, i16, String, f64)> = sqlx::query_as(
-                "SELECT id, kind, body::text,
-                        extract(epoch FROM clock_timestamp() - created_at)::float8 * 1000
-                 FROM bento_outbox WHERE NOT dead AND (id < $1 OR id > $2)
-                 ORDER BY id LIMIT $3",
+                "SELECT id, kind, body, age_ms FROM (
+                    SELECT id, kind, body::text AS body,
+                           extract(epoch FROM clock_timestamp() - created_at)::float8 * 1000 AS age_ms,
+                           sum(octet_length(body::text)) OVER (ORDER BY id) AS running,
+                           row_number() OVER (ORDER BY id) AS n
+                    FROM bento_outbox WHERE NOT dead AND (id < $1 OR id > $2)
+                    ORDER BY id LIMIT $3
+                 ) claimed
+                 WHERE n = 1 OR running <= $4
+                 ORDER BY id",
             )
             .bind(first)
             .bind(last)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(claim.rows).unwrap_or(i64::MAX))
+            .bind(i64::try_from(claim.bytes).unwrap_or(i64::MAX))
             .fetch_all(&mut self.conn)
             .await?;
             Ok(rows
                 .into_iter()
-                .map(|(id, kind, json, age_ms)| StoredRow {
-                    id,
-                    kind: kind_of(kind),
-                    json,
-                    age: Duration::from_secs_f64(age_ms.clamp(0.0, 1e12) / 1000.0),
+                .map(|(id, kind, json, age_ms)| {
+                    let age = Duration::from_secs_f64(age_ms.clamp(0.0, 1e12) / 1000.0);
+                    match kind_of(i64::from(kind)) {
+                        Some(kind) => StoredRow::new(id, age, kind, json),
+                        None => StoredRow::unreadable(id, age, unknown_kind(kind)),
+                    }
                 })
                 .collect())
         })
@@ -138,14 +156,24 @@ impl StoreSession for PgSession {
 
     fn sending(&mut self, first: i64, last: i64) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
-            sqlx::query(
+            // The fence: the session advisory lock already makes this
+            // connection the only leader, and the record must be this
+            // session's own, in the statement that writes the range.
+            let fenced = sqlx::query(
                 "UPDATE bento_outbox_relay
-                 SET sending_first = $1, sending_last = $2, sending_since = now()",
+                 SET sending_first = $1, sending_last = $2, sending_since = now()
+                 WHERE leader = $3",
             )
             .bind(first)
             .bind(last)
+            .bind(&self.me)
             .execute(&mut self.conn)
             .await?;
+            if fenced.rows_affected() != 1 {
+                return Err(
+                    "another instance leads the Bento outbox now; this one sends nothing".into(),
+                );
+            }
             Ok(())
         })
     }
@@ -188,6 +216,7 @@ impl StoreSession for PgSession {
                 conn,
                 listen_pool,
                 listener,
+                ..
             } = *self;
             // Closing the session frees the lock at once.
             drop(listener);

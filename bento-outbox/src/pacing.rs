@@ -1,6 +1,8 @@
-//! Fleet-wide pacing: every instance takes its request slots from one budget
-//! per endpoint family, kept in the database (`bento_outbox_slot`), so the
-//! fleet together stays under Bento's limits.
+//! Pacing shared by every process using one database: each takes its
+//! request slots from one budget per endpoint family kept in the database,
+//! so the fleet together (or a leader and the successor that took over in
+//! the same window) stays under Bento's limits. Each database keeps the
+//! budget its own way ([`Slots`]); the rules around it are here.
 //!
 //! A slot is held from its grant until its request ended, and counts for a
 //! window after that, as in the local pacer: however late a granted request
@@ -11,33 +13,80 @@
 //!
 //! The local pacer is always asked first, so a process never sends more than
 //! the limit alone, also while the database is unreachable: then this pacer
-//! says so at once (no call waits for a pool's timeout) and a background
-//! probe finds out when it answers again.
+//! says so quickly (each call waits at most the outbox's timeout and never
+//! more than [`CALL_TIMEOUT`], not a pool's acquire timeout) and a
+//! background probe finds out when it answers again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bento_core::EndpointFamily;
-use bento_core::RateLimit;
 use bento_core::budget::{BoxFuture, Budget, RateBudget, RemoteSlot, SlotRequest};
-use bento_core::delivery::on_delivery_thread;
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use bento_core::{EndpointFamily, RateLimit};
 
 /// How long after a failure the database is asked again.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The database side of the pacer.
-pub(crate) struct FleetPacer {
-    /// For direct calls, on the application's runtimes.
-    callers: PgPool,
-    /// For the delivery thread, whose runtime is its own: a connection made
-    /// there must not end up in a pool the application uses after that
-    /// runtime is gone.
-    engine: PgPool,
-    /// The longest a budget call may take before the database counts as
-    /// unreachable.
+/// The longest one budget call may take before the database counts as
+/// unreachable: a healthy one answers in milliseconds, and a caller must not
+/// wait out a whole outbox timeout (10 s by default) for a slot.
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The outbox's timeout, capped at [`CALL_TIMEOUT`].
+pub(crate) fn call_timeout(outbox_timeout: Duration) -> Duration {
+    outbox_timeout.min(CALL_TIMEOUT)
+}
+
+/// What a database does to keep the budget.
+pub(crate) trait Slots: Send + Sync + 'static {
+    /// Takes a slot of `family` (`Ok(id)`) if fewer than `limit` are held
+    /// or ended less than `window` ago, holding it for at most `hold`; else
+    /// says how long until one may be free (`Err(wait)`).
+    fn take(
+        &self,
+        family: &'static str,
+        limit: u32,
+        window: Duration,
+        hold: Duration,
+    ) -> BoxFuture<'_, Result<Result<i64, Duration>, sqlx::Error>>;
+
+    /// The slot's request ended now (`used`), or never went out.
+    fn end(&self, slot: i64, used: bool) -> BoxFuture<'static, Result<(), sqlx::Error>>;
+
+    /// Holds `family` back for `delay` for everyone (Bento's `Retry-After`).
+    fn defer(
+        &self,
+        family: &'static str,
+        delay: Duration,
+    ) -> BoxFuture<'_, Result<(), sqlx::Error>>;
+
+    /// Whether the database answers.
+    fn ping(&self) -> BoxFuture<'static, Result<(), sqlx::Error>>;
+}
+
+/// The budget's name for a family.
+pub(crate) fn family_name(family: EndpointFamily) -> &'static str {
+    match family {
+        EndpointFamily::Fetch => "fetch",
+        EndpointFamily::Batch => "batch",
+        EndpointFamily::Experimental => "experimental",
+        EndpointFamily::Stats => "stats",
+        _ => "other",
+    }
+}
+
+/// The window a fleet paces against through its database: the grant and
+/// the request are further apart than in one process (a database round
+/// trip, another process's scheduling), so the margin is at least 50 ms.
+pub(crate) fn fleet_window(limit: RateLimit) -> Duration {
+    let window = limit.window();
+    window.saturating_add((window / 200).max(Duration::from_millis(50)))
+}
+
+/// A [`RateBudget`] kept by a database.
+pub(crate) struct SharedPacer<S: Slots> {
+    slots: Arc<S>,
+    /// The longest one call waits for the database.
     timeout: Duration,
     health: Arc<Health>,
 }
@@ -65,67 +114,25 @@ impl Health {
     }
 }
 
-impl std::fmt::Debug for FleetPacer {
+impl<S: Slots> std::fmt::Debug for SharedPacer<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FleetPacer")
+        f.debug_struct("SharedPacer")
             .field("down", &self.health.down.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
 
-fn family_name(family: EndpointFamily) -> &'static str {
-    match family {
-        EndpointFamily::Fetch => "fetch",
-        EndpointFamily::Batch => "batch",
-        EndpointFamily::Experimental => "experimental",
-        EndpointFamily::Stats => "stats",
-        _ => "other",
-    }
-}
-
-/// The window a fleet paces against through its database: the grant and
-/// the request are further apart than in one process (a database round
-/// trip, another process's scheduling), so the margin is at least 50 ms.
-fn fleet_window(limit: RateLimit) -> Duration {
-    let window = limit.window();
-    window.saturating_add((window / 200).max(Duration::from_millis(50)))
-}
-
-impl FleetPacer {
-    /// `timeout` bounds each budget call.
-    pub(crate) fn new(pool: &PgPool, timeout: Duration) -> Self {
-        // A lost budget update costs at most one slot, never an item: no
-        // need to wait for the disk at every call.
-        let options = pool
-            .connect_options()
-            .as_ref()
-            .clone()
-            .options([("synchronous_commit", "off")])
-            .application_name("bento-fleet-pacing");
-        let pool_of = |size| {
-            PgPoolOptions::new()
-                .max_connections(size)
-                .acquire_timeout(timeout)
-                .connect_lazy_with(options.clone())
-        };
+impl<S: Slots> SharedPacer<S> {
+    /// Each call waits for the database at most `timeout`, capped at
+    /// [`CALL_TIMEOUT`].
+    pub(crate) fn new(slots: S, timeout: Duration) -> Self {
         Self {
-            callers: pool_of(4),
-            engine: pool_of(2),
-            timeout,
+            slots: Arc::new(slots),
+            timeout: call_timeout(timeout),
             health: Arc::default(),
         }
     }
 
-    fn pool(&self) -> &PgPool {
-        if on_delivery_thread() {
-            &self.engine
-        } else {
-            &self.callers
-        }
-    }
-
-    /// Takes a fleet-wide slot for `family`, or says how long until one may
-    /// be free, or that the local pacer alone decides.
     async fn take_slot(&self, request: SlotRequest) -> Budget {
         let SlotRequest {
             family,
@@ -137,32 +144,24 @@ impl FleetPacer {
             self.probe();
             return Budget::Local;
         }
-        let pool = self.pool();
         let taken = tokio::time::timeout(
             self.timeout,
-            sqlx::query_as::<_, (f64, Option<i64>)>(
-                "SELECT wait_ms, slot FROM bento_outbox_hold_slot($1, $2, $3, $4)",
-            )
-            .bind(family_name(family))
-            .bind(limit.requests() as i32)
-            .bind(fleet_window(limit).as_secs_f64() * 1000.0)
-            .bind(hold.as_secs_f64() * 1000.0)
-            .fetch_one(pool),
+            self.slots.take(
+                family_name(family),
+                limit.requests(),
+                fleet_window(limit),
+                hold,
+            ),
         )
         .await;
         match taken {
-            Ok(Ok((_, Some(slot)))) => Budget::Slot(Box::new(FleetSlot {
+            Ok(Ok(Ok(slot))) => Budget::Slot(Box::new(HeldSlot {
                 slot,
-                pool: pool.clone(),
+                slots: Arc::clone(&self.slots),
                 timeout: self.timeout,
             })),
-            Ok(Ok((wait_ms, None))) => {
-                let ms = if wait_ms.is_finite() {
-                    wait_ms.clamp(1.0, 86_400_000.0)
-                } else {
-                    1000.0
-                };
-                Budget::Wait(Duration::from_secs_f64(ms / 1000.0))
+            Ok(Ok(Err(wait))) => {
+                Budget::Wait(wait.clamp(Duration::from_millis(1), Duration::from_secs(86_400)))
             }
             Ok(Err(error)) => {
                 self.health.failed(&error);
@@ -187,11 +186,11 @@ impl FleetPacer {
             return;
         };
         let health = Arc::clone(&self.health);
-        let pool = self.pool().clone();
+        let ping = self.slots.ping();
         let timeout = self.timeout;
         runtime.spawn(async move {
             tokio::time::sleep(PROBE_INTERVAL).await;
-            let answered = tokio::time::timeout(timeout, sqlx::query("SELECT 1").execute(&pool))
+            let answered = tokio::time::timeout(timeout, ping)
                 .await
                 .is_ok_and(|done| done.is_ok());
             if answered {
@@ -201,28 +200,21 @@ impl FleetPacer {
         });
     }
 
-    /// Holds the whole fleet back for `delay` (Bento's `Retry-After`).
     async fn defer_family(&self, family: EndpointFamily, delay: Duration) {
         if self.health.down.load(Ordering::Acquire) {
             return;
         }
-        let done = tokio::time::timeout(
-            self.timeout,
-            sqlx::query("SELECT bento_outbox_defer($1, $2)")
-                .bind(family_name(family))
-                .bind(delay.as_secs_f64() * 1000.0)
-                .execute(self.pool()),
-        )
-        .await;
+        let done =
+            tokio::time::timeout(self.timeout, self.slots.defer(family_name(family), delay)).await;
         match done {
-            Ok(Ok(_)) => {}
+            Ok(Ok(())) => {}
             Ok(Err(error)) => self.health.failed(&error),
             Err(_) => self.health.failed(&"no answer to a deferral"),
         }
     }
 }
 
-impl RateBudget for FleetPacer {
+impl<S: Slots> RateBudget for SharedPacer<S> {
     fn take(&self, request: SlotRequest) -> BoxFuture<'_, Budget> {
         Box::pin(self.take_slot(request))
     }
@@ -232,14 +224,14 @@ impl RateBudget for FleetPacer {
     }
 }
 
-/// A slot held in `bento_outbox_slot`.
-struct FleetSlot {
+/// A slot held in the database.
+struct HeldSlot<S: Slots> {
     slot: i64,
-    pool: PgPool,
+    slots: Arc<S>,
     timeout: Duration,
 }
 
-impl RemoteSlot for FleetSlot {
+impl<S: Slots> RemoteSlot for HeldSlot<S> {
     fn end(self: Box<Self>, used: bool) {
         // Recorded in the background: the request's answer is not held up
         // by the database, and a record that never lands only keeps the
@@ -247,15 +239,10 @@ impl RemoteSlot for FleetSlot {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        let end = self.slots.end(self.slot, used);
+        let timeout = self.timeout;
         runtime.spawn(async move {
-            let _ = tokio::time::timeout(
-                self.timeout,
-                sqlx::query("SELECT bento_outbox_end_slot($1, $2)")
-                    .bind(self.slot)
-                    .bind(used)
-                    .execute(&self.pool),
-            )
-            .await;
+            let _ = tokio::time::timeout(timeout, end).await;
         });
     }
 }

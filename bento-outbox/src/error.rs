@@ -1,0 +1,69 @@
+//! Why an outbox call failed.
+
+use std::time::Duration;
+
+use bento_core::{ItemKind, ValidationError};
+
+/// Why an outbox call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OutboxError {
+    /// The item is invalid; nothing was written.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The item is larger than one request may be: the relay could never
+    /// send it, so it is refused here, as `Client::track` refuses it.
+    #[error(
+        "{kind:?} is {size} bytes once encoded, over the {limit}-byte request budget; \
+         nothing was written: trim its details, or raise Outbox::max_item_bytes together \
+         with ClientBuilder::max_batch_bytes"
+    )]
+    TooLarge {
+        /// What it is.
+        kind: ItemKind,
+        /// Its encoded size.
+        size: usize,
+        /// [`Outbox::max_item_bytes`](crate::Outbox::max_item_bytes).
+        limit: usize,
+    },
+    /// SQLite rolled the caller's transaction back by itself after an error
+    /// inside it (a full disk, an I/O error, a busy or out-of-memory
+    /// failure), though sqlx still counts it as open: nothing of it will be
+    /// committed, and nothing was written to the outbox. Roll the
+    /// transaction back and run it again; build the pool with
+    /// [`sqlite::pool_options`](crate::sqlite::pool_options) so that such a
+    /// connection is closed instead of reused (see its docs).
+    #[error(
+        "SQLite rolled this transaction back by itself after an earlier error in it \
+         (a full disk, an I/O error...), though sqlx still counts it as open: nothing of it \
+         will be committed and nothing was written to the outbox; roll it back and retry, \
+         and build the pool with bento_outbox::sqlite::pool_options()"
+    )]
+    TransactionLost,
+    /// The database refused or failed.
+    #[error("the Bento outbox's database call failed: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The database did not answer within the outbox's `timeout`; in a
+    /// transaction, roll it back (nothing of it is sent).
+    #[error(
+        "the Bento outbox's {operation} got no answer from the database within {timeout:?} (set with Outbox::timeout)"
+    )]
+    Timeout {
+        /// What was asked: `track`, `migrate`...
+        operation: &'static str,
+        /// The timeout that passed.
+        timeout: Duration,
+    },
+}
+
+/// Runs one database call within `timeout`, or fails it as [`OutboxError::Timeout`].
+pub(crate) async fn within<T>(
+    timeout: Duration,
+    operation: &'static str,
+    call: impl std::future::Future<Output = Result<T, OutboxError>>,
+) -> Result<T, OutboxError> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(done) => done,
+        Err(_) => Err(OutboxError::Timeout { operation, timeout }),
+    }
+}
