@@ -705,6 +705,44 @@ async fn a_frozen_database_neither_stalls_fleet_pacing_nor_breaks_the_limit() {
     client.shutdown(Duration::from_secs(5)).await.unwrap();
 }
 
+/// With the outbox's default 10 s timeout and PostgreSQL frozen from the
+/// start, neither the first fleet-paced direct call nor the first batch of
+/// the in-memory queue waits that timeout out: a budget call gives up after
+/// at most a second and the process paces itself meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_down_the_first_paced_calls_do_not_wait_the_outbox_timeout() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let (server, _pool, emulator, outbox) = setup(None).await;
+    let outbox = outbox.fleet_pacing(true);
+    let client = builder(&emulator)
+        .rate_limits(RateLimits::default())
+        .outbox(outbox)
+        .build()
+        .unwrap();
+    server.freeze();
+    let started = Instant::now();
+    client.tags().await.unwrap();
+    let direct = started.elapsed();
+    let started = Instant::now();
+    client.track(&event(1)).unwrap();
+    let report = client.flush(Duration::from_secs(20)).await;
+    let batch = started.elapsed();
+    server.thaw();
+    eprintln!(
+        "with PostgreSQL frozen: the first direct call took {direct:?}, the first batch {batch:?}"
+    );
+    assert_eq!(report.unwrap().stats.sent, 1);
+    assert!(
+        direct < Duration::from_secs(5),
+        "the first direct call waited {direct:?}"
+    );
+    assert!(
+        batch < Duration::from_secs(5),
+        "the first batch waited {batch:?}"
+    );
+    client.shutdown(Duration::from_secs(5)).await.unwrap();
+}
+
 /// Bento unreachable for longer than the whole retry budget (ten attempts
 /// at this policy take well under a second): the rows wait in the table,
 /// none becomes a dead letter, and all are delivered once Bento is back.

@@ -7,6 +7,7 @@ pub mod late;
 pub mod postgres;
 pub mod relay;
 pub mod sqlite;
+pub mod wait;
 
 use std::time::Duration;
 

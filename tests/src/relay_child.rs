@@ -7,7 +7,10 @@
 //! Reads `DATABASE_URL` (or `RELAY_SQLITE`, a SQLite file) and the `BENTO_*` variables; `RELAY_FLUSH_MS`,
 //! `RELAY_REQUESTS` and `RELAY_WINDOW_MS` (the client's batch pacing) and
 //! `RELAY_TAKEOVER_MS` tune it. Prints its relay counters as one line every
-//! 50 ms; stops gracefully on SIGTERM.
+//! 50 ms; stops gracefully on SIGTERM. With `RELAY_MODE=writer` (and
+//! `RELAY_SQLITE`) it relays nothing and writes instead, as another busy
+//! process of the application would: short write transactions into a table
+//! of its own, back to back, their count printed as `writes=`.
 
 use std::io::Write;
 use std::time::Duration;
@@ -43,7 +46,13 @@ pub fn main() {
         .enable_all()
         .build()
         .expect("a runtime")
-        .block_on(relay())
+        .block_on(async {
+            if std::env::var("RELAY_MODE").as_deref() == Ok("writer") {
+                write().await
+            } else {
+                relay().await
+            }
+        })
         .expect("the relay runs until SIGTERM and shuts down");
 }
 
@@ -119,5 +128,43 @@ async fn relay() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     client.shutdown(Duration::from_secs(5)).await?;
+    Ok(())
+}
+
+/// Writes back to back until SIGTERM: each transaction takes the write lock
+/// and inserts a few rows.
+#[allow(clippy::print_stdout)]
+async fn write() -> Result<(), Box<dyn std::error::Error>> {
+    let file = std::env::var("RELAY_SQLITE")?;
+    let pool = crate::sqlite::pool(std::path::Path::new(&file)).await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS app_writes (n INTEGER NOT NULL, at REAL)")
+        .execute(&pool)
+        .await?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut writes = 0u64;
+    let mut ticker = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = ticker.tick() => {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "leader=0 writes={writes}")?;
+                out.flush()?;
+            }
+            written = async {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                for n in 0..5 {
+                    sqlx::query("INSERT INTO app_writes (n, at) VALUES (?1, julianday('now'))")
+                        .bind(n)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            } => {
+                written?;
+                writes += 1;
+            }
+        }
+    }
     Ok(())
 }
