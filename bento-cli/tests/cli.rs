@@ -94,8 +94,56 @@ async fn a_100001_row_csv_takes_101_requests_and_every_subscriber_arrives() {
     assert_eq!(ada.fields["first_name"], "User 100000");
     assert_eq!(ada.fields["company"], "Acme");
     assert!(
-        !dir.join("people.csv.bento-checkpoint").exists(),
-        "removed when done"
+        dir.join("people.csv.bento-checkpoint").exists(),
+        "kept as the record of a finished import"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Running a finished import again sends nothing (for events, sending them
+/// again would record them twice) and says so; rows appended since are sent
+/// alone; `--restart` sends the whole file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_import_run_again_sends_nothing_but_what_was_appended() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let dir = scratch("again");
+    let file = dir.join("events.jsonl");
+    let line = |n: usize| format!("{{\"type\":\"order.placed\",\"email\":\"u{n}@example.com\"}}\n");
+    std::fs::write(&file, (0..50).map(line).collect::<String>()).unwrap();
+    let run = |args: &[&str]| {
+        let mut command = bento(&emulator);
+        command.args(["import", "events"]).args(args).arg(&file);
+        command.output().unwrap()
+    };
+    let first = run(&[]);
+    assert!(first.status.success(), "{}", text_of(&first));
+    assert_eq!(emulator.events().len(), 50);
+
+    let again = run(&[]);
+    let all = text_of(&again);
+    assert!(again.status.success(), "{all}");
+    assert!(all.contains("was imported by an earlier run"), "{all}");
+    assert!(all.contains("pass --restart"), "{all}");
+    assert_eq!(emulator.events().len(), 50, "nothing sent twice");
+
+    let mut appended = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap();
+    for n in 50..55 {
+        appended.write_all(line(n).as_bytes()).unwrap();
+    }
+    drop(appended);
+    let more = run(&[]);
+    assert!(more.status.success(), "{}", text_of(&more));
+    assert_eq!(emulator.events().len(), 55, "only the appended rows");
+
+    let restart = run(&["--restart"]);
+    assert!(restart.status.success(), "{}", text_of(&restart));
+    assert_eq!(
+        emulator.events().len(),
+        110,
+        "--restart sends the whole file"
     );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -2,7 +2,9 @@
 //! offset up to which every row was acknowledged by Bento, and a SHA-256 of
 //! the file up to there. A run resumes only when the file still begins with
 //! exactly those bytes, so an edited row that was already sent is never
-//! silently skipped, and rows appended since are sent.
+//! silently skipped, and rows appended since are sent. A finished import
+//! keeps its checkpoint (covering the whole file), so running the same
+//! command again sends nothing instead of everything twice.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -34,6 +36,9 @@ pub(crate) struct Checkpoint {
     pub(crate) rows_done: u64,
     pub(crate) accepted: u64,
     pub(crate) failed: u64,
+    /// The run reached the end of the file.
+    #[serde(default)]
+    pub(crate) finished: bool,
 }
 
 impl Checkpoint {
@@ -47,6 +52,7 @@ impl Checkpoint {
             rows_done: 0,
             accepted: 0,
             failed: 0,
+            finished: false,
         }
     }
 

@@ -94,6 +94,29 @@ pub(crate) async fn run(
     } else {
         Checkpoint::load(&checkpoint_path, kind, &args.file)?
     };
+    if let Some(done) = resumed.as_ref().filter(|r| r.finished)
+        && std::fs::metadata(&args.file).map(|m| m.len()).ok() == Some(done.offset)
+    {
+        // The same content, imported to its end by an earlier run.
+        out.done(
+            &format!(
+                "every row of {} was imported by an earlier run ({} rows: {} accepted, {} failed; \
+                 recorded in {}); nothing was sent: pass --restart to send the file again",
+                args.file.display(),
+                done.rows_done,
+                done.accepted,
+                done.failed,
+                checkpoint_path.display()
+            ),
+            json!({
+                "rows": done.rows_done,
+                "accepted": 0,
+                "failed": 0,
+                "already_imported": true,
+            }),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(resumed) = &resumed {
         eprintln!(
             "resuming at line {} of {}: the first {} rows are unchanged since the run that sent them \
@@ -105,6 +128,7 @@ pub(crate) async fn run(
         );
     }
     let mut state = resumed.clone().unwrap_or_else(|| Checkpoint::start(kind));
+    state.finished = false;
     let skipped = state.rows_done;
     let mut hasher = PrefixHasher::new(&args.file, state.offset)?;
     let mut progress = Progress::new(total);
@@ -168,8 +192,11 @@ pub(crate) async fn run(
     state.rows_done = seen;
     progress.update(seen, state.accepted, state.failed);
     progress.finish();
-    // Done: a later run of the same command starts afresh.
-    let _ = std::fs::remove_file(&checkpoint_path);
+    // Done: kept as the record of what was sent, so that running the same
+    // command again sends nothing (and rows appended later are sent alone).
+    state.advance(&mut hasher, read_to.0, read_to.1)?;
+    state.finished = true;
+    state.save(&checkpoint_path)?;
     out.done(
         &format!(
             "{} rows of {}: {} accepted, {} failed{}",
