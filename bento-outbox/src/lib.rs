@@ -1,28 +1,13 @@
-//! Transactional outboxes for the [Bento](https://bentonow.com) Rust SDK.
-//!
-//! Events and subscriber records are written in the application's own
-//! database transaction, so a commit means "will be delivered" and a
-//! rollback means "never sent"; a crash loses nothing, since the rows wait
-//! in the table. A [`bento_core::Client`] built with
-//! [`ClientBuilder::outbox`](bento_core::ClientBuilder::outbox) relays the
-//! table into Bento with its delivery engine (batching, pacing, the retry
-//! rule, the failure hook); exactly one instance among all that share the
-//! database relays at a time.
-//!
-//! One type, [`Outbox<DB>`](Outbox), over either database, as sqlx's
-//! `Pool<DB>` is:
-//!
-//! - [`postgres::Outbox`] (feature `postgres`, on by default): PostgreSQL,
-//!   leadership by a session advisory lock, `LISTEN/NOTIFY`.
-//! - [`sqlite::Outbox`] (feature `sqlite`): a SQLite file, leadership by a
-//!   lease row among the processes of one machine.
-//!
-//! Both offer the same operations, and both share one rate budget per
-//! endpoint family among every process using the database, so a fleet (or
-//! a leader and its successor) stays under Bento's limits together.
-//!
-//! This crate holds the stores; the engine knows them only through the
-//! seams of [`bento_core::store`] and [`bento_core::budget`].
+// The README is the crate's documentation (one copy for both); its examples
+// use both stores, so it is the crate doc when both are built (docs.rs, the
+// workspace's tests), and a pointer to it otherwise.
+#![cfg_attr(all(feature = "postgres", feature = "sqlite"), doc = include_str!("../README.md"))]
+#![cfg_attr(
+    not(all(feature = "postgres", feature = "sqlite")),
+    doc = "Transactional outboxes for the Bento Rust SDK, on PostgreSQL (feature `postgres`) \
+           or SQLite (feature `sqlite`): see the README, which is this crate's documentation \
+           when both features are on (as on docs.rs)."
+)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -77,7 +77,7 @@
 //! error), sqlx 0.8 still counts it as open, and a connection in that state
 //! can later report a `commit()` as done though nothing was written, while
 //! it holds SQLite's write lock for good. The outbox refuses to write into
-//! such a transaction ([`OutboxError::TransactionLost`](crate::OutboxError::TransactionLost)),
+//! such a transaction ([`OutboxError::TransactionLost`]),
 //! its own statements never run on such a connection (it closes them), and
 //! [`pool_options`] (or [`check_on_release`] in your own pool options)
 //! closes them when they are released, so no later transaction runs on one.
