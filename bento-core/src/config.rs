@@ -7,10 +7,10 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::client::{Client, Inner};
-use crate::dispatch::{DeliveryConfig, DeliveryFailure, Dispatcher, FailureHook};
+use crate::delivery::{DeliveryConfig, DeliveryFailure, Dispatcher, FailureHook};
 use crate::error::ConfigError;
+use crate::rate_limit::{Pacer, RateLimits};
 use crate::transport::Api;
-use crate::transport::rate_limit::{Pacer, RateLimits};
 use crate::transport::retry::RetryPolicy;
 
 /// Bento's production API root.
@@ -57,7 +57,7 @@ pub struct ClientBuilder {
     events_per_request: usize,
     max_response_bytes: u64,
     delivery: DeliveryConfig,
-    rate_budget: Option<Arc<dyn crate::budget::RateBudget>>,
+    rate_budget: Option<Arc<dyn crate::rate_limit::budget::RateBudget>>,
     plan: Option<Arc<bento_plan::Plan>>,
 }
 
@@ -339,10 +339,10 @@ impl ClientBuilder {
 
     /// Makes direct calls (and the delivery engine) also take their
     /// rate-limit slots from `budget`, shared with other processes: see
-    /// [`budget`](crate::budget). A store that brings its own
+    /// [`budget`](crate::rate_limit::budget). A store that brings its own
     /// ([`DurableStore::paces_direct_calls`](crate::store::DurableStore::paces_direct_calls))
     /// needs no call here.
-    pub fn rate_budget(mut self, budget: impl crate::budget::RateBudget) -> Self {
+    pub fn rate_budget(mut self, budget: impl crate::rate_limit::budget::RateBudget) -> Self {
         self.rate_budget = Some(Arc::new(budget));
         self
     }
@@ -458,7 +458,7 @@ impl ClientBuilder {
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
             retry: self.retry,
-            pacer: Pacer::new(&self.rate_limits),
+            pacer: Arc::new(Pacer::new(&self.rate_limits, self.timeout)),
             events_per_request: self.events_per_request,
             max_response_bytes: self.max_response_bytes,
             budget,
@@ -466,7 +466,7 @@ impl ClientBuilder {
         // The engine holds its owner weakly and untyped: it hands the
         // failure hook a client without keeping one alive or knowing `Client`.
         let inner = Arc::new_cyclic(|owner: &std::sync::Weak<Inner>| {
-            let owner: crate::dispatch::Owner = owner.clone();
+            let owner: crate::delivery::Owner = owner.clone();
             Inner {
                 http,
                 plan: self.plan.clone(),

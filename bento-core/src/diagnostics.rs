@@ -4,7 +4,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::transport::rate_limit::EndpointFamily;
+use crate::rate_limit::EndpointFamily;
 use crate::transport::{ApiRequest, Attempt};
 
 /// What one authenticated round trip to Bento showed.
@@ -52,6 +52,6 @@ impl Client {
                 latency,
                 server_time,
             })
-            .map_err(|(_, _, error)| error)
+            .map_err(|failed| failed.error)
     }
 }

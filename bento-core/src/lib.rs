@@ -100,22 +100,22 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The architecture, by folder, top to bottom: `resources/` (the endpoints,
-// one module per API resource, re-exporting its models) and `integration/`
-// (request-scoped tracking for frameworks), `config` and `client/` (the
-// builder and the handle), `delivery` (the engine's public types),
-// `dispatch/` (background delivery and the relay), `store` (the durable-store
-// seam), `transport/` (the request context and one call on the wire: pacing,
-// retries, spans) and `budget` (the rate-budget seam), `model/` (what the
+// The architecture, by folder, top to bottom (docs/ARCHITECTURE.md):
+// `resources/` (the endpoints, one module per API resource, re-exporting
+// its models) and `integration/` (request-scoped tracking for frameworks),
+// `config` and `client/` (the builder and the handle), `delivery/` (the
+// engine and its relay), `store` (the durable-store seam), `transport/`
+// (the request context and one call on the wire: retries, spans),
+// `rate_limit/` (pacing, and the rate-budget seam), `model/` (what the
 // engine carries: events, records, commands, their envelopes and answers),
 // `wire/` (JSON dialects), `convert/` (the derives' value traits). Lower
 // modules never import higher ones (`layering.rs` keeps it so).
 mod client;
 mod config;
 mod diagnostics;
-mod dispatch;
 mod error;
 mod model;
+mod rate_limit;
 mod resources;
 mod time;
 mod transport;
@@ -131,7 +131,7 @@ mod properties;
 #[path = "private.rs"]
 pub mod __private;
 
-pub mod budget;
+pub use rate_limit::budget;
 pub mod convert;
 pub mod delivery;
 pub mod integration;
@@ -170,12 +170,12 @@ pub use experimental::{BlacklistTarget, EmailCheck};
 pub use forms::FormResponse;
 pub use model::batch::BatchResult;
 pub use model::envelope::DEFAULT_MAX_BATCH_BYTES;
+pub use rate_limit::{EndpointFamily, RateLimit, RateLimits};
 pub use sequences::{DelayInterval, NewSequenceEmail, Sequence};
 pub use stats::AudienceStats;
 pub use subscribers::{
     BentoSubscriber, DateRange, NewSubscriber, Subscriber, SubscriberImport, SubscriberSearch,
 };
-pub use transport::rate_limit::{EndpointFamily, RateLimit, RateLimits};
 pub use transport::retry::RetryPolicy;
 
 #[cfg(feature = "derive")]

@@ -28,9 +28,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use crate::budget::BoxFuture;
-use crate::budget::RateBudget;
 use crate::model::kind::ItemKind;
+pub use crate::rate_limit::budget::BoxFuture;
+use crate::rate_limit::budget::RateBudget;
 
 /// Why a store call failed: the store's own error, boxed. The engine logs
 /// it, stops leading and asks again after the takeover interval.

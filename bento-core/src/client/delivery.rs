@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::Client;
-use crate::dispatch::{DeliveryReport, DeliveryStats, Encoded, FlushError, ItemKind, TrackError};
+use crate::delivery::{DeliveryReport, DeliveryStats, Encoded, FlushError, ItemKind, TrackError};
 use crate::events::BentoEvent;
 use crate::model::envelope::{encode_event, encode_record};
 use crate::subscribers::BentoSubscriber;

@@ -7,7 +7,7 @@ mod delivery;
 mod plan;
 
 use crate::config::{ClientBuilder, redact};
-use crate::dispatch::Dispatcher;
+use crate::delivery::Dispatcher;
 use crate::error::{ConfigError, Error};
 use crate::transport::{Api, ApiRequest};
 

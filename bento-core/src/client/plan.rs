@@ -4,7 +4,7 @@
 use bento_plan::Plan;
 
 use crate::ValidationError;
-use crate::dispatch::{Encoded, ItemKind};
+use crate::delivery::{Encoded, ItemKind};
 
 /// Every way the encoded `json` of a `kind` item is off `plan`, as an error
 /// naming the item (`item()`); events and subscriber records only.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::client::Client;
 use crate::commands::Command;
-use crate::dispatch::{Encoded, TrackError};
+use crate::delivery::{Encoded, TrackError};
 use crate::events::{BentoEvent, ForSubscriber, PageView, SubscriberEvent};
 
 /// Events held and then delivered or discarded, over many requests.

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::rate_limit::Pacer;
 use super::retry::RetryPolicy;
+use crate::rate_limit::Pacer;
 
 /// What any request needs, shared with the dispatcher thread (which has its
 /// own connection pool) without keeping the client alive.
@@ -21,9 +21,9 @@ pub(crate) struct Api {
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) retry: RetryPolicy,
-    pub(crate) pacer: Pacer,
+    pub(crate) pacer: Arc<Pacer>,
     pub(crate) events_per_request: usize,
     pub(crate) max_response_bytes: u64,
     /// A budget direct calls share with other processes, when configured.
-    pub(crate) budget: Option<Arc<dyn crate::budget::RateBudget>>,
+    pub(crate) budget: Option<Arc<dyn crate::rate_limit::budget::RateBudget>>,
 }

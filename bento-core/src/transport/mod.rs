@@ -2,7 +2,6 @@
 //! mapping of every way a request can end onto [`Error`].
 
 mod api;
-pub(crate) mod rate_limit;
 pub(crate) mod retry;
 pub(crate) mod telemetry;
 
@@ -15,9 +14,8 @@ use serde::de::DeserializeOwned;
 
 pub(crate) use self::api::Api;
 use self::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
-use crate::budget::{Budget, RateBudget, SlotRequest};
 use crate::error::{ApiError, ConfigError, Error, server_message, truncate_body};
-use crate::transport::rate_limit::{EndpointFamily, Slot};
+use crate::rate_limit::EndpointFamily;
 use tracing::Instrument;
 
 /// Builds an HTTP client for Bento: no redirects (Bento's API never
@@ -137,6 +135,29 @@ impl<'a> ApiRequest<'a> {
     }
 }
 
+/// A request that brought back no 2xx body: how it ended (what the retry
+/// rule judges), the server's `Retry-After`, and the error to report.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub(crate) outcome: Outcome,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) error: Error,
+}
+
+impl Failed {
+    /// Whether the request may have reached the server: anything but a
+    /// connection that could not be made. A rate-limit slot of a request
+    /// that never left is given back.
+    pub(crate) fn reached_server(&self) -> bool {
+        self.outcome != Outcome::Connect
+    }
+}
+
+/// Whether a request's result may have reached the server.
+pub(crate) fn reached_server<T>(result: &Result<T, Failed>) -> bool {
+    result.as_ref().err().is_none_or(Failed::reached_server)
+}
+
 pub(crate) enum Attempt {
     Answered {
         status: http::StatusCode,
@@ -194,6 +215,7 @@ impl Api {
                 Some(family) => {
                     let budget = inner.budget.as_deref();
                     match inner
+                        .pacer
                         .slot(family, budget, inner.retry.max_retry_after)
                         .await
                     {
@@ -220,18 +242,22 @@ impl Api {
                 .into_result();
             // The request ended: its slot counts for a window from now.
             if let Some(slot) = slot {
-                slot.end(&result);
+                slot.end(reached_server(&result));
             }
-            let (outcome, retry_after, error) = match result {
+            let Failed {
+                outcome,
+                retry_after,
+                error,
+            } = match result {
                 Ok(body) => return Ok(body),
-                Err(failure) => failure,
+                Err(failed) => failed,
             };
             if let (Some(family), Some(delay)) = (family, retry_after) {
                 // Every caller sharing this client holds back, not just this one.
-                inner.pacer.defer(family, delay);
-                if let Some(budget) = &inner.budget {
-                    budget.defer(family, delay).await;
-                }
+                inner
+                    .pacer
+                    .defer_everywhere(family, delay, inner.budget.as_deref())
+                    .await;
             }
             match decide(
                 &inner.retry,
@@ -263,71 +289,10 @@ impl Api {
     }
 }
 
-impl Api {
-    /// One try at a slot for a request of `family`: this process's pacer
-    /// first (so a process alone never exceeds the limit, also while the
-    /// database is unreachable), then the fleet's budget when there is one.
-    /// A slot counts until it is dropped after its request ended.
-    pub(crate) async fn try_slot(
-        &self,
-        family: EndpointFamily,
-        budget: Option<&dyn RateBudget>,
-    ) -> Result<Slot, Duration> {
-        let local = self.pacer.try_acquire(family)?;
-        let (Some(budget), Some(limit)) = (budget, self.pacer.limits().get(family)) else {
-            return Ok(local);
-        };
-        // A slot whose end is never recorded stays held as long as a request
-        // can take, plus a margin, then a window.
-        let hold = self
-            .timeout
-            .saturating_add(Duration::from_secs(1))
-            .min(crate::time::FAR);
-        match budget
-            .take(SlotRequest {
-                family,
-                limit,
-                hold,
-            })
-            .await
-        {
-            Budget::Slot(remote) => Ok(local.with_remote(remote)),
-            Budget::Wait(wait) => {
-                local.unused();
-                Err(wait)
-            }
-            Budget::Local => Ok(local),
-        }
-    }
-
-    /// Waits for a slot, or says at once how long the family is held back
-    /// when that is longer than `budget`.
-    pub(crate) async fn slot(
-        &self,
-        family: EndpointFamily,
-        shared: Option<&dyn RateBudget>,
-        budget: Duration,
-    ) -> Result<Slot, Duration> {
-        if shared.is_none() {
-            return self.pacer.acquire(family, budget).await;
-        }
-        let deadline = crate::time::after(std::time::Instant::now(), budget);
-        loop {
-            match self.try_slot(family, shared).await {
-                Ok(slot) => return Ok(slot),
-                Err(wait) if crate::time::after(std::time::Instant::now(), wait) > deadline => {
-                    return Err(wait);
-                }
-                Err(wait) => tokio::time::sleep(wait).await,
-            }
-        }
-    }
-}
-
 impl Attempt {
     /// The 2xx body, or what went wrong: the outcome the retry decision
     /// needs, the server's `Retry-After`, and the error to report.
-    pub(crate) fn into_result(self) -> Result<Bytes, (Outcome, Option<Duration>, Error)> {
+    pub(crate) fn into_result(self) -> Result<Bytes, Failed> {
         match self {
             Attempt::Answered { status, body, .. } if status.is_success() => Ok(body),
             Attempt::Answered {
@@ -341,7 +306,11 @@ impl Attempt {
                     status,
                     location,
                 };
-                Err((Outcome::Status(status), None, error))
+                Err(Failed {
+                    outcome: Outcome::Status(status),
+                    retry_after: None,
+                    error,
+                })
             }
             Attempt::Answered {
                 status,
@@ -357,9 +326,17 @@ impl Attempt {
                     body: truncate_body(&body),
                     retry_after,
                 });
-                Err((Outcome::Status(status), retry_after, error))
+                Err(Failed {
+                    outcome: Outcome::Status(status),
+                    retry_after,
+                    error,
+                })
             }
-            Attempt::Failed { outcome, error } => Err((outcome, None, error)),
+            Attempt::Failed { outcome, error } => Err(Failed {
+                outcome,
+                retry_after: None,
+                error,
+            }),
         }
     }
 }

@@ -1,3 +1,5 @@
+//! Slots fetched ahead for the engine's scheduler.
+//!
 //! Where the engine's batch requests take their rate-limit slots: this
 //! process's limiter, or, for a client with a shared budget (a durable
 //! store's), that and the budget, shared with the relay and every other
@@ -8,9 +10,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::budget::RateBudget;
-use crate::transport::Api;
-use crate::transport::rate_limit::{EndpointFamily, Slot};
+use super::budget::RateBudget;
+use super::limits::EndpointFamily;
+use super::pacer::Pacer;
+use super::slot::Slot;
 
 pub(crate) struct Slots {
     shared: Option<SharedSlots>,
@@ -55,7 +58,11 @@ impl Slots {
 
     /// Takes a slot now, or says how long to wait for one (for a shared
     /// slot, "long": its arrival wakes the engine).
-    pub(crate) fn try_take(&mut self, api: &Api, family: EndpointFamily) -> Result<Slot, Duration> {
+    pub(crate) fn try_take(
+        &mut self,
+        pacer: &Pacer,
+        family: EndpointFamily,
+    ) -> Result<Slot, Duration> {
         if let Some(shared) = &mut self.shared {
             let slots = &mut shared.families[slot_index(family)];
             if let Some(slot) = slots.granted.take() {
@@ -64,11 +71,11 @@ impl Slots {
             slots.wanted = true;
             return Err(Duration::from_secs(3600));
         }
-        api.pacer.try_acquire(family)
+        pacer.try_acquire(family)
     }
 
     /// Starts fetching a shared slot of each family the scheduler wanted one of.
-    pub(crate) fn fetch_if_wanted(&mut self, api: &Arc<Api>) {
+    pub(crate) fn fetch_if_wanted(&mut self, pacer: &Arc<Pacer>) {
         let Some(shared) = &mut self.shared else {
             return;
         };
@@ -78,10 +85,10 @@ impl Slots {
             }
             slots.wanted = false;
             let budget = Arc::clone(&shared.budget);
-            let api = Arc::clone(api);
+            let pacer = Arc::clone(pacer);
             slots.fetching = Some(tokio::spawn(async move {
                 loop {
-                    match api.try_slot(family, Some(&*budget)).await {
+                    match pacer.try_slot(family, Some(&*budget)).await {
                         Ok(slot) => return slot,
                         Err(wait) => tokio::time::sleep(wait).await,
                     }
@@ -121,8 +128,8 @@ impl Slots {
 
     /// Holds `family` back after Bento's `Retry-After`, here and, with a
     /// shared budget, everywhere.
-    pub(crate) fn defer(&self, api: &Arc<Api>, family: EndpointFamily, delay: Duration) {
-        api.pacer.defer(family, delay);
+    pub(crate) fn defer(&self, pacer: &Pacer, family: EndpointFamily, delay: Duration) {
+        pacer.defer(family, delay);
         if let Some(shared) = &self.shared {
             let budget = Arc::clone(&shared.budget);
             tokio::spawn(async move { budget.defer(family, delay).await });

@@ -18,8 +18,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-pub use crate::transport::rate_limit::RemoteSlot;
-use crate::transport::rate_limit::{EndpointFamily, RateLimit};
+use super::limits::{EndpointFamily, RateLimit};
+pub use super::slot::RemoteSlot;
 
 /// A boxed, sendable future: what the seams' methods return, so that they
 /// can be called through `dyn` traits.

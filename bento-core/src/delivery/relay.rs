@@ -16,26 +16,24 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
-use tracing::Instrument;
-
 use super::Owner;
 use super::config::DeliveryConfig;
+use super::failure::FailureReason;
+use super::hook::hand_to_hook;
+use super::item::{BODY_OVERHEAD, Encoded, ItemKind, KINDS, batch_body};
 use super::metrics;
-use super::schedule::{BODY_OVERHEAD, batch_body};
-use super::types::{Encoded, FailureReason, ItemKind, KINDS};
-use super::verdict::{Verdict, judge, label};
-use super::worker::{CatchUnwind, hand_to_hook};
-use crate::budget::RateBudget;
+use super::send::{self, BatchRequest, Deadline};
+use super::supervise::CatchUnwind;
+use super::verdict::Verdict;
+use crate::rate_limit::budget::RateBudget;
+use crate::rate_limit::{EndpointFamily, Slot};
 use crate::store::{
     Claim, DurableStore, RelayStatus, Settle, StoreError, StoreSession, StoreSettings, StoredRow,
 };
-use crate::transport::Api;
-use crate::transport::rate_limit::{EndpointFamily, Slot};
-use crate::transport::{ApiRequest, telemetry};
+use crate::transport::{Api, reached_server};
 
 /// `None` while running; the deadline once a shutdown asked the relay to stop.
-pub(crate) type Stop = watch::Receiver<Option<Instant>>;
+pub(crate) type Stop = Deadline;
 
 pub(crate) struct Relay {
     pub(crate) store: Arc<dyn DurableStore>,
@@ -345,32 +343,21 @@ impl Relay {
             session.sending(first, last).await?;
             batch.attempts += 1;
             let n = batch.ids.len();
-            let body = batch.body();
-            let span = telemetry::batch(
-                &self.api,
-                batch.kind.template(),
-                n,
-                body.len(),
-                batch.attempts,
-            );
-            let now = Instant::now();
-            let timeout = match self.stopping() {
-                Some(deadline) => self
-                    .api
-                    .timeout
-                    .min(deadline.saturating_duration_since(now)),
-                None => self.api.timeout,
-            }
-            .max(Duration::from_millis(1));
-            let request = ApiRequest::post(batch.kind.path()).json_bytes(body.into());
-            let (api, http, stop) = (&self.api, &self.http, &self.stop);
-            let send = async {
-                tokio::select! {
-                    attempt = api.attempt(http, &request, timeout).instrument(span.clone()) => Some(attempt.into_result()),
-                    // A stop whose deadline passes ends the request: the rows stay.
-                    () = until_deadline(stop) => None,
-                }
+            let started = Instant::now();
+            let request = BatchRequest {
+                kind: batch.kind,
+                items: n,
+                body: batch.body().into(),
+                attempt: batch.attempts,
             };
+            // A stop's deadline ends the request in flight: its rows stay.
+            let (span, send) = send::start(
+                Arc::clone(&self.api),
+                self.http.clone(),
+                request,
+                self.api.timeout,
+                self.stop.clone(),
+            );
             let result = match prefetch.take() {
                 Some(next) => {
                     let (result, next) = tokio::join!(send, session.claim(next));
@@ -380,31 +367,30 @@ impl Relay {
                 None => send.await,
             };
             // The request ended: its slot counts for a window from now.
-            match &result {
-                Some(result) => slot.end(result),
-                None => drop(slot),
-            }
-            let Some(result) = result else {
+            slot.end(reached_server(&result));
+            let stopped = self
+                .stopping()
+                .is_some_and(|deadline| Instant::now() >= deadline);
+            if stopped && result.is_err() {
                 return Err(Ended::Stopped);
-            };
+            }
             let age = batch.oldest.elapsed();
             let expired = self.settings.max_age.is_some_and(|max| age >= max);
-            let (verdict, retry_after) = judge(
+            let (verdict, retry_after) = send::judged(
                 result,
                 batch.kind,
                 n,
                 batch.attempts,
                 &self.config.retry,
                 expired,
+                &span,
             );
-            let outcome = label(&verdict);
-            span.record("bento.batch.outcome", outcome);
-            metrics::batch(batch.kind, outcome, now.elapsed());
+            send::record(&span, batch.kind, send::outcome(&verdict), started);
             if let Some(delay) = retry_after {
-                self.api.pacer.defer(batch.kind.family(), delay);
-                if let Some(budget) = &self.budget {
-                    budget.defer(batch.kind.family(), delay).await;
-                }
+                self.api
+                    .pacer
+                    .defer_everywhere(batch.kind.family(), delay, self.budget.as_deref())
+                    .await;
             }
             let wait = match verdict {
                 Verdict::Accepted { refused } => {
@@ -488,7 +474,7 @@ impl Relay {
     async fn permit(&mut self, family: EndpointFamily) -> Option<Slot> {
         loop {
             let budget = self.budget.clone();
-            let wait = match self.api.try_slot(family, budget.as_deref()).await {
+            let wait = match self.api.pacer.try_slot(family, budget.as_deref()).await {
                 Ok(slot) => return Some(slot),
                 Err(wait) => wait,
             };
@@ -515,25 +501,6 @@ fn sendable(json: &str, max_batch_bytes: usize) -> Result<(), String> {
     match serde_json::from_str::<serde::de::IgnoredAny>(json) {
         Ok(_) => Ok(()),
         Err(error) => Err(format!("its body is not one JSON object ({error})")),
-    }
-}
-
-/// Resolves once a stop was asked for and its deadline has passed.
-async fn until_deadline(stop: &Stop) {
-    let mut stop = stop.clone();
-    loop {
-        let deadline = *stop.borrow_and_update();
-        match deadline {
-            Some(at) => {
-                tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
-                return;
-            }
-            None => {
-                if stop.changed().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            }
-        }
     }
 }
 

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::types::ItemKind;
+use super::item::ItemKind;
 use crate::error::{Error, truncate_body};
 use crate::model::batch::BatchResult;
+use crate::transport::Failed;
 use crate::transport::retry::{Outcome, RetryPolicy, backoff, is_ambiguous, is_transient};
 
-/// A batch request's result: Bento's answer body, or what went wrong (the
-/// outcome, the server's `Retry-After`, and the error to report).
-pub(crate) type Sent = Result<Bytes, (Outcome, Option<Duration>, Error)>;
+/// A batch request's result: Bento's answer body, or what went wrong.
+pub(crate) type Sent = Result<Bytes, Failed>;
 
 pub(crate) enum Verdict {
     /// Bento took the batch and counted `refused` of its items as failed
@@ -65,10 +65,18 @@ pub(crate) fn judge(
                 body: truncate_body(&body),
                 source,
             };
-            (Outcome::Garbled, None, error)
+            Failed {
+                outcome: Outcome::Garbled,
+                retry_after: None,
+                error,
+            }
         })
     });
-    let (outcome, retry_after, error) = match result {
+    let Failed {
+        outcome,
+        retry_after,
+        error,
+    } = match result {
         Ok(counts) => {
             let refused = (counts.failed as usize).min(items);
             return (Verdict::Accepted { refused }, None);

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::types::ItemKind;
+use super::item::ItemKind;
 
 pub(crate) const QUEUED: &str = "bento_delivery_items_queued_total";
 pub(crate) const SENT: &str = "bento_delivery_items_sent_total";

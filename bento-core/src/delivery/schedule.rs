@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::types::{Encoded, ItemKind, KINDS};
+use super::item::{BODY_OVERHEAD, Encoded, ItemKind, KINDS, batch_body};
 use crate::time::after;
 
 pub(crate) struct Limits {
@@ -29,34 +29,10 @@ pub(crate) struct Limits {
     pub(crate) flush_interval: Duration,
 }
 
-/// `{"events":[` ... `]}`: what a body adds around its items.
-pub(crate) const BODY_OVERHEAD: usize = 32;
-
 pub(crate) struct Entry {
     pub(crate) item: Encoded,
     generation: u64,
     received: Instant,
-}
-
-/// `{"<kind>":[item,item,...]}` from encoded items.
-pub(crate) fn batch_body<'a>(
-    kind: ItemKind,
-    items: impl Iterator<Item = &'a [u8]> + Clone,
-) -> Vec<u8> {
-    let key = kind.body_key();
-    let size: usize = items.clone().map(|json| json.len() + 1).sum();
-    let mut body = Vec::with_capacity(size + key.len() + 8);
-    body.extend_from_slice(b"{\"");
-    body.extend_from_slice(key.as_bytes());
-    body.extend_from_slice(b"\":[");
-    for (i, json) in items.enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(json);
-    }
-    body.extend_from_slice(b"]}");
-    body
 }
 
 /// Items sent (or to be sent) in one request.
@@ -320,7 +296,7 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dispatch::clock::{Clock, ManualClock};
+    use crate::delivery::clock::{Clock, ManualClock};
 
     fn item(kind: ItemKind, size: usize) -> Encoded {
         Encoded {

@@ -1,24 +1,7 @@
-//! The delivery engine's implementation; what users see of it is
-//! documented in [`crate::delivery`].
-
-mod clock;
-mod config;
-pub(crate) mod metrics;
-mod relay;
-mod schedule;
-mod shared;
-mod slots;
-pub(crate) mod types;
-pub(crate) mod verdict;
-mod worker;
-
-pub(crate) use config::{DeliveryConfig, FailureHook};
-pub(crate) use schedule::BODY_OVERHEAD;
-pub use types::{
-    DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
-    TrackError,
-};
-pub(crate) use worker::on_delivery_thread;
+//! The producers' side of the engine: the client's handle on its delivery
+//! thread (started by the first item), which sizes and queues items, hands
+//! them back when the queue is full or closed, and asks for flushes and
+//! shutdowns.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -26,18 +9,16 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use self::clock::{Clock, SystemClock};
-use self::shared::Shared;
-use self::worker::{Control, Handle, Reply};
-use crate::error::ValidationError;
-use crate::model::envelope::{encode_event, encode_record};
-use crate::model::events::BentoEvent;
-use crate::model::subscribers::BentoSubscriber;
+use super::Owner;
+use super::clock::{Clock, SystemClock};
+use super::config::DeliveryConfig;
+use super::errors::{FlushError, TrackError};
+use super::handle::{Control, Handle, Reply};
+use super::item::{BODY_OVERHEAD, Encoded, ItemKind};
+use super::queue::Shared;
+use super::report::{DeliveryReport, DeliveryStats};
+use super::thread;
 use crate::transport::Api;
-
-/// Who owns an engine, for the failure hook to hand back a client without
-/// keeping it alive: the engine does not know the client's type.
-pub(crate) type Owner = std::sync::Weak<dyn std::any::Any + Send + Sync>;
 
 /// The client's handle on its delivery thread, started by the first item.
 pub(crate) struct Dispatcher {
@@ -66,7 +47,7 @@ impl Dispatcher {
         self.handle
             .get_or_init(|| {
                 let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-                worker::spawn(
+                thread::spawn(
                     Arc::clone(&self.api),
                     self.owner.clone(),
                     self.config.clone(),
@@ -293,7 +274,7 @@ impl Drop for Dispatcher {
             rx.recv_timeout(crate::time::FAR.min(timeout.saturating_add(Duration::from_secs(1))))
         };
         let outcome = match tokio::runtime::Handle::try_current() {
-            _ if worker::on_delivery_thread() => None,
+            _ if thread::on_delivery_thread() => None,
             Err(_) => Some(wait()),
             Ok(runtime) => match runtime.runtime_flavor() {
                 tokio::runtime::RuntimeFlavor::MultiThread => {
@@ -331,45 +312,5 @@ impl Drop for Dispatcher {
                 }
             }
         }
-    }
-}
-
-impl Encoded {
-    /// Checks and encodes an event, as [`Client::track`](crate::Client::track) does.
-    pub fn event<E: BentoEvent + ?Sized>(event: &E) -> Result<Self, ValidationError> {
-        let mut json = Vec::new();
-        encode_event(event, || "event".to_owned(), &mut json)?;
-        Ok(Self {
-            kind: ItemKind::Event,
-            json,
-        })
-    }
-
-    /// Checks and encodes a subscriber record, as [`Client::enqueue_subscriber`](crate::Client::enqueue_subscriber) does.
-    pub fn subscriber<S: BentoSubscriber + ?Sized>(record: &S) -> Result<Self, ValidationError> {
-        let mut json = Vec::new();
-        encode_record(record, || "subscriber".to_owned(), &mut json)?;
-        Ok(Self {
-            kind: ItemKind::Subscriber,
-            json,
-        })
-    }
-}
-
-impl Encoded {
-    /// Checks and encodes a subscriber command, as [`Client::enqueue_command`](crate::Client::enqueue_command) does.
-    pub fn command(command: &crate::Command) -> Result<Self, ValidationError> {
-        Self::command_at(command, "command")
-    }
-
-    pub(crate) fn command_at(command: &crate::Command, at: &str) -> Result<Self, ValidationError> {
-        command.validate(at)?;
-        let json = serde_json::to_vec(command).map_err(|error| {
-            ValidationError::Arguments(format!("{at} could not be encoded: {error}"))
-        })?;
-        Ok(Self {
-            kind: ItemKind::Command,
-            json,
-        })
     }
 }

@@ -73,15 +73,54 @@
 //! `queued` is counted on the delivery thread as items arrive, so `track`
 //! itself touches no metric.
 
+//!
+//! # Where things are
+//!
+//! The producers' side is `dispatcher.rs` (capacity, hand-back) and
+//! `handle.rs` (channels, wake-ups); the thread and its runtime are
+//! `thread.rs`; its loop is `worker.rs`, which asks `schedule.rs` (a state
+//! machine with no I/O) what to send, sends through `send.rs` (shared with
+//! the durable store's `relay.rs`), and lets `verdict.rs` say what a result
+//! means. `waiters.rs` answers flushes and shutdowns, `supervise.rs` catches
+//! panics, `hook.rs` hands what is given up on to the failure hook, and
+//! `queue.rs` holds the counters and the capacity every producer shares.
+
+mod clock;
+mod config;
+mod dispatcher;
+mod errors;
+mod failure;
+mod handle;
+mod hook;
+mod item;
+pub(crate) mod metrics;
+mod queue;
+mod relay;
+mod report;
+mod schedule;
+mod send;
+mod supervise;
+mod thread;
+pub(crate) mod verdict;
+mod waiters;
+mod worker;
+
+pub use errors::{FlushError, TrackError};
+pub use failure::{DeliveryFailure, FailureReason};
+pub use item::{Encoded, ItemKind};
+pub use report::{DeliveryReport, DeliveryStats};
+
+pub(crate) use config::{DeliveryConfig, FailureHook};
+pub(crate) use dispatcher::Dispatcher;
+
+/// Who owns an engine, for the failure hook to hand back a client without
+/// keeping it alive: the engine does not know the client's type.
+pub(crate) type Owner = std::sync::Weak<dyn std::any::Any + Send + Sync>;
+
 /// Whether the caller runs on a client's delivery thread (its own tokio
-/// runtime): for [`RateBudget`](crate::budget::RateBudget)s and stores that
+/// runtime): for [`RateBudget`](crate::rate_limit::budget::RateBudget)s and stores that
 /// keep connections per runtime, since a connection made on one runtime must
 /// not be used after that runtime is gone.
 pub fn on_delivery_thread() -> bool {
-    crate::dispatch::on_delivery_thread()
+    thread::on_delivery_thread()
 }
-
-pub use crate::dispatch::{
-    DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
-    TrackError,
-};

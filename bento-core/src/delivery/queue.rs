@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::{Notify, watch};
 
+use super::handle::FlushResult;
 use super::metrics;
-use super::types::DeliveryStats;
-use super::worker::FlushResult;
+use super::report::DeliveryStats;
 
 pub(crate) struct Shared {
     pub(crate) capacity: usize,

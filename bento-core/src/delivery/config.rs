@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::types::DeliveryFailure;
+use super::failure::DeliveryFailure;
 use crate::error::ConfigError;
 use crate::transport::retry::RetryPolicy;
 
