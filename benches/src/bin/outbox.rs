@@ -263,10 +263,16 @@ async fn main() {
     let mut means = Vec::new();
     for _round in 0..3 {
         for fleet in [false, true] {
+            // Each round starts with a fresh window: the slots of the
+            // previous round would otherwise still count.
             sqlx::query("UPDATE bento_outbox_budget SET sent = '{}', blocked_until = NULL")
                 .execute(&pool)
                 .await
                 .expect("reset the budget");
+            sqlx::query("DELETE FROM bento_outbox_slot")
+                .execute(&pool)
+                .await
+                .expect("reset the held slots");
             let paced = client(&emulator)
                 .rate_limits(RateLimits::default())
                 .outbox(Outbox::new(pool.clone()).fleet_pacing(fleet))

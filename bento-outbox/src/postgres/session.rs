@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
+
 use bento_core::store::{BoxFuture, Claim, Settle, StoreError, StoreSession, StoredRow};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection, PgPool};
@@ -120,37 +122,33 @@ impl StoreSession for PgSession {
                 while listener.next_buffered().is_some() {}
             }
             let (first, last) = claim.outside.unwrap_or((0, -1));
-            // The oldest rows while their bodies add up to the byte limit
-            // (and always the first): what the relay holds is bounded by
-            // bytes, however large the rows.
-            let rows: Vec<(i64, i16, String, f64)> = sqlx::query_as(
-                "SELECT id, kind, body, age_ms FROM (
-                    SELECT id, kind, body::text AS body,
-                           extract(epoch FROM clock_timestamp() - created_at)::float8 * 1000 AS age_ms,
-                           sum(octet_length(body::text)) OVER (ORDER BY id) AS running,
-                           row_number() OVER (ORDER BY id) AS n
-                    FROM bento_outbox WHERE NOT dead AND (id < $1 OR id > $2)
-                    ORDER BY id LIMIT $3
-                 ) claimed
-                 WHERE n = 1 OR running <= $4
-                 ORDER BY id",
+            // Read row by row, stopping at the byte limit (and always taking
+            // the first): what the relay holds is bounded by bytes, however
+            // large the rows.
+            let mut rows = sqlx::query_as::<_, (i64, i16, String, f64)>(
+                "SELECT id, kind, body::text,
+                        extract(epoch FROM clock_timestamp() - created_at)::float8 * 1000
+                 FROM bento_outbox WHERE NOT dead AND (id < $1 OR id > $2)
+                 ORDER BY id LIMIT $3",
             )
             .bind(first)
             .bind(last)
             .bind(i64::try_from(claim.rows).unwrap_or(i64::MAX))
-            .bind(i64::try_from(claim.bytes).unwrap_or(i64::MAX))
-            .fetch_all(&mut self.conn)
-            .await?;
-            Ok(rows
-                .into_iter()
-                .map(|(id, kind, json, age_ms)| {
-                    let age = Duration::from_secs_f64(age_ms.clamp(0.0, 1e12) / 1000.0);
-                    match kind_of(i64::from(kind)) {
-                        Some(kind) => StoredRow::new(id, age, kind, json),
-                        None => StoredRow::unreadable(id, age, unknown_kind(kind)),
-                    }
-                })
-                .collect())
+            .fetch(&mut self.conn);
+            let mut claimed = Vec::new();
+            let mut bytes = 0usize;
+            while let Some((id, kind, json, age_ms)) = rows.try_next().await? {
+                if !claimed.is_empty() && bytes + json.len() > claim.bytes {
+                    break;
+                }
+                bytes += json.len();
+                let age = Duration::from_secs_f64(age_ms.clamp(0.0, 1e12) / 1000.0);
+                claimed.push(match kind_of(i64::from(kind)) {
+                    Some(kind) => StoredRow::new(id, age, kind, json),
+                    None => StoredRow::unreadable(id, age, unknown_kind(kind)),
+                });
+            }
+            Ok(claimed)
         })
     }
 

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use bento_core::store::{Claim, StoredRow};
+use futures_util::TryStreamExt;
 use sqlx::{Row, SqliteConnection};
 
 use super::schema::NOW;
@@ -18,53 +19,53 @@ use crate::row::{kind_of, unknown_kind};
 type Raw = (i64, String, Option<i64>, String, Option<Vec<u8>>);
 
 /// The oldest live rows within `claim`'s limits: rows in id order while their
-/// bodies add up to `claim.bytes` (and always the first).
+/// bodies add up to `claim.bytes` (and always the first). Rows are read one
+/// by one and the reading stops at the limit, so what is held is bounded by
+/// bytes however large the rows are.
 pub(crate) async fn claim(
     conn: &mut SqliteConnection,
     claim: Claim,
 ) -> Result<Vec<StoredRow>, sqlx::Error> {
     let (first, last) = claim.outside.unwrap_or((0, -1));
-    let rows = sqlx::query(&format!(
+    let query = format!(
         "SELECT id, typeof(kind), CASE WHEN typeof(kind) = 'integer' THEN kind END,
-                    typeof(body), CAST(body AS BLOB), age_ms
-             FROM (
-                SELECT id, kind, body,
-                       CASE WHEN typeof(created_at) IN ('integer', 'real')
-                            THEN ({NOW} - created_at) * 1000.0 ELSE 0.0 END AS age_ms,
-                       sum(length(CAST(body AS BLOB))) OVER (ORDER BY id) AS running,
-                       row_number() OVER (ORDER BY id) AS n
-                FROM bento_outbox WHERE dead = 0 AND (id < ?1 OR id > ?2)
-                ORDER BY id LIMIT ?3
-             )
-             WHERE n = 1 OR running <= ?4
-             ORDER BY id"
-    ))
-    .bind(first)
-    .bind(last)
-    .bind(i64::try_from(claim.rows).unwrap_or(i64::MAX))
-    .bind(i64::try_from(claim.bytes).unwrap_or(i64::MAX))
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let raw: Raw = (
-                row.try_get(0)?,
-                row.try_get(1)?,
-                row.try_get(2)?,
-                row.try_get(3)?,
-                row.try_get(4)?,
-            );
-            let age_ms: f64 = row.try_get(5)?;
-            let (id, age) = (
-                raw.0,
-                Duration::from_secs_f64(age_ms.clamp(0.0, 1e12) / 1000.0),
-            );
-            Ok(match item(raw) {
-                Ok((kind, json)) => StoredRow::new(id, age, kind, json),
-                Err(reason) => StoredRow::unreadable(id, age, reason),
-            })
-        })
-        .collect()
+                typeof(body), CAST(body AS BLOB),
+                CASE WHEN typeof(created_at) IN ('integer', 'real')
+                     THEN ({NOW} - created_at) * 1000.0 ELSE 0.0 END
+         FROM bento_outbox WHERE dead = 0 AND (id < ?1 OR id > ?2)
+         ORDER BY id LIMIT ?3"
+    );
+    let mut rows = sqlx::query(&query)
+        .bind(first)
+        .bind(last)
+        .bind(i64::try_from(claim.rows).unwrap_or(i64::MAX))
+        .fetch(conn);
+    let mut claimed = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(row) = rows.try_next().await? {
+        let raw: Raw = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+            row.try_get(4)?,
+        );
+        let size = raw.4.as_ref().map_or(0, Vec::len);
+        if !claimed.is_empty() && bytes + size > claim.bytes {
+            break;
+        }
+        bytes += size;
+        let age_ms: f64 = row.try_get(5)?;
+        let (id, age) = (
+            raw.0,
+            Duration::from_secs_f64(age_ms.clamp(0.0, 1e12) / 1000.0),
+        );
+        claimed.push(match item(raw) {
+            Ok((kind, json)) => StoredRow::new(id, age, kind, json),
+            Err(reason) => StoredRow::unreadable(id, age, reason),
+        });
+    }
+    Ok(claimed)
 }
 
 /// A row's kind and JSON, or why it has none.
