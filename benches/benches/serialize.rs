@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use bento_benches::alloc::{self, Counting};
-use bento_benches::purchase::{HandWritten, as_value, purchase};
+use bento_benches::purchase::{Envelope, HandWritten, as_value, purchase};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[global_allocator]
@@ -20,6 +20,11 @@ fn serialize(c: &mut Criterion) {
     let derived = bento_core::events::to_vec(&event).expect("valid event");
     let hand = serde_json::to_vec(&HandWritten(&event)).expect("serializes");
     assert_eq!(derived, hand, "the derive and the hand-written impl differ");
+    let envelope = serde_json::to_vec(&Envelope(&event)).expect("serializes");
+    assert_eq!(
+        derived, envelope,
+        "the bench's envelope and the SDK's differ"
+    );
     let value = serde_json::to_vec(&as_value(&event)).expect("serializes");
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&value).expect("json"),
@@ -40,11 +45,7 @@ fn serialize(c: &mut Criterion) {
         "derive",
         alloc::per_call(RUNS, || {
             buf.clear();
-            serde_json::to_writer(
-                &mut buf,
-                &bento_core::__private::event_envelope(black_box(&event)),
-            )
-            .expect("serializes");
+            serde_json::to_writer(&mut buf, &Envelope(black_box(&event))).expect("serializes");
         }),
     );
     report(
@@ -83,11 +84,7 @@ fn serialize(c: &mut Criterion) {
     group.bench_function("derive", |b| {
         b.iter(|| {
             buf.clear();
-            serde_json::to_writer(
-                &mut buf,
-                &bento_core::__private::event_envelope(black_box(&event)),
-            )
-            .expect("serializes");
+            serde_json::to_writer(&mut buf, &Envelope(black_box(&event))).expect("serializes");
         })
     });
     group.bench_function("hand-written", |b| {

@@ -193,7 +193,7 @@ pub(crate) fn show(global: &Global, out: &Output) -> Result<ExitCode, Failure> {
         ],
         json!({
             "source": source.to_string(),
-            "base_url": client.base_url().as_str(),
+            "base_url": client.base_url(),
             "publishable_key": key(&publishable),
             "secret_key": "[redacted]",
             "site_uuid": client.site_uuid(),

@@ -49,7 +49,7 @@ pub(crate) async fn run(global: &Global, out: &Output) -> Result<ExitCode, Failu
             "user agent",
             format!("{} (names no key or site UUID)", client.user_agent()),
         );
-        let host = client.base_url().host_str().unwrap_or_default().to_owned();
+        let host = host_of(client.base_url()).to_owned();
         match client.ping().await {
             Ok(ping) => {
                 report.ok(
@@ -153,4 +153,31 @@ pub(crate) async fn run(global: &Global, out: &Output) -> Result<ExitCode, Failu
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The host of a URL such as `https://app.bentonow.com/api/v1/`.
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => authority.split(':').next().unwrap_or(authority),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_of;
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(
+            host_of("https://app.bentonow.com/api/v1/"),
+            "app.bentonow.com"
+        );
+        assert_eq!(host_of("http://127.0.0.1:4010/api/v1/"), "127.0.0.1");
+        assert_eq!(host_of("http://[::1]:4010/"), "::1");
+        assert_eq!(host_of("https://user:pw@example.com/x"), "example.com");
+    }
 }

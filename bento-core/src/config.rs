@@ -14,7 +14,7 @@ use crate::transport::Api;
 use crate::transport::retry::RetryPolicy;
 
 /// Bento's production API root.
-pub const DEFAULT_BASE_URL: &str = "https://app.bentonow.com/api/v1";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://app.bentonow.com/api/v1";
 
 /// The environment variables [`Client::from_env`] reads.
 pub mod env {
@@ -257,17 +257,17 @@ impl ClientBuilder {
     /// full jitter). Direct calls use [`retry`](Self::retry).
     ///
     /// Background delivery does not count attempts: a failure that may pass
-    /// (Bento unreachable, 408, 429, 5xx, a timeout, a dropped connection)
-    /// is retried for as long as it lasts, so an outage leaves items
-    /// pending, never failed; the policy's `max_attempts` applies to direct
-    /// calls only. Items are given up (and handed to the failure hook) when
-    /// Bento refuses them (a 4xx on the item alone), when they are older
-    /// than [`delivery_max_age`](Self::delivery_max_age), or at the shutdown
+    /// (Bento unreachable, 408, 429, 500, 502, 503, 504, a timeout, a dropped
+    /// connection) is retried for as long as it lasts, so an outage leaves
+    /// items pending, never failed. Items are given up (and handed to the
+    /// failure hook) when Bento refuses them (a 4xx on the item alone, or a
+    /// status that says a retry cannot succeed), when they are older than
+    /// [`delivery_max_age`](Self::delivery_max_age), or at the shutdown
     /// deadline. The queue's [`queue_capacity`](Self::queue_capacity) bounds
     /// what an outage can hold: past it, `track` returns
     /// [`TrackError::QueueFull`](crate::TrackError::QueueFull).
-    pub fn delivery_retry(mut self, policy: RetryPolicy) -> Self {
-        self.delivery.retry = policy;
+    pub fn delivery_backoff(mut self, backoff: crate::delivery::Backoff) -> Self {
+        self.delivery.backoff = backoff;
         self
     }
 
@@ -589,7 +589,7 @@ mod tests {
         ]))
         .and_then(ClientBuilder::build)
         .expect("client");
-        assert_eq!(client.base_url().as_str(), "http://127.0.0.1:4010/api/v1/");
+        assert_eq!(client.base_url(), "http://127.0.0.1:4010/api/v1/");
     }
 
     #[test]

@@ -33,9 +33,9 @@ pub enum Error {
     Connect {
         /// The API path, such as `batch/events`.
         endpoint: String,
-        /// The underlying HTTP client error.
+        /// What the HTTP stack said.
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
     /// The connection broke after the request was sent: Bento may or may not
     /// have processed it.
@@ -43,9 +43,9 @@ pub enum Error {
     Transport {
         /// The API path, such as `batch/events`.
         endpoint: String,
-        /// The underlying HTTP client error.
+        /// What the HTTP stack said.
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
     /// Bento did not answer within the request timeout.
     #[error(
@@ -440,6 +440,36 @@ impl ValidationError {
             Self::Arguments(message) => *message = format!("{item}: {message}"),
         }
         self
+    }
+}
+
+/// What the HTTP stack said about a request that failed below HTTP (name
+/// resolution, a refused or broken connection, TLS), with its own chain of
+/// sources. Opaque on purpose: the HTTP client the SDK uses is not part of
+/// its API, so its next major version is not this crate's.
+pub struct TransportError(Box<dyn std::error::Error + Send + Sync>);
+
+impl TransportError {
+    pub(crate) fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(error))
+    }
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 

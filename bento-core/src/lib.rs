@@ -131,14 +131,13 @@ mod properties;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use rate_limit::budget;
 pub mod convert;
 pub mod delivery;
 pub mod integration;
 #[cfg(feature = "lettre")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lettre")))]
 pub mod mailer;
-pub mod store;
+mod store;
 
 /// The tracking plan (`bento-plan.toml`): see
 /// [`ClientBuilder::plan`] and the crate documentation's "Tracking plan".
@@ -154,35 +153,24 @@ pub use resources::{
     subscribers, tags, templates, workflows,
 };
 
-pub use broadcasts::{Broadcast, BroadcastBatchResult, BroadcastStyle, NewBroadcast};
 pub use client::Client;
-pub use commands::{Command, CommandResult};
-pub use config::{ClientBuilder, DEFAULT_BASE_URL, env};
+pub use commands::Command;
+pub use config::{ClientBuilder, env};
 pub use delivery::{
     DeliveryFailure, DeliveryReport, DeliveryStats, Encoded, FailureReason, FlushError, ItemKind,
     TrackError,
 };
 pub use diagnostics::Ping;
 pub use emails::Email;
-pub use error::{ApiError, ConfigError, Error, ValidationError};
+pub use error::{ApiError, ConfigError, Error, TransportError, ValidationError};
 pub use events::{BentoEvent, Event, SubscriberEvent};
-pub use experimental::{BlacklistTarget, EmailCheck};
-pub use forms::FormResponse;
 pub use model::batch::BatchResult;
-pub use model::envelope::DEFAULT_MAX_BATCH_BYTES;
 pub use rate_limit::{EndpointFamily, RateLimit, RateLimits};
-pub use sequences::{DelayInterval, NewSequenceEmail, Sequence};
-pub use stats::AudienceStats;
-pub use subscribers::{
-    BentoSubscriber, DateRange, NewSubscriber, Subscriber, SubscriberImport, SubscriberSearch,
-};
+pub use subscribers::{BentoSubscriber, NewSubscriber, Subscriber, SubscriberImport};
 pub use transport::retry::RetryPolicy;
 
 #[cfg(feature = "derive")]
 pub use bento_derive::{BentoEvent, BentoSubscriber, include_plan};
-pub use tags::Tag;
-pub use templates::{EmailTemplate, EmailTemplateUpdate};
-pub use workflows::{Workflow, WorkflowStatus};
 
 /// The HTTP status type used in errors.
 pub use http::StatusCode;

@@ -14,8 +14,6 @@ pub use crate::model::subscribers::BentoSubscriber;
 
 use serde::ser::Serializer;
 
-use crate::model::envelope::EventEnvelope;
-
 use crate::convert::tags;
 
 /// `{"key": value}`: Bento's purchase de-duplication key, `details.unique`.
@@ -76,12 +74,6 @@ pub fn check_flatten<F: FlattenMap + ?Sized>(
         });
     }
     Ok(())
-}
-
-/// The envelope alone, without the checks that come before it: what the
-/// serialization benchmark compares with a hand-written `Serialize`.
-pub fn event_envelope<E: BentoEvent + ?Sized>(event: &E) -> impl Serialize + '_ {
-    EventEnvelope::new(event, event.date().ok().flatten())
 }
 
 /// The plan `include_plan!()` embedded. The macro parsed the same text at

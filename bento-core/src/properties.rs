@@ -99,11 +99,11 @@ proptest! {
         }
         // Every response model the client decodes: a value or an error.
         let _ = serde_json::from_slice::<crate::wire::de::Data<Option<crate::Subscriber>>>(&body);
-        let _ = serde_json::from_slice::<crate::wire::de::Data<Vec<crate::Tag>>>(&body);
-        let _ = serde_json::from_slice::<crate::wire::de::Data<Vec<crate::Broadcast>>>(&body);
-        let _ = serde_json::from_slice::<crate::BroadcastBatchResult>(&body);
-        let _ = serde_json::from_slice::<crate::AudienceStats>(&body);
-        let _ = serde_json::from_slice::<crate::CommandResult>(&body);
+        let _ = serde_json::from_slice::<crate::wire::de::Data<Vec<crate::tags::Tag>>>(&body);
+        let _ = serde_json::from_slice::<crate::wire::de::Data<Vec<crate::broadcasts::Broadcast>>>(&body);
+        let _ = serde_json::from_slice::<crate::broadcasts::BroadcastBatchResult>(&body);
+        let _ = serde_json::from_slice::<crate::stats::AudienceStats>(&body);
+        let _ = serde_json::from_slice::<crate::commands::CommandResult>(&body);
         let _ = crate::error::server_message(&body);
     }
 
@@ -167,7 +167,7 @@ proptest! {
             .connect_timeout(connect)
             .flush_interval(interval)
             .drain_timeout(drain)
-            .delivery_retry(RetryPolicy::default().base_delay(base).max_delay(max).max_retry_after(max_after))
+            .delivery_backoff(crate::delivery::Backoff::new(base, max)).retry(RetryPolicy::default().max_retry_after(max_after))
             .rate_limits(RateLimits::default().set(crate::EndpointFamily::Batch, RateLimit::new(1, window)))
             .build();
         let client = match built {

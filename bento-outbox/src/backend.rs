@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use bento_core::Encoded;
-use bento_core::budget::{BoxFuture, RateBudget};
-use bento_core::store::{StoreError, StoreSession};
+use bento_core::integration::budget::{BoxFuture, RateBudget};
+use bento_core::integration::store::{StoreError, StoreSession};
 
 use crate::{DeadLetter, Outbox, OutboxError};
 

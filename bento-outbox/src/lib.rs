@@ -32,4 +32,4 @@ pub use outbox::Outbox;
 pub use row::DeadLetter;
 
 /// What this process's relay has done since it started.
-pub use bento_core::store::RelayStats;
+pub use bento_core::integration::store::RelayStats;

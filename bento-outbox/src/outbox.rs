@@ -6,13 +6,14 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bento_core::budget::RateBudget;
+use bento_core::delivery::DEFAULT_MAX_BATCH_BYTES;
 use bento_core::events::ForSubscriber;
-use bento_core::plan::Plan;
-use bento_core::store::{
+use bento_core::integration::budget::RateBudget;
+use bento_core::integration::store::{
     BoxFuture, DurableStore, RelayStatus, StoreError, StoreSession, StoreSettings,
 };
-use bento_core::{BentoEvent, BentoSubscriber, DEFAULT_MAX_BATCH_BYTES, Encoded, SubscriberEvent};
+use bento_core::plan::Plan;
+use bento_core::{BentoEvent, BentoSubscriber, Encoded, SubscriberEvent};
 use sqlx::Pool;
 
 use crate::backend::Backend;

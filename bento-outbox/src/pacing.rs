@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bento_core::budget::{BoxFuture, Budget, RateBudget, RemoteSlot, SlotRequest};
+use bento_core::integration::budget::{BoxFuture, Budget, RateBudget, RemoteSlot, SlotRequest};
 use bento_core::{EndpointFamily, RateLimit};
 
 /// How long after a failure the database is asked again.

@@ -758,12 +758,10 @@ async fn an_outage_longer_than_the_retry_budget_dead_letters_nothing() {
     let down = format!("http://127.0.0.1:{port}/api/v1/");
     let client = builder(&emulator)
         .base_url(&down)
-        .delivery_retry(
-            bento_core::RetryPolicy::default()
-                .max_attempts(10)
-                .base_delay(Duration::from_millis(1))
-                .max_delay(Duration::from_millis(20)),
-        )
+        .delivery_backoff(bento_core::delivery::Backoff::new(
+            Duration::from_millis(1),
+            Duration::from_millis(20),
+        ))
         .outbox(outbox.clone())
         .build()
         .unwrap();

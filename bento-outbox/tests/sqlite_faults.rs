@@ -636,7 +636,7 @@ async fn oversized_items_are_refused_and_large_rows_keep_the_relay_small() {
         match outbox.track(&mut tx, &huge).await {
             Err(OutboxError::TooLarge { size, limit, .. }) => {
                 assert!(size > mib << 20);
-                assert_eq!(limit, bento_core::DEFAULT_MAX_BATCH_BYTES);
+                assert_eq!(limit, bento_core::delivery::DEFAULT_MAX_BATCH_BYTES);
             }
             other => panic!("{mib} MiB: {other:?}"),
         }

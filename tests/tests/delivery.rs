@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bento_core::delivery::Backoff;
 use bento_core::{
     BentoEvent, ClientBuilder, Command, DeliveryFailure, EndpointFamily, Event, FailureReason,
-    FlushError, ItemKind, RateLimit, RateLimits, RetryPolicy, SubscriberImport, TrackError,
+    FlushError, ItemKind, RateLimit, RateLimits, SubscriberImport, TrackError,
 };
 use bento_emulator::{Emulator, Family, Fault, Limit};
 
@@ -28,13 +29,10 @@ fn view(n: u64) -> PageView {
 }
 
 fn builder(emulator: &Emulator) -> ClientBuilder {
-    bento_tests::client_for(emulator).delivery_retry(
-        RetryPolicy::default()
-            .max_attempts(30)
-            .base_delay(Duration::from_millis(10))
-            .max_delay(Duration::from_millis(200))
-            .max_retry_after(Duration::from_secs(5)),
-    )
+    bento_tests::client_for(emulator).delivery_backoff(Backoff::new(
+        Duration::from_millis(10),
+        Duration::from_millis(200),
+    ))
 }
 
 async fn emulator() -> Emulator {
@@ -162,6 +160,29 @@ async fn a_full_queue_hands_every_refused_event_back() {
     let report = client.flush(Duration::from_secs(40)).await.unwrap();
     assert_eq!(report.stats.sent, 11);
     assert_eq!(report.stats.queued, 11);
+}
+
+/// A status that says a retry cannot succeed (501 Not Implemented) gives
+/// the batch up at once, as it fails a direct call, instead of retrying it
+/// for as long as the queue lives.
+#[tokio::test]
+async fn a_501_is_given_up_at_once_as_for_direct_calls() {
+    let emulator = emulator().await;
+    emulator.inject(Fault::status(501).on("batch/events").times(1));
+    let (failures, hook) = collect_failures();
+    let client = builder(&emulator)
+        .on_delivery_failure(hook)
+        .build()
+        .unwrap();
+    client.track(&view(1)).unwrap();
+    let report = client.flush(Duration::from_secs(10)).await.unwrap();
+    assert_eq!((report.stats.sent, report.stats.failed), (0, 1));
+    assert_eq!(report.stats.retried, 0, "not retried");
+    let failures = failures.lock().unwrap();
+    match &failures[0].reason {
+        FailureReason::Api(error) => assert_eq!(error.status().map(|s| s.as_u16()), Some(501)),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// Waiting for room is not dropping: `track_wait` and `enqueue_wait` on a
@@ -314,12 +335,10 @@ async fn an_outage_longer_than_the_retry_budget_loses_nothing() {
     emulator.inject(Fault::drop_connection().times(15));
     let (failures, hook) = collect_failures();
     let client = builder(&emulator)
-        .delivery_retry(
-            RetryPolicy::default()
-                .max_attempts(10)
-                .base_delay(Duration::from_millis(1))
-                .max_delay(Duration::from_millis(5)),
-        )
+        .delivery_backoff(Backoff::new(
+            Duration::from_millis(1),
+            Duration::from_millis(5),
+        ))
         .on_delivery_failure(hook)
         .build()
         .unwrap();
@@ -337,7 +356,10 @@ async fn items_past_the_maximum_age_go_to_the_hook() {
     emulator.inject(Fault::status(503).times(u64::MAX));
     let (failures, hook) = collect_failures();
     let client = builder(&emulator)
-        .delivery_retry(RetryPolicy::default().base_delay(Duration::from_millis(1)))
+        .delivery_backoff(Backoff::new(
+            Duration::from_millis(1),
+            Duration::from_millis(250),
+        ))
         .delivery_max_age(Duration::from_millis(200))
         .on_delivery_failure(hook)
         .build()

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use bento_core::delivery::Backoff;
 use bento_core::{
     Client, ClientBuilder, DeliveryFailure, DeliveryStats, Error, Event, FailureReason, FlushError,
     RateLimit, RateLimits, RetryPolicy, TrackError,
@@ -70,13 +71,10 @@ fn client_for(base_url: &str, ledger: &Arc<Ledger>) -> ClientBuilder {
                 .base_delay(Duration::from_millis(1))
                 .max_delay(Duration::from_millis(5)),
         )
-        .delivery_retry(
-            RetryPolicy::default()
-                .max_attempts(3)
-                .base_delay(Duration::from_millis(1))
-                .max_delay(Duration::from_millis(5))
-                .max_retry_after(Duration::from_secs(1)),
-        )
+        .delivery_backoff(Backoff::new(
+            Duration::from_millis(1),
+            Duration::from_millis(5),
+        ))
         .on_delivery_failure(ledger.hook())
 }
 
@@ -319,7 +317,7 @@ async fn extreme_settings_never_panic_the_engine() {
         .flush_interval(Duration::MAX)
         .drain_timeout(Duration::MAX)
         .timeout(Duration::MAX)
-        .delivery_retry(patient.clone())
+        .delivery_backoff(Backoff::new(Duration::MAX, Duration::MAX))
         .retry(patient)
         .on_delivery_failure(ledger.hook())
         .build()

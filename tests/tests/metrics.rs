@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bento_core::{Event, RetryPolicy};
+use bento_core::Event;
 use bento_emulator::{Emulator, Fault};
 use metrics::{
     Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
@@ -128,11 +128,10 @@ async fn the_engine_reports_its_counters_gauges_and_batch_latency() {
     let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
     let client = bento_tests::client_for(&emulator)
         .queue_capacity(20)
-        .delivery_retry(
-            RetryPolicy::default()
-                .max_attempts(2)
-                .base_delay(Duration::from_millis(1)),
-        )
+        .delivery_backoff(bento_core::delivery::Backoff::new(
+            Duration::from_millis(1),
+            Duration::from_millis(250),
+        ))
         .build()
         .unwrap();
     // One retried 503, then a 400 that bisects down to the one bad item.

@@ -83,11 +83,10 @@ fn run(name: &str) {
             .rate_limits(RateLimits::unlimited())
             .timeout(Duration::from_secs(60))
             .retry(RetryPolicy::never())
-            .delivery_retry(
-                RetryPolicy::default()
-                    .max_attempts(3)
-                    .base_delay(Duration::from_millis(1)),
-            )
+            .delivery_backoff(bento_core::delivery::Backoff::new(
+                Duration::from_millis(1),
+                Duration::from_millis(250),
+            ))
             .on_delivery_failure(move |failure| {
                 hook.fetch_add(failure.items.len() as u64, Ordering::SeqCst);
             })

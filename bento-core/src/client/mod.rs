@@ -92,8 +92,8 @@ impl Client {
     }
 
     /// The API root requests go to, ending in `/`.
-    pub fn base_url(&self) -> &reqwest::Url {
-        &self.inner.api.base_url
+    pub fn base_url(&self) -> &str {
+        self.inner.api.base_url.as_str()
     }
 
     /// The User-Agent sent with every request.

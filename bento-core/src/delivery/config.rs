@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::failure::DeliveryFailure;
 use crate::error::ConfigError;
-use crate::transport::retry::RetryPolicy;
+use crate::transport::retry::Backoff;
 
 pub(crate) type FailureHook = Arc<dyn Fn(DeliveryFailure) + Send + Sync>;
 
@@ -16,7 +16,7 @@ pub(crate) struct DeliveryConfig {
     pub(crate) flush_interval: Duration,
     pub(crate) max_batch_bytes: usize,
     pub(crate) max_in_flight: usize,
-    pub(crate) retry: RetryPolicy,
+    pub(crate) backoff: Backoff,
     pub(crate) max_age: Option<Duration>,
     pub(crate) drain_timeout: Duration,
     pub(crate) on_failure: Option<FailureHook>,
@@ -36,11 +36,7 @@ impl Default for DeliveryConfig {
             flush_interval: Duration::from_secs(1),
             max_batch_bytes: crate::model::envelope::DEFAULT_MAX_BATCH_BYTES,
             max_in_flight: 2,
-            // Background delivery can afford to be patient: nobody waits on it.
-            retry: RetryPolicy::default()
-                .max_attempts(10)
-                .max_delay(Duration::from_secs(60))
-                .max_retry_after(Duration::from_secs(600)),
+            backoff: Backoff::default(),
             max_age: None,
             drain_timeout: Duration::from_secs(5),
             on_failure: None,
@@ -86,7 +82,7 @@ impl fmt::Debug for DeliveryConfig {
             .field("flush_interval", &self.flush_interval)
             .field("max_batch_bytes", &self.max_batch_bytes)
             .field("max_in_flight", &self.max_in_flight)
-            .field("retry", &self.retry)
+            .field("backoff", &self.backoff)
             .field("max_age", &self.max_age)
             .field("drain_timeout", &self.drain_timeout)
             .field("outbox", &self.has_outbox())

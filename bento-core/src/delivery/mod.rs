@@ -105,6 +105,7 @@ pub(crate) mod verdict;
 mod waiters;
 mod worker;
 
+pub use crate::transport::retry::Backoff;
 pub use errors::{FlushError, TrackError};
 pub use failure::{DeliveryFailure, FailureReason};
 pub use item::{Encoded, ItemKind};
@@ -117,10 +118,8 @@ pub(crate) use dispatcher::Dispatcher;
 /// keeping it alive: the engine does not know the client's type.
 pub(crate) type Owner = std::sync::Weak<dyn std::any::Any + Send + Sync>;
 
-/// Whether the caller runs on a client's delivery thread (its own tokio
-/// runtime): for [`RateBudget`](crate::rate_limit::budget::RateBudget)s and stores that
-/// keep connections per runtime, since a connection made on one runtime must
-/// not be used after that runtime is gone.
-pub fn on_delivery_thread() -> bool {
-    thread::on_delivery_thread()
-}
+pub(crate) use thread::on_delivery_thread;
+
+/// The default request budget of a batch body, and so the largest one item
+/// may be once encoded ([`ClientBuilder::max_batch_bytes`](crate::ClientBuilder::max_batch_bytes)).
+pub use crate::model::envelope::DEFAULT_MAX_BATCH_BYTES;

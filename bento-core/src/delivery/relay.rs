@@ -381,7 +381,7 @@ impl Relay {
                 batch.kind,
                 n,
                 batch.attempts,
-                &self.config.retry,
+                &self.config.backoff,
                 expired,
                 &span,
             );

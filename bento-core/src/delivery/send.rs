@@ -14,7 +14,7 @@ use super::item::ItemKind;
 use super::metrics;
 use super::verdict::{Sent, Verdict, judge, label};
 use crate::error::Error;
-use crate::transport::retry::{Outcome, RetryPolicy};
+use crate::transport::retry::{Backoff, Outcome};
 use crate::transport::{Api, ApiRequest, Failed, telemetry};
 
 /// The earliest deadline requests in flight must end by (`None`: none).
@@ -62,14 +62,14 @@ pub(crate) fn judged(
     kind: ItemKind,
     items: usize,
     attempt: u32,
-    policy: &RetryPolicy,
+    backoff: &Backoff,
     expired: bool,
     span: &tracing::Span,
 ) -> (Verdict, Option<Duration>) {
     if let Err(failed) = &result {
         span.record("error.type", telemetry::error_type(failed.outcome));
     }
-    judge(result, kind, items, attempt, policy, expired)
+    judge(result, kind, items, attempt, backoff, expired)
 }
 
 /// Records what became of a batch (`outcome`: the verdict's label, or what

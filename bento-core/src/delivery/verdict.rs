@@ -10,7 +10,7 @@ use super::item::ItemKind;
 use crate::error::{Error, truncate_body};
 use crate::model::batch::BatchResult;
 use crate::transport::Failed;
-use crate::transport::retry::{Outcome, RetryPolicy, backoff, is_ambiguous, is_transient};
+use crate::transport::retry::{Backoff, Outcome, is_ambiguous, is_transient};
 
 /// A batch request's result: Bento's answer body, or what went wrong.
 pub(crate) type Sent = Result<Bytes, Failed>;
@@ -42,7 +42,7 @@ pub(crate) enum Verdict {
 ///
 /// The rule, the same for the in-memory queue and the outbox: a failure
 /// that may pass (nothing reached Bento, a timeout, a dropped connection, a
-/// garbled 2xx, 408, 429, 5xx) is retried with the policy's capped backoff
+/// garbled 2xx, 408, 429, 500, 502, 503, 504) is retried with the capped [`Backoff`]
 /// for as long as it lasts, however many attempts that takes; only Bento's
 /// refusal of the items (any other 4xx, on the bad item alone after
 /// bisection) gives up, and so does a failure of items already `expired`
@@ -52,7 +52,7 @@ pub(crate) fn judge(
     kind: ItemKind,
     items: usize,
     attempts: u32,
-    policy: &RetryPolicy,
+    backoff: &Backoff,
     expired: bool,
 ) -> (Verdict, Option<Duration>) {
     // Delivered means a 2xx whose body is Bento's answer; any other 2xx
@@ -97,7 +97,7 @@ pub(crate) fn judge(
         Verdict::Expired(error)
     } else {
         Verdict::Retry {
-            delay: backoff(policy, attempts, retry_after, fastrand::f64()),
+            delay: backoff.after(attempts, retry_after, fastrand::f64()),
             ambiguous: is_ambiguous(outcome),
             error,
         }

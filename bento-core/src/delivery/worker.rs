@@ -380,7 +380,7 @@ impl Worker {
             batch.kind,
             n,
             batch.attempts,
-            &self.config.retry,
+            &self.config.backoff,
             expired,
             span,
         );

@@ -14,7 +14,7 @@
 //! synchronously.
 
 pub(crate) mod ahead;
-pub mod budget;
+pub(crate) mod budget;
 mod limits;
 pub(crate) mod pacer;
 pub(crate) mod slot;

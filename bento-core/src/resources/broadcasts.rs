@@ -174,7 +174,7 @@ pub mod steps {
 /// A broadcast to create with [`Client::create_broadcasts`].
 ///
 /// ```
-/// use bento_core::NewBroadcast;
+/// use bento_core::broadcasts::NewBroadcast;
 /// let launch = NewBroadcast::named("Launch")
 ///     .subject("We're live!")
 ///     .content("<p>Hello {{ visitor.first_name }}</p>")

@@ -60,7 +60,8 @@ pub enum DelayInterval {
 /// An email to add to a sequence with [`Client::create_sequence_email`].
 ///
 /// ```
-/// use bento_core::{DelayInterval, NewSequenceEmail};
+/// use bento_core::sequences::DelayInterval;
+/// use bento_core::sequences::NewSequenceEmail;
 /// let email = NewSequenceEmail::new("Welcome, day 2", "<p>Tips</p>").delay(2, DelayInterval::Days);
 /// # let _ = email;
 /// ```

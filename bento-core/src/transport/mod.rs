@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 pub(crate) use self::api::Api;
 use self::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
-use crate::error::{ApiError, ConfigError, Error, server_message, truncate_body};
+use crate::error::{ApiError, ConfigError, Error, TransportError, server_message, truncate_body};
 use crate::rate_limit::EndpointFamily;
 use tracing::Instrument;
 
@@ -389,7 +389,7 @@ impl Api {
             let (outcome, error) = if source.is_connect() {
                 let error = Error::Connect {
                     endpoint: endpoint.to_owned(),
-                    source: source.without_url(),
+                    source: TransportError::new(source.without_url()),
                 };
                 (Outcome::Connect, error)
             } else if source.is_timeout() {
@@ -401,7 +401,7 @@ impl Api {
             } else {
                 let error = Error::Transport {
                     endpoint: endpoint.to_owned(),
-                    source: source.without_url(),
+                    source: TransportError::new(source.without_url()),
                 };
                 (Outcome::Interrupted, error)
             };

@@ -120,6 +120,9 @@ pub(crate) enum Decision {
     GiveUp,
 }
 
+/// The statuses that say a request may succeed if sent again: the one table
+/// for direct calls and background delivery. Other 5xx (501 Not
+/// Implemented, 505...) say it never will.
 pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
@@ -139,7 +142,7 @@ pub(crate) fn is_ambiguous(outcome: Outcome) -> bool {
 /// lost. Everything else is Bento's answer about the request itself.
 pub(crate) fn is_transient(outcome: Outcome) -> bool {
     match outcome {
-        Outcome::Status(status) => is_retryable_status(status) || status.is_server_error(),
+        Outcome::Status(status) => is_retryable_status(status),
         Outcome::Connect | Outcome::Timeout | Outcome::Interrupted | Outcome::Garbled => true,
     }
 }
@@ -157,11 +160,7 @@ pub(crate) fn decide(
     replay: Replay,
     jitter: f64,
 ) -> Decision {
-    let retryable = match outcome {
-        Outcome::Status(status) => is_retryable_status(status),
-        Outcome::Connect | Outcome::Timeout | Outcome::Interrupted | Outcome::Garbled => true,
-    };
-    if !retryable || attempts_made >= policy.max_attempts {
+    if !is_transient(outcome) || attempts_made >= policy.max_attempts {
         return Decision::GiveUp;
     }
     if replay == Replay::AtMostOnce && !policy.retry_ambiguous_email_sends && is_ambiguous(outcome)
@@ -174,6 +173,52 @@ pub(crate) fn decide(
     Decision::Retry(backoff(policy, attempts_made, retry_after, jitter))
 }
 
+/// How background delivery waits before sending a batch again after a
+/// failure that may pass: `base`, doubled at each further attempt up to
+/// `max`, with full jitter; a longer `Retry-After` from Bento is waited out
+/// in full. Background delivery has no attempt limit (nobody waits on it,
+/// and counting attempts turned outages into lost data): items wait as long
+/// as the failure lasts, bounded by
+/// [`delivery_max_age`](crate::ClientBuilder::delivery_max_age) and the
+/// queue's capacity. Set with
+/// [`ClientBuilder::delivery_backoff`](crate::ClientBuilder::delivery_backoff).
+///
+/// ```
+/// use std::time::Duration;
+/// use bento_core::delivery::Backoff;
+/// let backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+/// # let _ = backoff;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    base: Duration,
+    max: Duration,
+}
+
+impl Default for Backoff {
+    /// 250 ms, doubled up to a minute.
+    fn default() -> Self {
+        Self::new(Duration::from_millis(250), Duration::from_secs(60))
+    }
+}
+
+impl Backoff {
+    /// `base` before the first retry, doubled at each further one up to `max`.
+    pub fn new(base: Duration, max: Duration) -> Self {
+        Self { base, max }
+    }
+
+    /// The wait before attempt `attempts_made + 1`.
+    pub(crate) fn after(
+        &self,
+        attempts_made: u32,
+        retry_after: Option<Duration>,
+        jitter: f64,
+    ) -> Duration {
+        exponential(self.base, self.max, attempts_made, retry_after, jitter)
+    }
+}
+
 /// The wait before the next attempt: full-jitter exponential backoff, raised
 /// to the server's `Retry-After`. Saturates instead of overflowing, whatever
 /// the policy's durations.
@@ -183,11 +228,26 @@ pub(crate) fn backoff(
     retry_after: Option<Duration>,
     jitter: f64,
 ) -> Duration {
+    exponential(
+        policy.base_delay,
+        policy.max_delay,
+        attempts_made,
+        retry_after,
+        jitter,
+    )
+}
+
+fn exponential(
+    base: Duration,
+    max: Duration,
+    attempts_made: u32,
+    retry_after: Option<Duration>,
+    jitter: f64,
+) -> Duration {
     let exponent = attempts_made.saturating_sub(1).min(30);
-    let ceiling = policy
-        .base_delay
+    let ceiling = base
         .saturating_mul(1u32 << exponent)
-        .min(policy.max_delay)
+        .min(max)
         .min(crate::time::FAR);
     // `mul_f64` panics when the product overflows; a ceiling of at most
     // 30 years times a factor of at most 1 cannot.
@@ -273,6 +333,40 @@ mod tests {
                 Decision::Retry(_)
             ));
         }
+    }
+
+    /// Direct calls and background delivery judge statuses by one table: a
+    /// 501 fails both at once (it used to be retried for ever in the queue).
+    #[test]
+    fn one_table_of_what_may_pass() {
+        for code in 100..600 {
+            let Ok(status) = StatusCode::from_u16(code) else {
+                continue;
+            };
+            let outcome = Outcome::Status(status);
+            let direct = matches!(
+                decide(&policy(), outcome, 1, None, Replay::Safe, 0.5),
+                Decision::Retry(_)
+            );
+            assert_eq!(direct, is_transient(outcome), "{code}");
+        }
+        assert!(!is_transient(Outcome::Status(StatusCode::NOT_IMPLEMENTED)));
+        assert!(!is_transient(Outcome::Status(
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED
+        )));
+    }
+
+    #[test]
+    fn background_backoff_doubles_to_its_ceiling() {
+        let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
+        assert_eq!(backoff.after(1, None, 1.0), Duration::from_millis(100));
+        assert_eq!(backoff.after(3, None, 1.0), Duration::from_millis(400));
+        assert_eq!(backoff.after(30, None, 1.0), Duration::from_secs(1));
+        assert_eq!(
+            backoff.after(1, Some(Duration::from_secs(5)), 0.5),
+            Duration::from_secs(5),
+            "Retry-After is waited out in full"
+        );
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! Every client operation at least once, with its answer decoded.
 
-use bento_core::{
-    BlacklistTarget, Command, DateRange, DelayInterval, Email, EmailCheck, EmailTemplateUpdate,
-    Event, NewBroadcast, NewSequenceEmail, NewSubscriber, SubscriberImport, SubscriberSearch,
-    WorkflowStatus,
-};
+use bento_core::broadcasts::NewBroadcast;
+use bento_core::experimental::BlacklistTarget;
+use bento_core::experimental::EmailCheck;
+use bento_core::sequences::DelayInterval;
+use bento_core::sequences::NewSequenceEmail;
+use bento_core::subscribers::DateRange;
+use bento_core::subscribers::SubscriberSearch;
+use bento_core::templates::EmailTemplateUpdate;
+use bento_core::workflows::WorkflowStatus;
+use bento_core::{Command, Email, Event, NewSubscriber, SubscriberImport};
 use bento_emulator::Dialect;
 use serde_json::json;
 

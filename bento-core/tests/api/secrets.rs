@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
+use bento_core::broadcasts::NewBroadcast;
 use bento_core::{
-    Client, ClientBuilder, Command, Email, Event, NewBroadcast, NewSubscriber, RateLimits,
-    RetryPolicy, SubscriberImport,
+    Client, ClientBuilder, Command, Email, Event, NewSubscriber, RateLimits, RetryPolicy,
+    SubscriberImport,
 };
 use bento_emulator::Fault;
 

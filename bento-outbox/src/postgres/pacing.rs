@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use bento_core::budget::BoxFuture;
-use bento_core::delivery::on_delivery_thread;
+use bento_core::integration::budget::BoxFuture;
+use bento_core::integration::on_delivery_thread;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 
-use bento_core::store::{BoxFuture, Claim, Settle, StoreError, StoreSession, StoredRow};
+use bento_core::integration::store::{
+    BoxFuture, Claim, Settle, StoreError, StoreSession, StoredRow,
+};
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection, PgPool};
 

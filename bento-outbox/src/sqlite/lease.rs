@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bento_core::store::StoreError;
+use bento_core::integration::store::StoreError;
 use sqlx::SqlitePool;
 
 use super::conn::{Mode, Own};

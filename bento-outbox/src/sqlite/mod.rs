@@ -93,8 +93,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bento_core::Encoded;
-use bento_core::budget::{BoxFuture, RateBudget};
-use bento_core::store::{StoreError, StoreSession};
+use bento_core::integration::budget::{BoxFuture, RateBudget};
+use bento_core::integration::store::{StoreError, StoreSession};
 use sqlx::{Sqlite, SqliteConnection};
 
 pub use conn::{check_on_release, pool_options};

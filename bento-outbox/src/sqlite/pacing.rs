@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use bento_core::budget::BoxFuture;
+use bento_core::integration::budget::BoxFuture;
 use sqlx::SqlitePool;
 
 use super::conn::{Mode, Own};

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use bento_core::store::{Claim, StoredRow};
+use bento_core::integration::store::{Claim, StoredRow};
 use futures_util::TryStreamExt;
 use sqlx::{Row, SqliteConnection};
 

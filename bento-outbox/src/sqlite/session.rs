@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bento_core::store::{BoxFuture, Claim, Settle, StoreError, StoreSession, StoredRow};
+use bento_core::integration::store::{
+    BoxFuture, Claim, Settle, StoreError, StoreSession, StoredRow,
+};
 use sqlx::SqlitePool;
 
 use super::conn::{Mode, Own};
