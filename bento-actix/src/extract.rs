@@ -5,55 +5,28 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use bento_core::Client;
 use bento_core::integration::RequestEvents;
-use bento_core::{Client, Command, SubscriberEvent, TrackError};
 
 /// A handler's handle on Bento: from [`BentoMiddleware`](crate::BentoMiddleware)
 /// when the request went through it, otherwise from the app data (a `Client`
 /// or a `web::Data<Client>`), so `App::new().app_data(client)` works alone.
 ///
-/// [`track`](Self::track) returns at once; [`client`](Self::client) gives the
-/// whole API for calls a handler wants to await.
+/// [`track`](RequestEvents::track) returns at once; [`client`](RequestEvents::client)
+/// gives the whole API for calls a handler wants to await.
 #[derive(Clone, Debug)]
 pub struct Bento(pub(crate) RequestEvents);
 
-impl Bento {
-    /// Checks and encodes the event, and queues it for background delivery
-    /// (or, under `deliver_on_success`, holds it until the response exists).
-    /// Never blocks.
-    ///
-    /// An event without an email is about the request's subscriber (the
-    /// layer's [`identify`](crate::BentoMiddleware::identify), or
-    /// [`identify`](Self::identify) here); in an anonymous request it is
-    /// [`TrackError::Anonymous`] and nothing is sent. An event with its own
-    /// email keeps it.
-    pub fn track<E: SubscriberEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
-        self.0.track(event)
-    }
+/// Every method is the request handle's, shared with the other frameworks'
+/// extractor so the two cannot drift: [`track`](RequestEvents::track)
+/// (returns at once), [`enqueue_command`](RequestEvents::enqueue_command),
+/// [`identify`](RequestEvents::identify), [`identity`](RequestEvents::identity)
+/// and [`client`](RequestEvents::client) for every other call.
+impl std::ops::Deref for Bento {
+    type Target = RequestEvents;
 
-    /// Checks and encodes a subscriber command (subscribe, tag, field...),
-    /// and queues it for background delivery to `/fetch/commands` like an
-    /// event, held with the request's events under `deliver_on_success`.
-    /// Never blocks; [`client`](Self::client)`.run_command(..)` waits for
-    /// Bento's answer instead.
-    pub fn enqueue_command(&self, command: Command) -> Result<(), TrackError> {
-        self.0.enqueue_command(command)
-    }
-
-    /// Makes `email` the subscriber this request is about, from here on (at
-    /// login or signup, say).
-    pub fn identify(&self, email: impl Into<String>) {
-        self.0.identify(email);
-    }
-
-    /// The subscriber this request is about, if known.
-    pub fn identity(&self) -> Option<std::sync::Arc<str>> {
-        self.0.identity()
-    }
-
-    /// The client, for every other Bento call.
-    pub fn client(&self) -> &Client {
-        self.0.client()
+    fn deref(&self) -> &RequestEvents {
+        &self.0
     }
 }
 

@@ -22,7 +22,11 @@ use crate::extract::Bento;
 /// Build the client once, outside the `HttpServer::new` closure (which runs
 /// once per worker), and clone the middleware into it.
 #[derive(Clone)]
-pub struct BentoMiddleware(RequestTracking, Option<Identify>);
+pub struct BentoMiddleware {
+    tracking: RequestTracking,
+    /// Reads whom a request is about, when set.
+    identify: Option<Identify>,
+}
 
 /// Reads a request's subscriber from what the app's auth put in it.
 type Identify = Arc<dyn Fn(&ServiceRequest) -> Option<String> + Send + Sync>;
@@ -30,8 +34,8 @@ type Identify = Arc<dyn Fn(&ServiceRequest) -> Option<String> + Send + Sync>;
 impl std::fmt::Debug for BentoMiddleware {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BentoMiddleware")
-            .field("tracking", &self.0)
-            .field("identify", &self.1.is_some())
+            .field("tracking", &self.tracking)
+            .field("identify", &self.identify.is_some())
             .finish()
     }
 }
@@ -39,20 +43,23 @@ impl std::fmt::Debug for BentoMiddleware {
 impl BentoMiddleware {
     /// Middleware handing tracked events to `client`'s delivery queue at once.
     pub fn new(client: Client) -> Self {
-        Self(RequestTracking::new(client), None)
+        Self {
+            tracking: RequestTracking::new(client),
+            identify: None,
+        }
     }
 
     /// How to tell whom a request is about, from what the app's auth put in
     /// it (a session, a JWT claim, an extension): events without an email
     /// that a handler tracks through [`Bento`] are then about that
     /// subscriber. `None` leaves the request anonymous until a handler calls
-    /// [`Bento::identify`] (at login or signup). The same semantics as
+    /// [`identify`](bento_core::integration::RequestEvents::identify) through [`Bento`] (at login or signup). The same semantics as
     /// `bento_axum::BentoLayer::identify`.
     pub fn identify(
         mut self,
         identify: impl Fn(&ServiceRequest) -> Option<String> + Send + Sync + 'static,
     ) -> Self {
-        self.1 = Some(Arc::new(identify));
+        self.identify = Some(Arc::new(identify));
         self
     }
 
@@ -61,7 +68,10 @@ impl BentoMiddleware {
     /// A handler that panics, or a request cancelled before its response,
     /// discards them too.
     pub fn deliver_on_success(self) -> Self {
-        Self(self.0.deliver_on_success(), self.1)
+        Self {
+            tracking: self.tracking.deliver_on_success(),
+            ..self
+        }
     }
 
     /// Like [`deliver_on_success`](Self::deliver_on_success), with your own
@@ -72,9 +82,9 @@ impl BentoMiddleware {
         rule: impl Fn(actix_web::http::StatusCode) -> bool + Send + Sync + 'static,
     ) -> Self {
         let tracking = self
-            .0
+            .tracking
             .deliver_if(move |code| actix_web::http::StatusCode::from_u16(code).is_ok_and(&rule));
-        Self(tracking, self.1)
+        Self { tracking, ..self }
     }
 
     /// Tracks a page view ([`PageView`](bento_core::events::PageView),
@@ -84,7 +94,10 @@ impl BentoMiddleware {
     /// anonymous requests, JSON, redirects or errors. The same semantics as
     /// `bento_axum::BentoLayer::track_page_views`.
     pub fn track_page_views(self) -> Self {
-        Self(self.0.track_page_views(), self.1)
+        Self {
+            tracking: self.tracking.track_page_views(),
+            ..self
+        }
     }
 
     /// Like [`track_page_views`](Self::track_page_views), for the paths
@@ -95,23 +108,26 @@ impl BentoMiddleware {
         self,
         filter: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Self {
-        Self(self.0.track_page_views_if(filter), self.1)
+        Self {
+            tracking: self.tracking.track_page_views_if(filter),
+            ..self
+        }
     }
 
     /// Events held and then delivered (under `deliver_on_success`), across
     /// every clone of this middleware.
     pub fn delivered(&self) -> u64 {
-        self.0.delivered()
+        self.tracking.delivered()
     }
 
     /// Events held and then discarded (under `deliver_on_success`).
     pub fn discarded(&self) -> u64 {
-        self.0.discarded()
+        self.tracking.discarded()
     }
 
     /// The client requests receive.
     pub fn client(&self) -> &Client {
-        self.0.client()
+        self.tracking.client()
     }
 }
 
@@ -153,12 +169,12 @@ where
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let identity = self
             .middleware
-            .1
+            .identify
             .as_ref()
             .and_then(|identify| identify(&request));
         let uri = request.uri();
         let line = RequestLine::new(request.method().as_str(), uri.path(), uri.query());
-        let (events, settlement) = self.middleware.0.begin_request(Some(line), identity);
+        let (events, settlement) = self.middleware.tracking.begin_request(Some(line), identity);
         request.extensions_mut().insert(Bento(events));
         ResponseFuture {
             inner: self.service.call(request),

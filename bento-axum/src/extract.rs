@@ -5,14 +5,13 @@ use std::convert::Infallible;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use bento_core::integration::RequestEvents;
-use bento_core::{Client, Command, SubscriberEvent, TrackError};
 use http::StatusCode;
 use http::request::Parts;
 
 /// A handler's handle on Bento, put in every request by [`BentoLayer`](crate::BentoLayer).
 ///
-/// [`track`](Self::track) returns at once; [`client`](Self::client) gives the
-/// whole API for calls a handler wants to await.
+/// [`track`](RequestEvents::track) returns at once; [`client`](RequestEvents::client)
+/// gives the whole API for calls a handler wants to await.
 ///
 /// ```no_run
 /// use axum::{Router, routing::post};
@@ -37,43 +36,16 @@ use http::request::Parts;
 #[derive(Clone, Debug)]
 pub struct Bento(pub(crate) RequestEvents);
 
-impl Bento {
-    /// Checks and encodes the event, and queues it for background delivery
-    /// (or, under `deliver_on_success`, holds it until the response exists).
-    /// Never blocks.
-    ///
-    /// An event without an email is about the request's subscriber (the
-    /// layer's [`identify`](crate::BentoLayer::identify), or
-    /// [`identify`](Self::identify) here); in an anonymous request it is
-    /// [`TrackError::Anonymous`] and nothing is sent. An event with its own
-    /// email keeps it.
-    pub fn track<E: SubscriberEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
-        self.0.track(event)
-    }
+/// Every method is the request handle's, shared with the other frameworks'
+/// extractor so the two cannot drift: [`track`](RequestEvents::track)
+/// (returns at once), [`enqueue_command`](RequestEvents::enqueue_command),
+/// [`identify`](RequestEvents::identify), [`identity`](RequestEvents::identity)
+/// and [`client`](RequestEvents::client) for every other call.
+impl std::ops::Deref for Bento {
+    type Target = RequestEvents;
 
-    /// Checks and encodes a subscriber command (subscribe, tag, field...),
-    /// and queues it for background delivery to `/fetch/commands` like an
-    /// event, held with the request's events under `deliver_on_success`.
-    /// Never blocks; [`client`](Self::client)`.run_command(..)` waits for
-    /// Bento's answer instead.
-    pub fn enqueue_command(&self, command: Command) -> Result<(), TrackError> {
-        self.0.enqueue_command(command)
-    }
-
-    /// Makes `email` the subscriber this request is about, from here on (at
-    /// login or signup, say).
-    pub fn identify(&self, email: impl Into<String>) {
-        self.0.identify(email);
-    }
-
-    /// The subscriber this request is about, if known.
-    pub fn identity(&self) -> Option<std::sync::Arc<str>> {
-        self.0.identity()
-    }
-
-    /// The client, for every other Bento call.
-    pub fn client(&self) -> &Client {
-        self.0.client()
+    fn deref(&self) -> &RequestEvents {
+        &self.0
     }
 }
 

@@ -24,7 +24,11 @@ use crate::extract::Bento;
 /// Cheap to clone; no request type parameter, so it is `Send + Sync` whatever
 /// the body type.
 #[derive(Clone)]
-pub struct BentoLayer(RequestTracking, Option<Identify>);
+pub struct BentoLayer {
+    tracking: RequestTracking,
+    /// Reads whom a request is about, when set.
+    identify: Option<Identify>,
+}
 
 /// Reads a request's subscriber from what the app's auth put in it.
 type Identify = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
@@ -32,8 +36,8 @@ type Identify = Arc<dyn Fn(&Parts) -> Option<String> + Send + Sync>;
 impl std::fmt::Debug for BentoLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BentoLayer")
-            .field("tracking", &self.0)
-            .field("identify", &self.1.is_some())
+            .field("tracking", &self.tracking)
+            .field("identify", &self.identify.is_some())
             .finish()
     }
 }
@@ -41,14 +45,17 @@ impl std::fmt::Debug for BentoLayer {
 impl BentoLayer {
     /// A layer handing tracked events to `client`'s delivery queue at once.
     pub fn new(client: Client) -> Self {
-        Self(RequestTracking::new(client), None)
+        Self {
+            tracking: RequestTracking::new(client),
+            identify: None,
+        }
     }
 
     /// How to tell whom a request is about, from what the app's auth put in
     /// it (a session, a JWT claim, an extension): events without an email
     /// that a handler tracks through [`Bento`] are then about that
     /// subscriber. `None` leaves the request anonymous until a handler calls
-    /// [`Bento::identify`] (at login or signup).
+    /// [`identify`](bento_core::integration::RequestEvents::identify) through [`Bento`] (at login or signup).
     ///
     /// ```
     /// # fn layer(client: bento_core::Client) -> bento_axum::BentoLayer {
@@ -64,7 +71,7 @@ impl BentoLayer {
         mut self,
         identify: impl Fn(&Parts) -> Option<String> + Send + Sync + 'static,
     ) -> Self {
-        self.1 = Some(Arc::new(identify));
+        self.identify = Some(Arc::new(identify));
         self
     }
 
@@ -73,7 +80,10 @@ impl BentoLayer {
     /// so a failed signup does not emit `account.signup`. A handler that
     /// panics, or a request cancelled before its response, discards them too.
     pub fn deliver_on_success(self) -> Self {
-        Self(self.0.deliver_on_success(), self.1)
+        Self {
+            tracking: self.tracking.deliver_on_success(),
+            ..self
+        }
     }
 
     /// Like [`deliver_on_success`](Self::deliver_on_success), with your own
@@ -84,9 +94,9 @@ impl BentoLayer {
         rule: impl Fn(http::StatusCode) -> bool + Send + Sync + 'static,
     ) -> Self {
         let tracking = self
-            .0
+            .tracking
             .deliver_if(move |code| http::StatusCode::from_u16(code).is_ok_and(&rule));
-        Self(tracking, self.1)
+        Self { tracking, ..self }
     }
 
     /// Tracks a page view ([`PageView`](bento_core::events::PageView),
@@ -104,7 +114,10 @@ impl BentoLayer {
     /// # }
     /// ```
     pub fn track_page_views(self) -> Self {
-        Self(self.0.track_page_views(), self.1)
+        Self {
+            tracking: self.tracking.track_page_views(),
+            ..self
+        }
     }
 
     /// Like [`track_page_views`](Self::track_page_views), for the paths
@@ -115,22 +128,25 @@ impl BentoLayer {
         self,
         filter: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Self {
-        Self(self.0.track_page_views_if(filter), self.1)
+        Self {
+            tracking: self.tracking.track_page_views_if(filter),
+            ..self
+        }
     }
 
     /// Events this layer held and then delivered (under `deliver_on_success`).
     pub fn delivered(&self) -> u64 {
-        self.0.delivered()
+        self.tracking.delivered()
     }
 
     /// Events this layer held and then discarded (under `deliver_on_success`).
     pub fn discarded(&self) -> u64 {
-        self.0.discarded()
+        self.tracking.discarded()
     }
 
     /// The client requests receive.
     pub fn client(&self) -> &Client {
-        self.0.client()
+        self.tracking.client()
     }
 }
 
@@ -166,9 +182,13 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
-        let identity = self.layer.1.as_ref().and_then(|identify| identify(&parts));
+        let identity = self
+            .layer
+            .identify
+            .as_ref()
+            .and_then(|identify| identify(&parts));
         let line = RequestLine::new(parts.method.as_str(), parts.uri.path(), parts.uri.query());
-        let (events, settlement) = self.layer.0.begin_request(Some(line), identity);
+        let (events, settlement) = self.layer.tracking.begin_request(Some(line), identity);
         parts.extensions.insert(Bento(events));
         let request = Request::from_parts(parts, body);
         ResponseFuture {

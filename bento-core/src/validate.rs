@@ -97,91 +97,22 @@ pub(crate) fn path_id(field: &'static str, id: &str) -> Result<(), ValidationErr
     }
 }
 
-/// Bento's key rule, one for the derive (which checks it at compile time,
-/// in `bento-derive/src/case.rs`) and the run-time builders: a key of
-/// `fields` or `details` is lowercase ASCII letters, digits and underscores.
+/// Bento's key rule (`bento_plan::key`, shared with the derive and the
+/// plan) for the run-time builders.
 pub(crate) fn key(field: impl FnOnce() -> String, key: &str) -> Result<(), ValidationError> {
-    if is_bento_key(key) {
+    if bento_plan::key::is_valid(key) {
         return Ok(());
     }
     Err(ValidationError::KeyCase {
         field: field(),
         key: key.to_owned(),
-        suggestion: to_snake_case(key),
+        suggestion: bento_plan::key::snake_case(key),
     })
-}
-
-pub(crate) fn is_bento_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// `firstName` -> `first_name`, `Plan Tier` -> `plan_tier`: the spelling the
-/// derive suggests too.
-pub(crate) fn to_snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev = i.checked_sub(1).and_then(|p| chars.get(p));
-            let next = chars.get(i + 1);
-            let boundary = match prev {
-                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
-                Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
-                _ => false,
-            };
-            if boundary && !out.ends_with('_') {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
-        } else if !out.is_empty() && !out.ends_with('_') {
-            out.push('_');
-        }
-    }
-    while out.ends_with('_') && !name.ends_with('_') {
-        out.pop();
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The same table as the derive's (`bento-derive/src/case.rs`): one rule.
-    #[test]
-    fn the_key_rule_and_its_suggestions() {
-        for (from, to) in [
-            ("first_name", "first_name"),
-            ("firstName", "first_name"),
-            ("FirstName", "first_name"),
-            ("HTTPStatus", "http_status"),
-            ("plan-tier", "plan_tier"),
-            ("Plan Tier", "plan_tier"),
-            ("utm.source", "utm_source"),
-            ("address2", "address2"),
-            ("line2Text", "line2_text"),
-        ] {
-            assert_eq!(to_snake_case(from), to, "{from}");
-            assert_eq!(is_bento_key(from), from == to, "{from}");
-        }
-        assert!(!is_bento_key(""));
-        assert!(!is_bento_key("café"));
-        let error = key(|| "event.fields".into(), "firstName").unwrap_err();
-        assert_eq!(
-            error,
-            ValidationError::KeyCase {
-                field: "event.fields".into(),
-                key: "firstName".into(),
-                suggestion: "first_name".into()
-            }
-        );
-        assert!(error.to_string().contains("write `first_name`"), "{error}");
-    }
 
     #[test]
     fn accepts_ordinary_addresses() {

@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod check;
+pub mod key;
 mod parse;
 mod suggest;
 

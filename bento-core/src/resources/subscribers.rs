@@ -20,7 +20,7 @@ use crate::wire::de::MaybeData;
 
 #[derive(Serialize)]
 struct CreateBody<'a> {
-    subscriber: &'a NewSubscriber,
+    subscriber: NewSubscriberBody<'a>,
 }
 
 impl Client {
@@ -81,9 +81,9 @@ impl Client {
         &self,
         subscriber: impl Into<NewSubscriber>,
     ) -> Result<Subscriber, Error> {
-        let subscriber = subscriber.into().checked()?;
+        let subscriber = subscriber.into();
         let request = ApiRequest::post("fetch/subscribers").json(&CreateBody {
-            subscriber: &subscriber,
+            subscriber: subscriber.checked()?,
         })?;
         let created: MaybeData<Subscriber> = self.call(request).await?;
         created.data.ok_or_else(|| Error::Decode {

@@ -1,7 +1,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Map, Value};
 
 use super::BentoSubscriber;
+use super::profile::{Profile, profile_builder};
 use crate::convert::tags::{Tags, check_tags};
 use crate::error::ValidationError;
 use crate::model::envelope::RecordEnvelope;
@@ -27,13 +27,8 @@ use crate::model::envelope::RecordEnvelope;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubscriberImport {
-    email: String,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    tags: Vec<String>,
+    profile: Profile,
     remove_tags: Vec<String>,
-    fields: Map<String, Value>,
-    verbatim_keys: bool,
 }
 
 const RESERVED_KEYS: [&str; 5] = ["email", "first_name", "last_name", "tags", "remove_tags"];
@@ -42,89 +37,50 @@ impl SubscriberImport {
     /// A record for `email`.
     pub fn new(email: impl Into<String>) -> Self {
         Self {
-            email: email.into(),
-            ..Self::default()
+            profile: Profile::new(email.into()),
+            remove_tags: Vec::new(),
         }
     }
 
-    /// The first name.
-    pub fn first_name(mut self, name: impl Into<String>) -> Self {
-        self.first_name = Some(name.into());
-        self
-    }
+    profile_builder!();
 
-    /// The last name.
-    pub fn last_name(mut self, name: impl Into<String>) -> Self {
-        self.last_name = Some(name.into());
-        self
-    }
-
-    /// Adds one tag (created in Bento if new).
-    pub fn tag(mut self, tag: impl Into<String>) -> Self {
-        self.tags.push(tag.into());
-        self
-    }
-
-    /// Adds several tags.
-    pub fn tags<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tags: I) -> Self {
-        self.tags.extend(tags.into_iter().map(Into::into));
-        self
-    }
-
-    /// Removes one tag.
+    /// Removes one tag (an import only: a new subscriber has none to remove).
     pub fn remove_tag(mut self, tag: impl Into<String>) -> Self {
         self.remove_tags.push(tag.into());
         self
-    }
-
-    /// Sets a custom field. `key` follows Bento's key rule (`first_name`,
-    /// not `firstName`), as [`Event::field`](crate::Event::field) does,
-    /// unless the record is [`verbatim_keys`](Self::verbatim_keys).
-    pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.fields.insert(key.into(), value.into());
-        self
-    }
-
-    /// Sends this record's field keys as written, for an account whose
-    /// fields were named before Bento's key rule (`firstName`).
-    pub fn verbatim_keys(mut self) -> Self {
-        self.verbatim_keys = true;
-        self
-    }
-
-    /// The email.
-    pub fn email(&self) -> &str {
-        &self.email
     }
 }
 
 impl BentoSubscriber for SubscriberImport {
     fn email(&self) -> &str {
-        &self.email
+        &self.profile.email
     }
 
     fn serialize_record<M: SerializeMap>(&self, record: &mut M) -> Result<(), M::Error> {
-        if let Some(first) = &self.first_name {
+        let profile = &self.profile;
+        if let Some(first) = &profile.first_name {
             record.serialize_entry("first_name", first)?;
         }
-        if let Some(last) = &self.last_name {
+        if let Some(last) = &profile.last_name {
             record.serialize_entry("last_name", last)?;
         }
-        if !self.tags.is_empty() {
-            record.serialize_entry("tags", &Tags(&self.tags))?;
+        if !profile.tags.is_empty() {
+            record.serialize_entry("tags", &Tags(&profile.tags))?;
         }
         if !self.remove_tags.is_empty() {
             record.serialize_entry("remove_tags", &Tags(&self.remove_tags))?;
         }
-        self.fields
+        profile
+            .fields
             .iter()
             .try_for_each(|(key, value)| record.serialize_entry(key, value))
     }
 
     fn validate(&self) -> Result<(), ValidationError> {
-        check_tags("tags", &self.tags)?;
+        self.profile.check_values()?;
+        check_tags("tags", &self.profile.tags)?;
         check_tags("remove_tags", &self.remove_tags)?;
-        for key in self.fields.keys() {
+        for key in self.profile.fields.keys() {
             if RESERVED_KEYS.contains(&key.as_str()) {
                 return Err(ValidationError::InvalidKey {
                     field: "fields".to_owned(),
@@ -139,7 +95,7 @@ impl BentoSubscriber for SubscriberImport {
                     reason: "is empty",
                 });
             }
-            if !self.verbatim_keys {
+            if !self.profile.verbatim_keys {
                 crate::validate::key(|| "fields".to_owned(), key)?;
             }
         }
@@ -195,5 +151,9 @@ mod tests {
             )
             .is_ok()
         );
+        assert!(matches!(
+            check(&SubscriberImport::new("a@b.co").field("score", f64::NAN)),
+            Err(ValidationError::NonFiniteNumber { .. })
+        ));
     }
 }

@@ -3,8 +3,10 @@
 //! `resources/subscribers.rs`.
 
 mod import;
+mod profile;
 
 pub use import::SubscriberImport;
+use profile::{Profile, profile_builder};
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
@@ -115,77 +117,57 @@ impl Subscriber {
     }
 }
 
-/// A subscriber to create with [`Client::create_subscriber`](crate::Client::create_subscriber).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// A subscriber to create with [`Client::create_subscriber`](crate::Client::create_subscriber):
+/// the same builder methods as [`SubscriberImport`], sent as the create
+/// endpoint expects (`fields` nested, tags comma-separated).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewSubscriber {
-    email: String,
+    profile: Profile,
+}
+
+/// The body `create_subscriber` sends.
+#[derive(Serialize)]
+pub(crate) struct NewSubscriberBody<'a> {
+    email: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    first_name: Option<String>,
+    first_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    last_name: Option<String>,
+    last_name: Option<&'a str>,
     #[serde(skip_serializing_if = "String::is_empty")]
     tags: String,
     #[serde(skip_serializing_if = "Map::is_empty")]
-    fields: Map<String, Value>,
-    #[serde(skip)]
-    tag_list: Vec<String>,
-    #[serde(skip)]
-    verbatim_keys: bool,
+    fields: &'a Map<String, Value>,
 }
 
 impl NewSubscriber {
     /// Checks the subscriber and joins its tags, as `create_subscriber` sends it.
-    pub(crate) fn checked(mut self) -> Result<Self, ValidationError> {
-        validate::email(|| "subscriber.email".to_owned(), &self.email)?;
-        self.tags = validate::join_tags("subscriber.tags", &self.tag_list)?;
-        if !self.verbatim_keys {
-            for key in self.fields.keys() {
+    pub(crate) fn checked(&self) -> Result<NewSubscriberBody<'_>, ValidationError> {
+        let profile = &self.profile;
+        validate::email(|| "subscriber.email".to_owned(), &profile.email)?;
+        profile.check_values()?;
+        let tags = validate::join_tags("subscriber.tags", &profile.tags)?;
+        if !profile.verbatim_keys {
+            for key in profile.fields.keys() {
                 validate::key(|| "subscriber.fields".to_owned(), key)?;
             }
         }
-        Ok(self)
+        Ok(NewSubscriberBody {
+            email: &profile.email,
+            first_name: profile.first_name.as_deref(),
+            last_name: profile.last_name.as_deref(),
+            tags,
+            fields: &profile.fields,
+        })
     }
 
     /// A subscriber with just an email.
     pub fn new(email: impl Into<String>) -> Self {
         Self {
-            email: email.into(),
-            ..Self::default()
+            profile: Profile::new(email.into()),
         }
     }
 
-    /// The first name.
-    pub fn first_name(mut self, name: impl Into<String>) -> Self {
-        self.first_name = Some(name.into());
-        self
-    }
-
-    /// The last name.
-    pub fn last_name(mut self, name: impl Into<String>) -> Self {
-        self.last_name = Some(name.into());
-        self
-    }
-
-    /// Adds a tag.
-    pub fn tag(mut self, tag: impl Into<String>) -> Self {
-        self.tag_list.push(tag.into());
-        self
-    }
-
-    /// Sets a custom field. `key` follows Bento's key rule (`first_name`,
-    /// not `firstName`), unless the subscriber is
-    /// [`verbatim_keys`](Self::verbatim_keys).
-    pub fn field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.fields.insert(key.into(), value.into());
-        self
-    }
-
-    /// Sends the field keys as written, for an account whose fields were
-    /// named before Bento's key rule (`firstName`).
-    pub fn verbatim_keys(mut self) -> Self {
-        self.verbatim_keys = true;
-        self
-    }
+    profile_builder!();
 }
 
 impl From<&str> for NewSubscriber {
