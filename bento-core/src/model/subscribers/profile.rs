@@ -20,7 +20,7 @@ pub(crate) struct Profile {
     pub(crate) verbatim_keys: bool,
     /// A value that could not become JSON (NaN, a failing `Serialize`),
     /// reported when the record is checked.
-    pub(crate) invalid: Option<ValidationError>,
+    pub(crate) invalid: Option<Box<ValidationError>>,
 }
 
 impl Profile {
@@ -37,7 +37,7 @@ impl Profile {
                 self.fields.insert(key, value);
             }
             Err(error) => {
-                self.invalid.get_or_insert(error);
+                self.invalid.get_or_insert(Box::new(error));
             }
         }
     }
@@ -45,7 +45,7 @@ impl Profile {
     /// The first value that could not become JSON, if any.
     pub(crate) fn check_values(&self) -> Result<(), ValidationError> {
         match &self.invalid {
-            Some(error) => Err(error.clone()),
+            Some(error) => Err((**error).clone()),
             None => Ok(()),
         }
     }
