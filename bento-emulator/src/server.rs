@@ -85,6 +85,7 @@ impl Emulator {
             config,
             state: Mutex::new(state),
             faults: Mutex::new(FaultQueue::default()),
+            received: std::sync::atomic::AtomicU64::new(0),
         });
         let (stop, stopped) = watch::channel(false);
         let serving = shared.clone();
@@ -185,6 +186,15 @@ impl Emulator {
             .filter(|t| t.discarded_at.is_none())
             .map(|t| t.name.clone())
             .collect()
+    }
+
+    /// API requests that have arrived, whole, so far, counted before any
+    /// injected fault or delay and before the answer: a test that needs a
+    /// request in flight waits for this to grow.
+    pub fn received(&self) -> u64 {
+        self.shared
+            .received
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every API request answered (or dropped), in order.
@@ -323,6 +333,11 @@ async fn handle(
             return Ok(render(reply));
         }
     };
+    if !raw_path.starts_with("/__emulator") {
+        shared
+            .received
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
     if let Some(rest) = raw_path.strip_prefix("/__emulator/ui") {
         return Ok(crate::ui::handle(
             &shared,

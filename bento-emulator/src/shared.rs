@@ -13,6 +13,9 @@ pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     pub(crate) faults: Mutex<FaultQueue>,
     pub(crate) limiter: Mutex<Limiter>,
+    /// API requests whose body has arrived, counted before any fault,
+    /// delay or answer: how a test knows a request is in flight.
+    pub(crate) received: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {

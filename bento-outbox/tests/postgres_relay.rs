@@ -14,6 +14,7 @@ use bento_emulator::{Emulator, Family, Fault, Limit};
 use bento_outbox::postgres::Outbox;
 use bento_tests::postgres::Postgres;
 use bento_tests::relay::RelayProcess;
+use bento_tests::wait::{eventually, eventually_async};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -75,19 +76,6 @@ fn deliveries(emulator: &Emulator) -> HashMap<u64, usize> {
     seen
 }
 
-/// Waits for `done`; `None` on timeout (`must` panics instead).
-async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) -> Option<()> {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        if Instant::now() >= deadline {
-            eprintln!("timed out waiting for {what}");
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Some(())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter() {
     let _serial = ONE_AT_A_TIME.lock().await;
@@ -119,17 +107,15 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    wait_until("the committed event", Duration::from_secs(10), || {
+    eventually("the committed event", Duration::from_secs(10), || {
         emulator.events().len() == 1
     })
-    .await
-    .expect("the committed event");
+    .await;
     assert_eq!(emulator.events()[0].email, "ada@example.com");
-    wait_until("the row's removal", Duration::from_secs(5), || {
+    eventually("the row's removal", Duration::from_secs(5), || {
         outbox.relay_stats().sent == 1
     })
-    .await
-    .expect("the row's removal");
+    .await;
     assert_eq!(outbox.pending().await.unwrap(), 0);
 
     // A poison event among nine good ones: Bento refuses any batch holding it.
@@ -145,21 +131,13 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
     let mut tx = pool.begin().await.unwrap();
     outbox.track_all(&mut tx, &events).await.unwrap();
     tx.commit().await.unwrap();
-    wait_until("the nine good events", Duration::from_secs(10), || {
+    eventually("the nine good events", Duration::from_secs(10), || {
         emulator.events().len() == 10
     })
-    .await
-    .unwrap_or_else(|| {
-        let log: Vec<_> = emulator
-            .requests()
-            .iter()
-            .map(|r| (r.status, r.items))
-            .collect();
-        panic!("{log:?} {:?}", outbox.relay_stats());
-    });
+    .await;
     // The counters move after the rows are settled: wait on them, not on
     // the emulator, which has the events a moment before.
-    wait_until(
+    eventually(
         "the dead letter and the nine settled",
         Duration::from_secs(5),
         || {
@@ -167,8 +145,7 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
             stats.failed == 1 && stats.sent == 10
         },
     )
-    .await
-    .expect("the dead letter and the nine settled");
+    .await;
     let dead = outbox.dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert!(dead[0].json.contains("poison"), "{dead:?}");
@@ -200,11 +177,10 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
     // Retried once Bento takes it; purge has nothing left to remove.
     emulator.clear_faults();
     assert_eq!(outbox.retry_dead_letters(&[dead[0].id]).await.unwrap(), 1);
-    wait_until("the retried dead letter", Duration::from_secs(10), || {
+    eventually("the retried dead letter", Duration::from_secs(10), || {
         emulator.events().iter().any(|e| e.event_type == "poison")
     })
-    .await
-    .expect("the retried dead letter");
+    .await;
     assert_eq!(outbox.purge_all_dead_letters().await.unwrap(), 0);
 
     // Subscriber records go to the import endpoint, in the same way.
@@ -220,21 +196,19 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    wait_until("the imported subscribers", Duration::from_secs(10), || {
+    eventually("the imported subscribers", Duration::from_secs(10), || {
         emulator.subscriber("imported@example.com").is_some()
             && emulator.subscriber("also@example.com").is_some()
     })
-    .await
-    .expect("the imported subscribers");
+    .await;
 
     // A dead letter purged by id is gone for good.
     emulator.inject(Fault::status(422).on("batch/events").ratio(1.0));
     fill(&outbox, &pool, 100, 1).await;
-    wait_until("a second dead letter", Duration::from_secs(10), || {
+    eventually("a second dead letter", Duration::from_secs(10), || {
         outbox.relay_stats().failed == 2
     })
-    .await
-    .expect("a second dead letter");
+    .await;
     let dead = outbox.dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(outbox.purge_dead_letters(&[dead[0].id]).await.unwrap(), 1);
@@ -286,27 +260,22 @@ async fn kill_9_mid_delivery_loses_nothing_and_duplicates_at_most_one_batch_per_
     for round in 0..kills {
         let mut relay = Relay::start(&server, &emulator, &[]);
         let target = (round + 1) * TOTAL / 3;
-        wait_until("partial delivery", Duration::from_secs(60), || {
+        eventually("partial delivery", Duration::from_secs(60), || {
             emulator.events().len() >= target
         })
-        .await
-        .expect("partial delivery");
+        .await;
         relay.kill9();
         counted += relay.stat("possible_duplicates");
     }
     let last = Relay::start(&server, &emulator, &[]);
-    wait_until("every row delivered", Duration::from_secs(60), || {
+    eventually("every row delivered", Duration::from_secs(60), || {
         deliveries(&emulator).len() == TOTAL
     })
-    .await
-    .expect("every row delivered");
-    let mut pending = outbox.pending().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while pending > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        pending = outbox.pending().await.unwrap();
-    }
-    assert_eq!(pending, 0, "the table drained");
+    .await;
+    eventually_async("the table drained", Duration::from_secs(10), || async {
+        outbox.pending().await.unwrap() == 0
+    })
+    .await;
     let stats = last.terminate();
     counted += stats["possible_duplicates"];
 
@@ -345,11 +314,10 @@ async fn four_processes_share_the_rate_limit_without_a_single_429() {
     let relays: Vec<RelayProcess> = (0..4)
         .map(|_| Relay::start(&server, &emulator, &env))
         .collect();
-    wait_until("every event", Duration::from_secs(60), || {
+    eventually("every event", Duration::from_secs(60), || {
         deliveries(&emulator).len() == total
     })
-    .await
-    .expect("every event");
+    .await;
     let leaders = relays.iter().filter(|r| r.leader()).count();
     let mut counted = 0;
     let mut takeovers = 0;
@@ -435,11 +403,10 @@ async fn a_standby_takes_over_within_the_takeover_interval() {
     let mut relays: Vec<RelayProcess> = (0..2)
         .map(|_| Relay::start(&server, &emulator, &env))
         .collect();
-    wait_until("a leader", Duration::from_secs(10), || {
+    eventually("a leader", Duration::from_secs(10), || {
         relays.iter().any(RelayProcess::leader)
     })
-    .await
-    .expect("a leader");
+    .await;
     let index = relays.iter().position(RelayProcess::leader).unwrap();
     let mut old = relays.remove(index);
     let standby = relays.pop().unwrap();
@@ -455,7 +422,7 @@ async fn a_standby_takes_over_within_the_takeover_interval() {
 
     old.kill9();
     let killed = Instant::now();
-    wait_until("the takeover", Duration::from_secs(10), || standby.leader()).await;
+    eventually("the takeover", Duration::from_secs(10), || standby.leader()).await;
     let took = killed.elapsed();
     eprintln!("takeover after {took:?} (takeover interval {TAKEOVER:?})");
     // The documented bound is the takeover interval once the session ended
@@ -466,13 +433,12 @@ async fn a_standby_takes_over_within_the_takeover_interval() {
         "takeover took {took:?}"
     );
     fill(&outbox, &pool, 0, 10).await;
-    wait_until(
+    eventually(
         "delivery by the new leader",
         Duration::from_secs(10),
         || emulator.events().len() == 10,
     )
-    .await
-    .expect("the takeover");
+    .await;
     drop(standby.terminate());
 }
 
@@ -488,14 +454,19 @@ async fn a_stalled_bento_grows_the_table_not_the_memory() {
     );
     let relay = Relay::start(&server, &emulator, &[]);
     fill(&outbox, &pool, 0, 5_000).await;
-    wait_until("the relay to lead", Duration::from_secs(10), || {
+    eventually("the relay to lead", Duration::from_secs(10), || {
         relay.leader()
     })
-    .await
-    .expect("a leader");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    .await;
+    // The relay holds its batch in a request Bento does not answer.
+    eventually("the batch in flight", Duration::from_secs(10), || {
+        emulator.received() >= 1
+    })
+    .await;
     let before = rss_kib(relay.pid());
     fill(&outbox, &pool, 5_000, 95_000).await;
+    // A second of a growing table (not a wait for anything): a relay that
+    // read the backlog into memory would show it now.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = rss_kib(relay.pid());
     let pending = outbox.pending().await.unwrap();
@@ -584,11 +555,10 @@ async fn the_in_memory_queue_and_the_relay_share_one_limit() {
     fill(&outbox, &pool, 1000, 60).await;
     // Wait on what is asserted: the counters, which move after the
     // emulator has the events (once each side has settled its batch).
-    wait_until("both sides counted 60", Duration::from_secs(30), || {
+    eventually("both sides counted 60", Duration::from_secs(30), || {
         outbox.relay_stats().sent == 60 && client.stats().sent == 60
     })
-    .await
-    .expect("both sides counted 60");
+    .await;
     assert_eq!(deliveries(&emulator).len(), 120);
     let refused = emulator
         .requests()
@@ -622,11 +592,10 @@ async fn four_processes_keep_the_limit_however_late_their_requests_arrive() {
     let relays: Vec<RelayProcess> = (0..4)
         .map(|_| Relay::start(&server, &emulator, &env))
         .collect();
-    wait_until("every event", Duration::from_secs(120), || {
+    eventually("every event", Duration::from_secs(120), || {
         deliveries(&emulator).len() == total
     })
-    .await
-    .expect("every event");
+    .await;
     for relay in relays {
         relay.terminate();
     }
@@ -768,11 +737,10 @@ async fn an_outage_longer_than_the_retry_budget_dead_letters_nothing() {
     fill(&outbox, &pool, 0, 100).await;
     let mut tracked = 0;
     // Thirty times the attempts the policy would allow a direct call.
-    wait_until("300 retries", Duration::from_secs(30), || {
+    eventually("300 retries", Duration::from_secs(30), || {
         outbox.relay_stats().retried >= 300
     })
-    .await
-    .expect("retried while Bento is down");
+    .await;
     for n in 100..110 {
         client.track(&event(n)).unwrap();
         tracked += 1;
@@ -789,23 +757,20 @@ async fn an_outage_longer_than_the_retry_budget_dead_letters_nothing() {
         .start()
         .await
         .unwrap();
-    wait_until(
+    eventually(
         "all rows and tracked events",
         Duration::from_secs(30),
         || deliveries(&back).len() == 100 + tracked,
     )
-    .await
-    .expect("delivered after the outage");
+    .await;
     // Rows are deleted after Bento's answer, so a moment after the emulator
     // has them: wait for that, bounded, rather than read it once.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while outbox.pending().await.unwrap() > 0 || outbox.relay_stats().sent < 100 {
-        assert!(
-            Instant::now() < deadline,
-            "delivered rows were never settled"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_async(
+        "the delivered rows settled",
+        Duration::from_secs(30),
+        || async { outbox.pending().await.unwrap() == 0 && outbox.relay_stats().sent >= 100 },
+    )
+    .await;
     assert_eq!(outbox.relay_stats().sent, 100);
     assert_eq!(outbox.relay_stats().failed, 0);
     assert_eq!(client.stats().failed, 0);

@@ -7,13 +7,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bento_core::{Event, RateLimits};
 use bento_emulator::{Emulator, Fault};
 use bento_outbox::sqlite::Outbox;
 use bento_tests::relay::RelayProcess;
 use bento_tests::sqlite::{SqliteFile, pool};
+use bento_tests::wait::{eventually, eventually_async};
 use sqlx::SqlitePool;
 
 async fn setup(name: &str) -> (SqliteFile, SqlitePool, Emulator, Outbox) {
@@ -60,14 +61,6 @@ fn deliveries(emulator: &Emulator) -> HashMap<u64, usize> {
     seen
 }
 
-async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter() {
     let (_file, pool, emulator, outbox) = setup("commit").await;
@@ -93,7 +86,7 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    wait_until(
+    eventually(
         "the committed event's row removed",
         Duration::from_secs(10),
         || outbox.relay_stats().sent == 1,
@@ -119,7 +112,7 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    wait_until("the poison's dead letter", Duration::from_secs(10), || {
+    eventually("the poison's dead letter", Duration::from_secs(10), || {
         outbox.relay_stats().failed == 1 && outbox.relay_stats().sent == 10
     })
     .await;
@@ -131,7 +124,7 @@ async fn commit_delivers_rollback_never_sends_and_poison_becomes_a_dead_letter()
 
     emulator.clear_faults();
     assert_eq!(outbox.retry_dead_letters(&[dead[0].id]).await.unwrap(), 1);
-    wait_until("the retried dead letter", Duration::from_secs(10), || {
+    eventually("the retried dead letter", Duration::from_secs(10), || {
         outbox.relay_stats().sent == 11
     })
     .await;
@@ -153,7 +146,7 @@ async fn one_leader_at_a_time_and_a_handover_at_shutdown() {
     let a = builder(&emulator).outbox(first.clone()).build().unwrap();
     let b = builder(&emulator).outbox(second.clone()).build().unwrap();
     fill(&first, &pool, 0, 300).await;
-    wait_until("the first 300", Duration::from_secs(20), || {
+    eventually("the first 300", Duration::from_secs(20), || {
         deliveries(&emulator).len() == 300
     })
     .await;
@@ -167,7 +160,7 @@ async fn one_leader_at_a_time_and_a_handover_at_shutdown() {
     stopping.shutdown(Duration::from_secs(5)).await.unwrap();
     assert!(!leader.relay_stats().leader);
     fill(&first, &pool, 300, 200).await;
-    wait_until(
+    eventually(
         "the next 200, by the standby",
         Duration::from_secs(20),
         || deliveries(&emulator).len() == 500,
@@ -210,7 +203,7 @@ async fn kill_9_of_the_relaying_process_loses_nothing() {
     for round in 0..kills {
         let mut relay = Relay::start(&file, &emulator);
         let target = (round + 1) * TOTAL / 3;
-        wait_until("partial delivery", Duration::from_secs(60), || {
+        eventually("partial delivery", Duration::from_secs(60), || {
             emulator.events().len() >= target
         })
         .await;
@@ -219,17 +212,14 @@ async fn kill_9_of_the_relaying_process_loses_nothing() {
     }
     // The killed leader's lease runs out; the next process takes it.
     let last = Relay::start(&file, &emulator);
-    wait_until("every row delivered", Duration::from_secs(60), || {
+    eventually("every row delivered", Duration::from_secs(60), || {
         deliveries(&emulator).len() == TOTAL
     })
     .await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut pending = outbox.pending().await.unwrap();
-    while pending > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        pending = outbox.pending().await.unwrap();
-    }
-    assert_eq!(pending, 0, "the table drained");
+    eventually_async("the table drained", Duration::from_secs(10), || async {
+        outbox.pending().await.unwrap() == 0
+    })
+    .await;
     let stats = last.terminate();
     counted += stats["possible_duplicates"];
     assert!(stats["takeovers"] >= 1);

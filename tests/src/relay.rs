@@ -34,6 +34,8 @@ use bento_emulator::Emulator;
 pub struct RelayProcess {
     child: Child,
     last: Arc<Mutex<HashMap<String, u64>>>,
+    /// Reads the child's stdout; ends when the child exits.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RelayProcess {
@@ -57,7 +59,7 @@ impl RelayProcess {
         let stdout = child.stdout.take().expect("piped stdout");
         let last = Arc::new(Mutex::new(HashMap::new()));
         let sink = Arc::clone(&last);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 // The test harness prints its own lines around the child's.
@@ -72,7 +74,11 @@ impl RelayProcess {
                 *sink.lock().unwrap_or_else(|p| p.into_inner()) = parsed;
             }
         });
-        Self { child, last }
+        Self {
+            child,
+            last,
+            reader: Some(reader),
+        }
     }
 
     /// The counter `name` as last printed.
@@ -101,9 +107,27 @@ impl RelayProcess {
         let _ = self.child.wait();
     }
 
-    /// SIGSTOP: the process freezes where it is, holding what it holds.
+    /// SIGSTOP, and waits until the process is stopped (a signal is
+    /// delivered asynchronously): it freezes where it is, holding what it
+    /// holds.
     pub fn freeze(&self) {
         self.signal("STOP");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.state() != Some('T') {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the process did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The process's state letter from /proc (`R`, `S`, `T` when stopped).
+    fn state(&self) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).ok()?;
+        // After the command name, which is in parentheses and may hold spaces.
+        let after = stat.rsplit_once(')')?.1;
+        after.trim_start().chars().next()
     }
 
     /// SIGCONT: a frozen process goes on.
@@ -138,8 +162,11 @@ impl RelayProcess {
             .status();
         let status = self.child.wait().expect("the relay exits");
         assert!(status.success(), "graceful exit: {status:?}");
-        // The reader thread has the last line a moment after the exit.
-        std::thread::sleep(Duration::from_millis(100));
+        // The reader ends at the end of the child's output: after it, the
+        // last line printed is the one recorded.
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
         self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }

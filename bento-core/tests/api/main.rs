@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod derive;
 mod endpoints;
 mod errors;
+mod mailer;
 mod secrets;

@@ -117,6 +117,8 @@ async fn the_inbox_shows_what_the_app_sent_live_and_runs_nothing_it_sent() {
     let ran_in_frame = browser.eval("return window.__xss || 0;", json!([])).await;
     assert_eq!(ran_in_frame, json!(0), "the email's script did not run");
     browser.switch_to_parent().await;
+    // An absence cannot be waited for: give a hostile timer (the email sets
+    // 100 ms ones) three times its delay to fire, then look.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!exploited(&browser).await, "nothing reached the UI's page");
     browser.screenshot("email-detail").await;

@@ -1,7 +1,6 @@
 //! The background delivery engine against the emulator over loopback HTTP:
 //! nothing lost under faults, overload handed back exactly, shutdown within
 //! its deadline, and `track` from every kind of caller.
-#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,6 @@
 //! through a proxy that holds each of them for a random time of up to two
 //! windows between the client's grant and the server's arrival, and the
 //! emulator, counting arrivals against the same limit, never answers 429.
-#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::time::Duration;
 

@@ -2,7 +2,6 @@
 //! `ClientBuilder::plan` refuses events and records off the plan before
 //! anything is queued, and an emulator started with a plan answers 400
 //! naming what is off it (as it would for any language's SDK).
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

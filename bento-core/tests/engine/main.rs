@@ -1,0 +1,13 @@
+//! The background delivery engine against the emulator over loopback HTTP,
+//! one binary: nothing lost under faults (`delivery`), misbehaving servers
+//! and extreme settings (`hardening`), pacing however late requests arrive
+//! (`pacing`), and the tracking plan at run time (`plan`).
+//!
+//! `metrics.rs` and `telemetry.rs` are binaries of their own: each installs a
+//! process-wide recorder or subscriber.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod delivery;
+mod hardening;
+mod pacing;
+mod plan;
