@@ -12,6 +12,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backend;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod claim;
 mod encode;
 mod error;
 mod outbox;

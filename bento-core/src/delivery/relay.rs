@@ -102,6 +102,13 @@ impl Claimed {
 }
 
 impl Relay {
+    fn judge(&self) -> send::Judge {
+        send::Judge {
+            backoff: self.config.backoff,
+            max_age: self.settings.max_age,
+        }
+    }
+
     fn stopping(&self) -> Option<Instant> {
         *self.stop.borrow()
     }
@@ -375,16 +382,8 @@ impl Relay {
                 return Err(Ended::Stopped);
             }
             let age = batch.oldest.elapsed();
-            let expired = self.settings.max_age.is_some_and(|max| age >= max);
-            let (verdict, retry_after) = send::judged(
-                result,
-                batch.kind,
-                n,
-                batch.attempts,
-                &self.config.backoff,
-                expired,
-                &span,
-            );
+            let sent = (batch.kind, n, batch.attempts);
+            let (verdict, retry_after) = self.judge().verdict(result, sent, age, &span);
             send::record(&span, batch.kind, send::outcome(&verdict), started);
             if let Some(delay) = retry_after {
                 self.api

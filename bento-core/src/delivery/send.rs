@@ -55,21 +55,32 @@ pub(crate) fn start(
     (span, send)
 }
 
-/// The verdict on a batch whose request ended with `result`, and the
-/// `Retry-After` every sender of its family must honour.
-pub(crate) fn judged(
-    result: Sent,
-    kind: ItemKind,
-    items: usize,
-    attempt: u32,
-    backoff: &Backoff,
-    expired: bool,
-    span: &tracing::Span,
-) -> (Verdict, Option<Duration>) {
-    if let Err(failed) = &result {
-        span.record("error.type", telemetry::error_type(failed.outcome));
+/// How a batch's result is judged: the backoff of retries, and how old its
+/// items may grow through failures that may pass.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Judge {
+    pub(crate) backoff: Backoff,
+    pub(crate) max_age: Option<Duration>,
+}
+
+impl Judge {
+    /// The verdict on a batch of `items` of `kind`, sent `attempt` times,
+    /// whose oldest item is `age` old, after its request ended with
+    /// `result`; and the `Retry-After` every sender of its family must
+    /// honour.
+    pub(crate) fn verdict(
+        &self,
+        result: Sent,
+        (kind, items, attempt): (ItemKind, usize, u32),
+        age: Duration,
+        span: &tracing::Span,
+    ) -> (Verdict, Option<Duration>) {
+        if let Err(failed) = &result {
+            span.record("error.type", telemetry::error_type(failed.outcome));
+        }
+        let expired = self.max_age.is_some_and(|max| age >= max);
+        judge(result, kind, items, attempt, &self.backoff, expired)
     }
-    judge(result, kind, items, attempt, backoff, expired)
 }
 
 /// Records what became of a batch (`outcome`: the verdict's label, or what

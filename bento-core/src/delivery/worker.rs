@@ -374,16 +374,12 @@ impl Worker {
         let now = self.clock.now();
         let n = batch.len();
         let age = batch.age(now);
-        let expired = self.config.max_age.is_some_and(|max| age >= max);
-        let (verdict, retry_after) = send::judged(
-            result,
-            batch.kind,
-            n,
-            batch.attempts,
-            &self.config.backoff,
-            expired,
-            span,
-        );
+        let judge = send::Judge {
+            backoff: self.config.backoff,
+            max_age: self.config.max_age,
+        };
+        let (verdict, retry_after) =
+            judge.verdict(result, (batch.kind, n, batch.attempts), age, span);
         if let Some(delay) = retry_after {
             self.slots
                 .defer(&self.api.pacer, batch.kind.family(), delay);

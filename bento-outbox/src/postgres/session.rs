@@ -127,7 +127,7 @@ impl StoreSession for PgSession {
             // Read row by row, stopping at the byte limit (and always taking
             // the first): what the relay holds is bounded by bytes, however
             // large the rows.
-            let mut rows = sqlx::query_as::<_, (i64, i16, String, f64)>(
+            let rows = sqlx::query_as::<_, (i64, i16, String, f64)>(
                 "SELECT id, kind, body::text,
                         extract(epoch FROM clock_timestamp() - created_at)::float8 * 1000
                  FROM bento_outbox WHERE NOT dead AND (id < $1 OR id > $2)
@@ -136,21 +136,9 @@ impl StoreSession for PgSession {
             .bind(first)
             .bind(last)
             .bind(i64::try_from(claim.rows).unwrap_or(i64::MAX))
-            .fetch(&mut self.conn);
-            let mut claimed = Vec::new();
-            let mut bytes = 0usize;
-            while let Some((id, kind, json, age_ms)) = rows.try_next().await? {
-                if !claimed.is_empty() && bytes + json.len() > claim.bytes {
-                    break;
-                }
-                bytes += json.len();
-                let age = Duration::from_secs_f64(age_ms.clamp(0.0, 1e12) / 1000.0);
-                claimed.push(match kind_of(i64::from(kind)) {
-                    Some(kind) => StoredRow::new(id, age, kind, json),
-                    None => StoredRow::unreadable(id, age, unknown_kind(kind)),
-                });
-            }
-            Ok(claimed)
+            .fetch(&mut self.conn)
+            .map_ok(Claimed);
+            Ok(crate::claim::within_bytes(rows, claim.bytes).await?)
         })
     }
 
@@ -222,6 +210,24 @@ impl StoreSession for PgSession {
             drop(listener);
             let _ = sqlx::Connection::close(conn).await;
             listen_pool.close().await;
+        })
+    }
+}
+
+/// A claimed row: id, kind, body, age in milliseconds.
+struct Claimed((i64, i16, String, f64));
+
+impl crate::claim::Read for Claimed {
+    fn size(&self) -> usize {
+        self.0.2.len()
+    }
+
+    fn into_row(self) -> Result<StoredRow, sqlx::Error> {
+        let (id, kind, json, age_ms) = self.0;
+        let age = crate::claim::age(age_ms);
+        Ok(match kind_of(i64::from(kind)) {
+            Some(kind) => StoredRow::new(id, age, kind, json),
+            None => StoredRow::unreadable(id, age, unknown_kind(kind)),
         })
     }
 }

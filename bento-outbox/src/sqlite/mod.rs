@@ -182,36 +182,18 @@ impl Ops for Sqlite {
         outbox: &'a Outbox,
         ids: Option<&'a [i64]>,
     ) -> BoxFuture<'a, Result<u64, OutboxError>> {
-        Box::pin(async move {
-            let mut tx = Own::begin(&outbox.pool, Mode::Write).await?;
-            let done = sqlx::query(
-                "UPDATE bento_outbox SET dead = 0, attempts = 0, reason = NULL, failed_at = NULL
-                 WHERE dead IS NOT 0 AND (?1 IS NULL OR id IN (SELECT value FROM json_each(?1)))",
-            )
-            .bind(ids.map(session::id_list))
-            .execute(tx.conn())
-            .await?;
-            tx.commit().await?;
-            Ok(done.rows_affected())
-        })
+        Box::pin(dead_letters(
+            outbox,
+            "UPDATE bento_outbox SET dead = 0, attempts = 0, reason = NULL, failed_at = NULL",
+            ids,
+        ))
     }
 
     fn purge<'a>(
         outbox: &'a Outbox,
         ids: Option<&'a [i64]>,
     ) -> BoxFuture<'a, Result<u64, OutboxError>> {
-        Box::pin(async move {
-            let mut tx = Own::begin(&outbox.pool, Mode::Write).await?;
-            let done = sqlx::query(
-                "DELETE FROM bento_outbox
-                 WHERE dead IS NOT 0 AND (?1 IS NULL OR id IN (SELECT value FROM json_each(?1)))",
-            )
-            .bind(ids.map(session::id_list))
-            .execute(tx.conn())
-            .await?;
-            tx.commit().await?;
-            Ok(done.rows_affected())
-        })
+        Box::pin(dead_letters(outbox, "DELETE FROM bento_outbox", ids))
     }
 
     fn lead(outbox: &Outbox) -> BoxFuture<'_, Result<Box<dyn StoreSession>, StoreError>> {
@@ -228,6 +210,25 @@ impl Ops for Sqlite {
             outbox.timeout,
         ))
     }
+}
+
+/// Runs `statement` on the dead letters with `ids` (all with `None`): every
+/// row that is not live, whatever `dead` holds.
+async fn dead_letters(
+    outbox: &Outbox,
+    statement: &str,
+    ids: Option<&[i64]>,
+) -> Result<u64, OutboxError> {
+    let mut tx = Own::begin(&outbox.pool, Mode::Write).await?;
+    let done = sqlx::query(&format!(
+        "{statement} WHERE dead IS NOT 0
+         AND (?1 IS NULL OR id IN (SELECT value FROM json_each(?1)))"
+    ))
+    .bind(ids.map(session::id_list))
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
 }
 
 #[cfg(test)]

@@ -4,10 +4,11 @@
 //! each column is read as what it surely is (its type's name, its bytes)
 //! and judged here.
 
+use bento_core::integration::store::{Claim, StoredRow};
 use std::time::Duration;
 
-use bento_core::integration::store::{Claim, StoredRow};
-use futures_util::TryStreamExt;
+use futures_util::StreamExt;
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::schema::NOW;
@@ -35,14 +36,20 @@ pub(crate) async fn claim(
          FROM bento_outbox WHERE dead = 0 AND (id < ?1 OR id > ?2)
          ORDER BY id LIMIT ?3"
     );
-    let mut rows = sqlx::query(&query)
+    let rows = sqlx::query(&query)
         .bind(first)
         .bind(last)
         .bind(i64::try_from(claim.rows).unwrap_or(i64::MAX))
-        .fetch(conn);
-    let mut claimed = Vec::new();
-    let mut bytes = 0usize;
-    while let Some(row) = rows.try_next().await? {
+        .fetch(conn)
+        .map(|row| row.and_then(Claimed::read));
+    crate::claim::within_bytes(rows, claim.bytes).await
+}
+
+/// A claimed row, read column by column as what each surely is, and its age.
+struct Claimed(Raw, Duration);
+
+impl Claimed {
+    fn read(row: SqliteRow) -> Result<Self, sqlx::Error> {
         let raw: Raw = (
             row.try_get(0)?,
             row.try_get(1)?,
@@ -50,22 +57,23 @@ pub(crate) async fn claim(
             row.try_get(3)?,
             row.try_get(4)?,
         );
-        let size = raw.4.as_ref().map_or(0, Vec::len);
-        if !claimed.is_empty() && bytes + size > claim.bytes {
-            break;
-        }
-        bytes += size;
-        let age_ms: f64 = row.try_get(5)?;
-        let (id, age) = (
-            raw.0,
-            Duration::from_secs_f64(age_ms.clamp(0.0, 1e12) / 1000.0),
-        );
-        claimed.push(match item(raw) {
+        Ok(Self(raw, crate::claim::age(row.try_get(5)?)))
+    }
+}
+
+impl crate::claim::Read for Claimed {
+    fn size(&self) -> usize {
+        self.0.4.as_ref().map_or(0, Vec::len)
+    }
+
+    fn into_row(self) -> Result<StoredRow, sqlx::Error> {
+        let Self(raw, age) = self;
+        let id = raw.0;
+        Ok(match item(raw) {
             Ok((kind, json)) => StoredRow::new(id, age, kind, json),
             Err(reason) => StoredRow::unreadable(id, age, reason),
-        });
+        })
     }
-    Ok(claimed)
 }
 
 /// A row's kind and JSON, or why it has none.
