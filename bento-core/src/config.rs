@@ -292,7 +292,7 @@ impl ClientBuilder {
     /// Makes the delivery engine also relay this durable store (a
     /// transactional outbox, such as `bento_outbox::Outbox` on PostgreSQL or
     /// SQLite) into Bento, with the engine's batching, pacing, retry rule and
-    /// failure hook: see [`store`](crate::store). The relay starts with
+    /// failure hook: see [`store`](crate::integration::store). The relay starts with
     /// `build()`; exactly one client among all that share the store relays
     /// at a time.
     pub fn outbox(mut self, store: impl crate::store::DurableStore) -> Self {
@@ -339,7 +339,7 @@ impl ClientBuilder {
 
     /// Makes direct calls (and the delivery engine) also take their
     /// rate-limit slots from `budget`, shared with other processes: see
-    /// [`budget`](crate::rate_limit::budget). A store that brings its own
+    /// [`budget`](crate::integration::budget). A store that brings its own
     /// ([`DurableStore::paces_direct_calls`](crate::store::DurableStore::paces_direct_calls))
     /// needs no call here.
     pub fn rate_budget(mut self, budget: impl crate::rate_limit::budget::RateBudget) -> Self {

@@ -61,6 +61,65 @@
 //! grow its memory without bound, and a panic inside the engine is caught:
 //! the items it held go to the hook and the engine keeps serving.
 //!
+//! # Documented variations, all decoded
+//!
+//! Bento's spec and its live service disagree in places; the client accepts both forms:
+//!
+//! - batch counts as `{"results": n, "failed": m}` or `{"result": n}` (`BatchResult`);
+//! - `/fetch/commands` answering with counts or with the subscriber (`CommandResult` has both);
+//! - `"fields": null`, absent `unsubscribed_at`, ids as strings or numbers;
+//! - a missing subscriber as `{"data": null}` or `{}` (both `Ok(None)`);
+//! - created tags and fields as `{"data": {...}}` or `{"data": [{...}]}`;
+//! - `/batch/broadcasts` answering `{"results": n}` or with `broadcasts` and `failures` lists.
+//!
+//! The emulator speaks either dialect (`Dialect::Live`, `Dialect::Spec`) and the tests run both.
+//!
+//! # Batches: split, in order, with partial failures reported
+//!
+//! Every batch method takes any number of items and sends them in API-sized requests (1000 events —
+//! configurable with `ClientBuilder::events_per_request` because one newer Bento page says 100 —
+//! 1000 subscribers, 60 emails, 100 broadcasts), one after the other. All items are validated
+//! first; nothing is sent if one is invalid. If a request fails after earlier ones succeeded, the
+//! error is `Error::PartialBatch { accepted, total, source }`: the first `accepted` items went
+//! through, so resend exactly the rest.
+//!
+//! # Errors
+//!
+//! `bento_core::Error` is `#[non_exhaustive]` and says what to do:
+//!
+//! - `Invalid(ValidationError)`: rejected before sending (bad email, empty batch, a tag containing a
+//!   comma, a malformed date), naming the item, such as `events[3].email`.
+//! - `Api(ApiError)`: Bento answered with an error status; carries the status, the server's message
+//!   and body, and `retry_after`. A 401 names the three variables to check; a 403 explains the
+//!   User-Agent requirement.
+//! - `Connect`, `Transport`, `Timeout`: no answer, or none in time; what the HTTP stack said is in
+//!   the source chain (`TransportError`).
+//! - `Decode`: a 2xx body that did not match, with the body.
+//! - `PartialBatch`: see above.
+//!
+//! `error.is_retryable()` tells whether trying later may help.
+//!
+//! # Retries and rate limits
+//!
+//! Failed requests are retried for 408, 429, 500, 502, 503, 504, connection failures, timeouts and
+//! dropped connections, with exponential backoff and full jitter (4 attempts by default).
+//! `Retry-After` (seconds or HTTP date) is a floor on the wait; when it exceeds
+//! `RetryPolicy::max_retry_after` (60 s) the call fails at once with the 429 and its `retry_after`,
+//! instead of sleeping for an hour. Transactional emails are **not** replayed after an ambiguous
+//! failure (a 500/502/504, a timeout, a connection dropped after sending), since Bento may already
+//! have queued them; `RetryPolicy::retry_ambiguous_email_sends(true)` opts in.
+//!
+//! Requests are paced per endpoint family below Bento's documented limits (`/fetch`, `/batch`,
+//! `/experimental`: 100 per minute; `/stats`: 60 per hour), shared by every clone of the client, so
+//! a busy app waits briefly instead of collecting 429s. A 429's `Retry-After` holds the whole family
+//! back. Configure with `RateLimits` or turn pacing off with `RateLimits::unlimited()`.
+//!
+//! # Secrets
+//!
+//! The secret key is held in a `secrecy::SecretString`. No `Debug` output, error message, log line
+//! or User-Agent contains it (a test prints every public type and error and searches for it); the
+//! `Authorization` header is marked sensitive; keys in the base URL are refused.
+//!
 //! # Feature flags
 //!
 //! | feature | default | what it adds |
@@ -74,7 +133,6 @@
 //! | `metrics` | no | the delivery engine's counters, gauges and batch-latency histogram through the [`metrics`](https://docs.rs/metrics) facade; names in [`delivery`](delivery#metrics) |
 //! | `emulator` | no | `testing`: a client connected to a fresh local emulator, its `Fault`s, and a wait for N events, for your own tests |
 //! | `lettre` | no | `mailer::BentoTransport`, a `lettre` transport for transactional email |
-//! | `postgres` | no | `outbox::Outbox`: events written in the app's own PostgreSQL transaction and relayed by one instance of the fleet (sqlx 0.8) |
 //!
 //! Without `rustls` or `native-tls` the client speaks plain HTTP only, which
 //! is enough for the emulator and nothing else.

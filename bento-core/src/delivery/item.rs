@@ -50,8 +50,8 @@ impl ItemKind {
 /// An event, subscriber record or subscriber command, checked and encoded,
 /// as the delivery engine queues it.
 ///
-/// Handed back inside [`TrackError`] when it could not be queued, and inside
-/// [`DeliveryFailure`] when it could not be delivered, so nothing is lost
+/// Handed back inside [`TrackError`](crate::TrackError) when it could not be queued, and inside
+/// [`DeliveryFailure`](crate::DeliveryFailure) when it could not be delivered, so nothing is lost
 /// silently: requeue it with [`Client::enqueue`](crate::Client::enqueue), store
 /// it, or log it.
 #[derive(Clone, PartialEq, Eq)]

@@ -37,12 +37,90 @@
 //! # Guarantees
 //!
 //! Every item accepted by `track`/`enqueue*` ends in exactly one of three
-//! places: delivered (a 2xx whose body decodes as Bento's answer), handed to
-//! the failure hook with a [`FailureReason`], or counted as pending in the
-//! [`FlushError::Timeout`] that `flush`/`shutdown` return. `flush` never
-//! returns `Ok` while an item it covers is undelivered, and the delivery
-//! thread never dies while a `Client` lives: a panic inside it is caught and
-//! the items it held go to the hook as [`FailureReason::Internal`].
+//! places:
+//! 1. **delivered**: a 2xx whose body decodes as Bento's answer
+//!    ([`DeliveryStats::sent`]);
+//! 2. **handed to the failure hook** with a [`FailureReason`]: refused by
+//!    Bento (a 4xx, bisected down to the item), older than
+//!    [`delivery_max_age`](crate::ClientBuilder::delivery_max_age)
+//!    ([`Expired`](FailureReason::Expired), off by default), left at a
+//!    shutdown deadline, counted as failed inside an accepted batch
+//!    ([`PartlyRefused`](FailureReason::PartlyRefused): the hook gets the
+//!    batch and the count, since Bento does not say which), or held by the
+//!    engine when it hit a bug ([`Internal`](FailureReason::Internal): the
+//!    panic is caught and the engine keeps serving);
+//! 3. **pending**, as counted by [`FlushError::Timeout`] and
+//!    [`DeliveryStats::pending`].
+//!
+//! `flush` never returns `Ok` while an item it covers is undelivered, and
+//! the delivery thread never dies while a `Client` lives. A 2xx that is not
+//! Bento's answer (HTML from a proxy, an empty body, other JSON) is retried
+//! like a timeout, and [`DeliveryStats::possible_duplicates`] counts items
+//! resent after an attempt Bento may have processed; give purchases a
+//! `unique` key so Bento drops duplicates. The failure hook may requeue
+//! items through [`DeliveryFailure::client`] (a weak handle); a hook that
+//! owns a `Client` clone keeps the client alive, so dropping your last
+//! handle would never drain it.
+//!
+//! # The retry rule
+//!
+//! The same for the in-memory queue and the outbox: a failure that may pass
+//! (nothing reached Bento, a timeout, a dropped connection, a garbled 2xx,
+//! 408, 429, 500, 502, 503, 504: the table direct calls use too) is retried
+//! with capped exponential backoff ([`Backoff`], 250 ms doubling to 60 s,
+//! full jitter) **for as long as it lasts**, however many attempts that
+//! takes; an outage leaves items pending, never failed. Only Bento's own
+//! refusal of an item (another 4xx, on the item alone after bisection, or a
+//! status that says a retry cannot succeed, such as 501) or a maximum age
+//! gives up. The in-memory queue is bounded by
+//! [`queue_capacity`](crate::ClientBuilder::queue_capacity): during a long
+//! outage `track` returns [`TrackError::QueueFull`] once it is full (never a
+//! silent drop), and what is still queued at the shutdown deadline goes to
+//! the hook. An outbox's table has no such bound: it grows while Bento is
+//! down, and rows become dead letters only when Bento refuses them or after
+//! the outbox's maximum age (3 days by default).
+//!
+//! # Pacing holds however late a request leaves
+//!
+//! Bento counts a request when it arrives, and a starved thread, a slow
+//! connect or a stalled database can put any time between the client's
+//! grant and that arrival. So a rate-limit slot, local or shared, counts
+//! from its grant until a window after the request's answer (or failure):
+//! no delay can put more than N requests in a window Bento sees.
+//!
+//! # Against a misbehaving server
+//!
+//! Nothing Bento, a proxy or an attacker-controlled endpoint sends can panic
+//! the client, grow its memory without bound or hang a call:
+//! - **Bodies are capped** ([`max_response_bytes`](crate::ClientBuilder::max_response_bytes),
+//!   default 16 MiB; error answers at 64 KiB): the `Content-Length` is
+//!   checked first and reading stops at the cap
+//!   ([`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge)).
+//! - **`Retry-After`** in any form (seconds, fractions, HTTP dates, `1e300`,
+//!   `NaN`, negative, garbage) is bounded to one day or ignored. A direct
+//!   call never waits in the pacer longer than
+//!   [`RetryPolicy::max_retry_after`](crate::RetryPolicy::max_retry_after):
+//!   it fails at once with [`Error::RateLimited`](crate::Error::RateLimited),
+//!   saying when the family frees up. The engine keeps its items pending,
+//!   however long Bento asks it to wait.
+//! - **Redirects are not followed** (Bento's API never redirects, and
+//!   following one would re-send personal data elsewhere):
+//!   [`Error::Redirected`](crate::Error::Redirected) names the status and
+//!   the target host.
+//! - **Connect failures** (refused, DNS, connect timeout) are
+//!   [`Error::Connect`](crate::Error::Connect): nothing was sent, so even
+//!   transactional email is retried.
+//! - **Time arithmetic saturates**: `Duration::MAX` is a legal flush
+//!   interval, timeout, retry delay, rate-limit window or drain timeout.
+//! - **NaN and infinities** in fields or details are refused with
+//!   [`ValidationError::NonFiniteNumber`](crate::ValidationError::NonFiniteNumber)
+//!   naming the key, instead of silently becoming `null`.
+//! - **TLS** is rustls with the `ring` provider, given to reqwest as a
+//!   preconfigured config: the process-wide default provider is never
+//!   installed or touched.
+//! - **Secrets** never appear in `Debug`, errors or the User-Agent,
+//!   including keys pasted into the base URL (user info and query are
+//!   redacted).
 //!
 //! # Dropping the last client
 //!

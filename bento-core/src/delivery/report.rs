@@ -21,7 +21,7 @@ pub struct DeliveryStats {
     /// Given up on: refused by Bento, out of retries, still undelivered when
     /// a shutdown deadline passed, or counted as failed by Bento in a batch
     /// it otherwise accepted. Each went to the failure hook (in the last
-    /// case inside its whole batch, with [`FailureReason::PartlyRefused`],
+    /// case inside its whole batch, with [`FailureReason::PartlyRefused`](crate::FailureReason::PartlyRefused),
     /// since Bento does not say which items it refused).
     pub failed: u64,
     /// Refused by `track`/`enqueue` (queue full, client shut down); each was

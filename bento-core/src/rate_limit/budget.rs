@@ -50,7 +50,7 @@ pub struct SlotRequest {
 /// A rate budget shared by every instance of a fleet.
 ///
 /// Calls come from the application's runtimes (direct calls) and from the
-/// delivery thread's own runtime; [`on_delivery_thread`](crate::delivery::on_delivery_thread)
+/// delivery thread's own runtime; [`on_delivery_thread`](crate::integration::on_delivery_thread)
 /// tells them apart, for budgets that keep connections per runtime. A call
 /// that cannot reach the shared state must answer [`Budget::Local`] quickly
 /// rather than wait: the local pacer still holds the process to the limit.
