@@ -54,7 +54,12 @@ fn failed(status: StatusCode) -> impl Fn(sqlx::Error) -> Refusal {
 fn refused(error: OutboxError) -> Refusal {
     match error {
         OutboxError::Invalid(error) => (StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
-        error => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
+        // The program's mistakes and database failures are logged; their
+        // text is not for the user.
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "something went wrong on our side".to_owned(),
+        ),
     }
 }
 

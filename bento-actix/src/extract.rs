@@ -81,6 +81,46 @@ impl ResponseError for MissingBento {
     }
 }
 
+/// A refused `track` as a response, so that a handler tracks in one line:
+/// `bento.track(&event)?` in a handler returning `Result<_, TrackRejection>`
+/// (or an error type of yours with `From<TrackError>`). The user's invalid
+/// data is a 422 naming what is wrong; a full queue a 503; the program's
+/// mistakes a 500 with a generic body (the client logged, counted and hooked
+/// them already). The same answers as `bento-axum`'s: see
+/// [`bento_core::integration::rejection`].
+#[derive(Debug)]
+pub struct TrackRejection(pub bento_core::TrackError);
+
+impl From<bento_core::TrackError> for TrackRejection {
+    fn from(error: bento_core::TrackError) -> Self {
+        Self(error)
+    }
+}
+
+impl std::fmt::Display for TrackRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TrackRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl ResponseError for TrackRejection {
+    fn status_code(&self) -> StatusCode {
+        let (status, _) = bento_core::integration::rejection(&self.0);
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let (_, body) = bento_core::integration::rejection(&self.0);
+        actix_web::HttpResponse::build(self.status_code()).body(body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

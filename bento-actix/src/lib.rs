@@ -14,9 +14,11 @@
 //! #[bento(event = "account.signup")]
 //! struct Signup { email: String }
 //!
-//! async fn signup(bento: Bento) -> &'static str {
-//!     let _ = bento.track(&Signup { email: "ada@example.com".into() });
-//!     "welcome"
+//! async fn signup(bento: Bento) -> Result<&'static str, bento_actix::TrackRejection> {
+//!     // One line: the user's bad data is a 422; the program's mistakes were
+//!     // already logged, counted and handed to the failure hook.
+//!     bento.track(&Signup { email: "ada@example.com".into() })?;
+//!     Ok("welcome")
 //! }
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -120,5 +122,5 @@
 mod extract;
 mod middleware;
 
-pub use extract::{Bento, MissingBento};
+pub use extract::{Bento, MissingBento, TrackRejection};
 pub use middleware::{BentoMiddleware, BentoService, ResponseFuture};

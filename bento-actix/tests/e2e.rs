@@ -488,3 +488,65 @@ fn page_views_and_queued_commands_follow_the_request() {
     );
     assert_eq!((middleware.delivered(), middleware.discarded()), (3, 1));
 }
+
+/// The same answers as bento-axum's: `bento.track(..)?` is a 422 for the
+/// user's bad data and a generic 500 for the program's mistake, which is also
+/// counted and hooked, as it is when a handler ignores the result.
+#[test]
+fn refusals_answer_by_whose_mistake_and_are_never_silent() {
+    use bento_actix::TrackRejection;
+    use std::sync::{Arc, Mutex};
+
+    let emulator = bento_emulator::Emulator::builder()
+        .no_rate_limits()
+        .start_blocking()
+        .unwrap();
+    let hooked = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&hooked);
+    let client = bento_tests::client_for(&emulator)
+        .on_delivery_failure(move |failure| sink.lock().unwrap().push(failure.reason.to_string()))
+        .build()
+        .unwrap();
+    async fn checked(bento: Bento, email: String) -> Result<&'static str, TrackRejection> {
+        bento.track(&bento_core::Event::new("account.signup", email))?;
+        Ok("ok")
+    }
+    async fn anonymous(bento: Bento) -> Result<&'static str, TrackRejection> {
+        bento.track(&bento_tests::Upgraded { plan: "team" })?;
+        Ok("ok")
+    }
+    async fn ignored(bento: Bento) -> &'static str {
+        let _ = bento.track(&bento_tests::Upgraded { plan: "team" });
+        "ok"
+    }
+    actix(async {
+        let app = test::init_service(
+            App::new()
+                .wrap(BentoMiddleware::new(client.clone()))
+                .route("/checked", web::post().to(checked))
+                .route("/anonymous", web::post().to(anonymous))
+                .route("/ignored", web::post().to(ignored)),
+        )
+        .await;
+        let call = |uri: &'static str, body: &'static str| {
+            test::TestRequest::post()
+                .uri(uri)
+                .set_payload(body)
+                .to_request()
+        };
+        let bad_email = test::call_service(&app, call("/checked", "not-an-email")).await;
+        assert_eq!(bad_email.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = test::read_body(bad_email).await;
+        assert!(String::from_utf8_lossy(&body).contains("not-an-email"));
+        let bug = test::call_service(&app, call("/anonymous", "")).await;
+        assert_eq!(bug.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = test::read_body(bug).await;
+        assert!(!String::from_utf8_lossy(&body).contains("plan.upgraded"));
+        let ignored = test::call_service(&app, call("/ignored", "")).await;
+        assert_eq!(ignored.status(), StatusCode::OK);
+        client.shutdown(Duration::from_secs(5)).await.unwrap();
+    });
+    assert_eq!(client.stats().refused, 2);
+    let hooked = hooked.lock().unwrap();
+    assert_eq!(hooked.len(), 2, "{hooked:?}");
+}

@@ -98,6 +98,41 @@ impl IntoResponse for MissingBentoLayer {
     }
 }
 
+/// A refused `track` as a response, so that a handler tracks in one line:
+/// `bento.track(&event)?` in a handler returning `Result<_, TrackRejection>`
+/// (or an error type of yours with `From<TrackError>`). The user's invalid
+/// data is a 422 naming what is wrong; a full queue a 503; the program's
+/// mistakes a 500 with a generic body (the client logged, counted and hooked
+/// them already). See [`bento_core::integration::rejection`].
+#[derive(Debug)]
+pub struct TrackRejection(pub bento_core::TrackError);
+
+impl From<bento_core::TrackError> for TrackRejection {
+    fn from(error: bento_core::TrackError) -> Self {
+        Self(error)
+    }
+}
+
+impl std::fmt::Display for TrackRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TrackRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl IntoResponse for TrackRejection {
+    fn into_response(self) -> Response {
+        let (status, body) = bento_core::integration::rejection(&self.0);
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, body).into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,9 +13,11 @@
 //! #[bento(event = "account.signup")]
 //! struct Signup { email: String }
 //!
-//! async fn signup(bento: Bento) -> &'static str {
-//!     let _ = bento.track(&Signup { email: "ada@example.com".into() });
-//!     "welcome"
+//! async fn signup(bento: Bento) -> Result<&'static str, bento_axum::TrackRejection> {
+//!     // One line: the user's bad data is a 422; the program's mistakes were
+//!     // already logged, counted and handed to the failure hook.
+//!     bento.track(&Signup { email: "ada@example.com".into() })?;
+//!     Ok("welcome")
 //! }
 //!
 //! /// Ctrl-C, or SIGTERM: how systemd, Docker and Kubernetes stop a process.
@@ -62,9 +64,12 @@
 //! #[derive(Clone, FromRef)]
 //! struct AppState { bento: Client, greeting: &'static str }
 //!
-//! async fn signup(State(bento): State<Client>, State(greeting): State<&'static str>) -> &'static str {
-//!     let _ = bento.track(&Event::new("account.signup", "ada@example.com"));
-//!     greeting
+//! async fn signup(
+//!     State(bento): State<Client>,
+//!     State(greeting): State<&'static str>,
+//! ) -> Result<&'static str, bento_axum::TrackRejection> {
+//!     bento.track(&Event::new("account.signup", "ada@example.com"))?;
+//!     Ok(greeting)
 //! }
 //!
 //! # fn app(client: Client) -> Router {
@@ -82,8 +87,8 @@
 //!
 //! ```no_run
 //! use axum::{Router, response::Html, routing::{get, post}};
-//! use bento_axum::{Bento, BentoLayer};
-//! use bento_core::{BentoEvent, Command, TrackError};
+//! use bento_axum::{Bento, BentoLayer, TrackRejection};
+//! use bento_core::{BentoEvent, Command};
 //!
 //! #[derive(BentoEvent)]
 //! enum ShopEvent<'a> {
@@ -101,14 +106,16 @@
 //! #[derive(Clone)]
 //! struct CurrentUser { email: String } // what your auth puts in the request
 //!
-//! async fn upgrade(bento: Bento) -> Result<&'static str, String> {
-//!     bento.track(&Upgraded { plan: "team" }).map_err(|e: TrackError| e.to_string())?;
+//! async fn upgrade(bento: Bento) -> Result<&'static str, TrackRejection> {
+//!     bento.track(&Upgraded { plan: "team" })?;
 //!     Ok("upgraded")
 //! }
 //!
-//! async fn newsletter(bento: Bento) -> Result<&'static str, String> {
-//!     let email = bento.identity().ok_or("sign in first")?.to_string();
-//!     bento.enqueue_command(Command::Subscribe { email }).map_err(|e| e.to_string())?;
+//! async fn newsletter(bento: Bento) -> Result<&'static str, TrackRejection> {
+//!     let Some(email) = bento.identity() else {
+//!         return Ok("sign in first");
+//!     };
+//!     bento.enqueue_command(Command::Subscribe { email: email.to_string() })?;
 //!     Ok("subscribed")
 //! }
 //!
@@ -142,5 +149,5 @@
 mod extract;
 mod layer;
 
-pub use extract::{Bento, MissingBentoLayer};
+pub use extract::{Bento, MissingBentoLayer, TrackRejection};
 pub use layer::{BentoLayer, BentoService, ResponseFuture};

@@ -624,3 +624,72 @@ async fn held_events_are_held_to_the_tracking_plan_when_tracked() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].event_type, "account.signup");
 }
+
+/// One line per call site loses nothing: `bento.track(..)?` answers a 422
+/// for the user's bad data and a 500 (generic, the internals not shown) for
+/// the program's mistake, which the client also counted and hooked; a
+/// handler that ignores the result (`let _ =`) still has its program
+/// mistakes counted and hooked.
+#[tokio::test]
+async fn refusals_answer_by_whose_mistake_and_are_never_silent() {
+    use bento_axum::TrackRejection;
+
+    let emulator = bento_emulator::Emulator::builder()
+        .no_rate_limits()
+        .start()
+        .await
+        .unwrap();
+    let hooked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = Arc::clone(&hooked);
+    let client = bento_tests::client_for(&emulator)
+        .on_delivery_failure(move |failure| sink.lock().unwrap().push(failure.reason.to_string()))
+        .build()
+        .unwrap();
+    async fn checked(bento: Bento, email: String) -> Result<&'static str, TrackRejection> {
+        bento.track(&Event::new("account.signup", email))?;
+        Ok("ok")
+    }
+    async fn anonymous(bento: Bento) -> Result<&'static str, TrackRejection> {
+        bento.track(&bento_tests::Upgraded { plan: "team" })?;
+        Ok("ok")
+    }
+    async fn ignored(bento: Bento) -> &'static str {
+        let _ = bento.track(&bento_tests::Upgraded { plan: "team" });
+        "ok"
+    }
+    let app = Router::new()
+        .route("/checked", post(checked))
+        .route("/anonymous", post(anonymous))
+        .route("/ignored", post(ignored))
+        .layer(BentoLayer::new(client.clone()));
+    let (url, stop, server) = serve(app).await;
+    let http = http();
+    let bad_email = http
+        .post(format!("{url}/checked"))
+        .body("not-an-email")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_email.status(), 422);
+    assert!(bad_email.text().await.unwrap().contains("not-an-email"));
+    let bug = http.post(format!("{url}/anonymous")).send().await.unwrap();
+    assert_eq!(bug.status(), 500);
+    let body = bug.text().await.unwrap();
+    assert!(
+        !body.contains("plan.upgraded"),
+        "no internals shown: {body}"
+    );
+    let ignored = http.post(format!("{url}/ignored")).send().await.unwrap();
+    assert_eq!(ignored.status(), 200);
+    stop.send(()).unwrap();
+    server.await.unwrap();
+    let stats = client.stats();
+    assert_eq!(
+        stats.refused, 2,
+        "the anonymous events, answered or ignored: {stats:?}"
+    );
+    let hooked = hooked.lock().unwrap();
+    assert_eq!(hooked.len(), 2, "{hooked:?}");
+    assert!(hooked.iter().all(|reason| reason.contains("plan.upgraded")));
+    client.shutdown(Duration::from_secs(5)).await.unwrap();
+}

@@ -417,6 +417,24 @@ pub enum ValidationError {
 }
 
 impl ValidationError {
+    /// Whether this is about the data a user gave (an address that is not
+    /// an email, an empty value, a date that does not parse, a tag with a
+    /// comma): show it to them, as a 422 say. Every other problem is the
+    /// program's (off the tracking plan, a key breaking Bento's rule, a
+    /// value that cannot become JSON, a failing `Serialize`, misused
+    /// arguments): never the user's to fix, so it is logged, counted and
+    /// handed to the failure hook where it happens (see
+    /// [`TrackError::Bug`](crate::TrackError::Bug)).
+    pub fn is_user_input(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidEmail { .. }
+                | Self::Empty { .. }
+                | Self::InvalidDate { .. }
+                | Self::TagContainsComma { .. }
+        )
+    }
+
     /// Places a field path relative to one item under that item's path, so
     /// `tags` reported by a record becomes `subscribers[3].tags`.
     pub fn within(mut self, item: &str) -> Self {

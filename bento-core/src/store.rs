@@ -209,6 +209,7 @@ pub struct RelayStatus {
     retried: AtomicU64,
     possible_duplicates: AtomicU64,
     failed: AtomicU64,
+    refused: AtomicU64,
 }
 
 /// What the relay of this process did since it started.
@@ -228,6 +229,9 @@ pub struct RelayStats {
     pub possible_duplicates: u64,
     /// Items made dead letters.
     pub failed: u64,
+    /// Items the store refused to write as the program's mistake (off the
+    /// tracking plan, too large...), each logged at error level.
+    pub refused: u64,
 }
 
 impl RelayStatus {
@@ -241,7 +245,13 @@ impl RelayStatus {
             retried: read(&self.retried),
             possible_duplicates: read(&self.possible_duplicates),
             failed: read(&self.failed),
+            refused: read(&self.refused),
         }
+    }
+
+    /// Counts items the store refused to write as the program's mistake.
+    pub fn refused(&self, n: u64) {
+        self.refused.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn lead(&self, leading: bool) {

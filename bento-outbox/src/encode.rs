@@ -64,8 +64,8 @@ pub(crate) fn records<S: BentoSubscriber>(
 /// A plan violation found after encoding, named by the item's index.
 fn within(error: OutboxError, list: &str, index: usize) -> OutboxError {
     match error {
-        OutboxError::Invalid(invalid @ ValidationError::OffPlan { .. }) => {
-            OutboxError::Invalid(invalid.within(&format!("{list}[{index}]")))
+        OutboxError::Bug(invalid @ ValidationError::OffPlan { .. }) => {
+            OutboxError::Bug(invalid.within(&format!("{list}[{index}]")))
         }
         other => other,
     }

@@ -8,9 +8,18 @@ use bento_core::{ItemKind, ValidationError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OutboxError {
-    /// The item is invalid; nothing was written.
+    /// The user's data is invalid (an address that is not an email, an
+    /// empty value, a date that does not parse, a tag with a comma); nothing
+    /// was written. Safe to show: map it to a 4xx.
     #[error(transparent)]
-    Invalid(#[from] ValidationError),
+    Invalid(ValidationError),
+    /// The program's mistake, not the user's (off the tracking plan, a key
+    /// breaking Bento's rule, a value that cannot become JSON); nothing was
+    /// written. Already logged at error level and counted in
+    /// [`RelayStats::refused`](crate::RelayStats::refused); do not show it to
+    /// end users.
+    #[error("{0}")]
+    Bug(ValidationError),
     /// The item is larger than one request may be: the relay could never
     /// send it, so it is refused here, as `Client::track` refuses it.
     #[error(
@@ -54,6 +63,25 @@ pub enum OutboxError {
         /// The timeout that passed.
         timeout: Duration,
     },
+}
+
+/// Sorted by whose mistake it is ([`ValidationError::is_user_input`]).
+impl From<ValidationError> for OutboxError {
+    fn from(error: ValidationError) -> Self {
+        if error.is_user_input() {
+            Self::Invalid(error)
+        } else {
+            Self::Bug(error)
+        }
+    }
+}
+
+impl OutboxError {
+    /// Whether the item was refused as the program's mistake
+    /// ([`Bug`](Self::Bug), [`TooLarge`](Self::TooLarge)).
+    pub fn is_bug(&self) -> bool {
+        matches!(self, Self::Bug(_) | Self::TooLarge { .. })
+    }
 }
 
 /// Runs one database call within `timeout`, or fails it as [`OutboxError::Timeout`].

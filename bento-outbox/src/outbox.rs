@@ -129,7 +129,7 @@ impl<DB: Backend> Outbox<DB> {
     /// Holds every event and record written to the outbox to a tracking
     /// plan, as [`ClientBuilder::plan`](bento_core::ClientBuilder::plan)
     /// does for the client: one off the plan is an
-    /// [`OutboxError::Invalid`] (`ValidationError::OffPlan`) and nothing is
+    /// [`OutboxError::Bug`] (`ValidationError::OffPlan`) and nothing is
     /// written. Pass `bento_core::include_plan!()` for the plan the derives
     /// were checked against.
     pub fn plan(mut self, plan: Plan) -> Self {
@@ -215,7 +215,11 @@ impl<DB: Backend> Outbox<DB> {
         conn: &mut DB::Connection,
         events: &[E],
     ) -> Result<(), OutboxError> {
-        let items = encode::events(events, self.plan.as_deref(), self.max_item_bytes)?;
+        let items = self.account(encode::events(
+            events,
+            self.plan.as_deref(),
+            self.max_item_bytes,
+        ))?;
         within(self.timeout, "track_all", DB::insert(conn, &items)).await
     }
 
@@ -226,7 +230,11 @@ impl<DB: Backend> Outbox<DB> {
         conn: &mut DB::Connection,
         records: &[S],
     ) -> Result<(), OutboxError> {
-        let items = encode::records(records, self.plan.as_deref(), self.max_item_bytes)?;
+        let items = self.account(encode::records(
+            records,
+            self.plan.as_deref(),
+            self.max_item_bytes,
+        ))?;
         within(self.timeout, "import", DB::insert(conn, &items)).await
     }
 
@@ -286,7 +294,23 @@ impl<DB: Backend> Outbox<DB> {
         &self,
         item: Result<Encoded, bento_core::ValidationError>,
     ) -> Result<Encoded, OutboxError> {
-        encode::checked(item, self.plan.as_deref(), self.max_item_bytes)
+        self.account(encode::checked(
+            item,
+            self.plan.as_deref(),
+            self.max_item_bytes,
+        ))
+    }
+
+    /// Logs and counts a refusal that is the program's mistake, whether or
+    /// not the caller looks at the result.
+    fn account<T>(&self, result: Result<T, OutboxError>) -> Result<T, OutboxError> {
+        if let Err(error) = &result
+            && error.is_bug()
+        {
+            tracing::error!(%error, "the Bento outbox refused an item as the program's mistake; nothing was written");
+            self.status.refused(1);
+        }
+        result
     }
 }
 

@@ -47,7 +47,7 @@ async fn writes_follow_the_transaction_and_migrations_are_idempotent() {
     assert!(
         matches!(
             &error,
-            OutboxError::Invalid(ValidationError::OffPlan { item, .. }) if item == "event"
+            OutboxError::Bug(ValidationError::OffPlan { item, .. }) if item == "event"
         ),
         "{error:?}"
     );

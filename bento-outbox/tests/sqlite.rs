@@ -299,8 +299,16 @@ async fn writes_off_the_tracking_plan_are_refused_and_nothing_is_written() {
         .to_string();
     assert!(error.contains("did you mean `seats`"), "{error}");
     outbox.track(&mut tx, &event(3)).await.unwrap();
+    // The user's bad email is theirs to see; the plan's refusals are the
+    // program's mistakes, logged and counted.
+    let bad = Event::new("sqlite.test", "not-an-email").detail("n", 4);
+    assert!(matches!(
+        outbox.track(&mut tx, &bad).await,
+        Err(bento_outbox::OutboxError::Invalid(_))
+    ));
     tx.commit().await.unwrap();
     assert_eq!(outbox.pending().await.unwrap(), 1, "only the planned event");
+    assert_eq!(outbox.relay_stats().refused, 3, "the three refusals off the plan");
 }
 
 #[test]

@@ -229,11 +229,15 @@ pub fn import(bento: &impl Tracker, members: &[Member]) -> Answer {
     }
 }
 
+/// The user's invalid data is theirs to see (422); the program's mistakes
+/// were already logged, counted and handed to the failure hook by the client,
+/// and their text (the plan's internals) is not for the user.
 fn refused(error: TrackError) -> Answer {
-    let status = match error {
-        TrackError::Invalid(_) | TrackError::TooLarge { .. } => 422,
-        TrackError::Anonymous { .. } => 401,
-        _ => 503,
-    };
-    (status, error.to_string())
+    match error {
+        TrackError::Invalid(invalid) => (422, invalid.to_string()),
+        TrackError::QueueFull { .. } | TrackError::Closed { .. } => {
+            (503, "please try again in a moment".to_owned())
+        }
+        _ => (500, "something went wrong on our side".to_owned()),
+    }
 }

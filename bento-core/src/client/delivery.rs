@@ -10,6 +10,12 @@ use crate::model::envelope::{encode_event, encode_record};
 use crate::subscribers::BentoSubscriber;
 
 impl Client {
+    /// Logs, counts and hooks a refusal that is the program's mistake (see
+    /// [`TrackError::is_bug`]), and returns the result as it was.
+    pub(crate) fn account(&self, result: Result<(), TrackError>) -> Result<(), TrackError> {
+        self.inner.dispatcher.account(result)
+    }
+
     /// Holds an encoded event or record to the tracking plan, if there is one.
     pub(crate) fn check_plan(
         &self,
@@ -34,6 +40,10 @@ impl Client {
     /// [`TrackError::QueueFull`]; [`track_wait`](Self::track_wait) waits for
     /// room instead.
     pub fn track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+        self.inner.dispatcher.account(self.try_track(event))
+    }
+
+    pub(crate) fn try_track<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
         let dispatcher = &self.inner.dispatcher;
         let mut json = dispatcher.buffer();
         encode_event(event, || "event".to_owned(), &mut json)?;
@@ -57,6 +67,12 @@ impl Client {
     /// Like [`track`](Self::track), but waits for room in the queue instead
     /// of handing the event back.
     pub async fn track_wait<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
+        self.inner
+            .dispatcher
+            .account(self.try_track_wait(event).await)
+    }
+
+    async fn try_track_wait<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
         let item = Encoded::event(event)?;
         self.check_plan(ItemKind::Event, item.json(), || "event".to_owned())?;
         self.enqueue_wait(item).await
@@ -65,6 +81,10 @@ impl Client {
     /// Queues an item encoded earlier, such as one handed back by a
     /// [`TrackError`] or a [`DeliveryFailure`](crate::DeliveryFailure).
     pub fn enqueue(&self, item: Encoded) -> Result<(), TrackError> {
+        self.inner.dispatcher.account(self.try_enqueue(item))
+    }
+
+    pub(crate) fn try_enqueue(&self, item: Encoded) -> Result<(), TrackError> {
         let dispatcher = &self.inner.dispatcher;
         let item = dispatcher.sized(item.kind, item.json)?;
         dispatcher.enqueue([item])
@@ -81,6 +101,15 @@ impl Client {
         &self,
         record: &S,
     ) -> Result<(), TrackError> {
+        self.inner
+            .dispatcher
+            .account(self.try_enqueue_subscriber(record))
+    }
+
+    fn try_enqueue_subscriber<S: BentoSubscriber + ?Sized>(
+        &self,
+        record: &S,
+    ) -> Result<(), TrackError> {
         let dispatcher = &self.inner.dispatcher;
         let mut json = dispatcher.buffer();
         encode_record(record, || "subscriber".to_owned(), &mut json)?;
@@ -93,6 +122,12 @@ impl Client {
     /// record is checked first, and if the queue cannot take them all, all
     /// are handed back.
     pub fn enqueue_subscribers<S: BentoSubscriber>(&self, records: &[S]) -> Result<(), TrackError> {
+        self.inner
+            .dispatcher
+            .account(self.try_enqueue_subscribers(records))
+    }
+
+    fn try_enqueue_subscribers<S: BentoSubscriber>(&self, records: &[S]) -> Result<(), TrackError> {
         let dispatcher = &self.inner.dispatcher;
         let mut items = Vec::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
@@ -123,13 +158,25 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn enqueue_command(&self, command: crate::Command) -> Result<(), TrackError> {
+        self.inner
+            .dispatcher
+            .account(self.try_enqueue_command(command))
+    }
+
+    fn try_enqueue_command(&self, command: crate::Command) -> Result<(), TrackError> {
         let item = Encoded::command(&command)?;
-        self.enqueue(item)
+        self.try_enqueue(item)
     }
 
     /// Queues several commands, all or none, like
     /// [`enqueue_subscribers`](Self::enqueue_subscribers).
     pub fn enqueue_commands(&self, commands: &[crate::Command]) -> Result<(), TrackError> {
+        self.inner
+            .dispatcher
+            .account(self.try_enqueue_commands(commands))
+    }
+
+    fn try_enqueue_commands(&self, commands: &[crate::Command]) -> Result<(), TrackError> {
         let dispatcher = &self.inner.dispatcher;
         let mut items = Vec::with_capacity(commands.len());
         for (index, command) in commands.iter().enumerate() {

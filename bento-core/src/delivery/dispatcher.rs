@@ -13,7 +13,9 @@ use super::Owner;
 use super::clock::{Clock, SystemClock};
 use super::config::DeliveryConfig;
 use super::errors::{FlushError, TrackError};
+use super::failure::FailureReason;
 use super::handle::{Control, Handle, Reply};
+use super::hook::hand_to_hook;
 use super::item::{BODY_OVERHEAD, Encoded, ItemKind};
 use super::queue::Shared;
 use super::report::{DeliveryReport, DeliveryStats};
@@ -150,6 +152,27 @@ impl Dispatcher {
         }
         handle.arrivals.arrived(n);
         Ok(())
+    }
+
+    /// Sees every refusal a `track`-like call returns: one that is the
+    /// program's mistake is logged at error level, counted and handed to the
+    /// failure hook here, so that nothing is lost unseen whether or not the
+    /// caller looks at the `Result`.
+    pub(crate) fn account(&self, result: Result<(), TrackError>) -> Result<(), TrackError> {
+        if let Err(error) = &result
+            && let Some(refusal) = error.refusal()
+        {
+            tracing::error!(%error, "Bento refused an item as the program's mistake; nothing was queued");
+            self.shared.refused_as_bug();
+            hand_to_hook(
+                &self.config,
+                &self.owner,
+                Vec::new(),
+                FailureReason::Refused(refusal),
+                Vec::new(),
+            );
+        }
+        result
     }
 
     /// The engine's counters.

@@ -11,9 +11,20 @@ use crate::error::ValidationError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrackError {
-    /// The item is invalid; nothing was queued.
+    /// The user's data is invalid (an address that is not an email, an
+    /// empty value, a date that does not parse, a tag with a comma); nothing
+    /// was queued. Safe to show: map it to a 4xx.
     #[error(transparent)]
-    Invalid(#[from] ValidationError),
+    Invalid(ValidationError),
+    /// The program's mistake, not the user's: the item is off the tracking
+    /// plan, a key breaks Bento's rule, a value cannot become JSON, or
+    /// arguments were misused. Nothing was queued; the refusal was already
+    /// logged at error level, counted in
+    /// [`DeliveryStats::refused`](crate::DeliveryStats::refused) and handed
+    /// to the failure hook, whether or not the caller looks at this error.
+    /// Do not show it to end users (it names the plan's internals).
+    #[error("{0}")]
+    Bug(ValidationError),
     /// The item is larger than one request may be.
     #[error(
         "{kind:?} is {size} bytes once encoded, over the {limit}-byte request budget; \
@@ -70,16 +81,56 @@ pub enum TrackError {
     },
 }
 
+/// Sorted by whose mistake it is ([`ValidationError::is_user_input`]).
+impl From<ValidationError> for TrackError {
+    fn from(error: ValidationError) -> Self {
+        if error.is_user_input() {
+            Self::Invalid(error)
+        } else {
+            Self::Bug(error)
+        }
+    }
+}
+
 impl TrackError {
+    /// Whether the item was refused as the program's mistake (
+    /// [`Bug`](Self::Bug), [`TooLarge`](Self::TooLarge),
+    /// [`Anonymous`](Self::Anonymous)): such refusals are logged, counted and
+    /// handed to the failure hook by the client itself.
+    pub fn is_bug(&self) -> bool {
+        matches!(
+            self,
+            Self::Bug(_) | Self::TooLarge { .. } | Self::Anonymous { .. }
+        )
+    }
+
+    /// A copy of a refusal that is the program's mistake, for the hook.
+    pub(crate) fn refusal(&self) -> Option<Self> {
+        match self {
+            Self::Bug(error) => Some(Self::Bug(error.clone())),
+            Self::TooLarge { kind, size, limit } => Some(Self::TooLarge {
+                kind: *kind,
+                size: *size,
+                limit: *limit,
+            }),
+            Self::Anonymous { event_type } => Some(Self::Anonymous {
+                event_type: event_type.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     /// The items handed back (empty for [`Invalid`](Self::Invalid),
-    /// [`TooLarge`](Self::TooLarge) and [`Anonymous`](Self::Anonymous),
-    /// which concern no queueable item).
+    /// [`Bug`](Self::Bug), [`TooLarge`](Self::TooLarge) and
+    /// [`Anonymous`](Self::Anonymous), which concern no queueable item).
     pub fn into_items(self) -> Vec<Encoded> {
         match self {
             Self::QueueFull { items, .. }
             | Self::Closed { items }
             | Self::Unavailable { items, .. } => items,
-            Self::Invalid(_) | Self::TooLarge { .. } | Self::Anonymous { .. } => Vec::new(),
+            Self::Invalid(_) | Self::Bug(_) | Self::TooLarge { .. } | Self::Anonymous { .. } => {
+                Vec::new()
+            }
         }
     }
 }

@@ -63,6 +63,11 @@ pub enum FailureReason {
     /// The delivery engine hit a bug (a panic, caught): it gave up on the
     /// items it held and went on serving.
     Internal(String),
+    /// `track` or `enqueue` refused the item as the program's mistake
+    /// ([`TrackError::is_bug`](crate::TrackError::is_bug)); the caller got
+    /// the same error. [`DeliveryFailure::items`] is empty: the item never
+    /// became one.
+    Refused(crate::TrackError),
     /// A durable store held rows the relay cannot send as they are (a
     /// column of the wrong type, a kind no engine knows, a body that is not
     /// one JSON object, or one over the request budget): they stay in the
@@ -89,6 +94,7 @@ impl fmt::Display for FailureReason {
             Self::Internal(message) => {
                 write!(f, "internal error in the delivery engine: {message}")
             }
+            Self::Refused(error) => write!(f, "refused as the program's mistake: {error}"),
             Self::Unsendable(reason) => {
                 write!(f, "the stored row cannot be sent as it is: {reason}")
             }

@@ -17,6 +17,7 @@ pub(crate) const SENT: &str = "bento_delivery_items_sent_total";
 pub(crate) const RETRIED: &str = "bento_delivery_items_retried_total";
 pub(crate) const FAILED: &str = "bento_delivery_items_failed_total";
 pub(crate) const DROPPED: &str = "bento_delivery_items_dropped_total";
+pub(crate) const REFUSED: &str = "bento_delivery_items_refused_total";
 pub(crate) const PENDING: &str = "bento_delivery_items_pending";
 pub(crate) const IN_FLIGHT: &str = "bento_delivery_requests_in_flight";
 pub(crate) const BATCH_DURATION: &str = "bento_delivery_batch_duration_seconds";
@@ -38,6 +39,11 @@ pub(crate) fn describe() {
             DROPPED,
             Unit::Count,
             "Items refused by track and handed back"
+        );
+        describe_counter!(
+            REFUSED,
+            Unit::Count,
+            "Items refused by track as the program's mistake (logged and hooked)"
         );
         describe_gauge!(PENDING, Unit::Count, "Items held by the delivery engine");
         describe_gauge!(IN_FLIGHT, Unit::Count, "Batch requests in flight");

@@ -144,6 +144,7 @@
 //! | `bento_delivery_items_retried_total` | counter | items sent again after a failed attempt |
 //! | `bento_delivery_items_failed_total` | counter | items handed to the failure hook |
 //! | `bento_delivery_items_dropped_total` | counter | items refused by `track` (queue full, shut down) and handed back |
+//! | `bento_delivery_items_refused_total` | counter | items refused by `track` as the program's mistake (off the plan, too large, anonymous), logged and hooked |
 //! | `bento_delivery_items_pending` | gauge | items held: queued, in flight or waiting for a retry |
 //! | `bento_delivery_requests_in_flight` | gauge | batch requests in flight |
 //! | `bento_delivery_batch_duration_seconds` | histogram | time of one batch request, labelled `kind` (`events`, `subscribers`) and `outcome` |

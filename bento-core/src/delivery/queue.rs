@@ -22,6 +22,7 @@ pub(crate) struct Shared {
     possible_duplicates: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
+    refused: AtomicU64,
     /// Set while the queue is refusing items, so each episode warns once.
     overflowing: AtomicBool,
     pub(crate) closed: AtomicBool,
@@ -51,6 +52,7 @@ impl Shared {
             possible_duplicates: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
             overflowing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             drained: watch::Sender::new(None),
@@ -111,6 +113,12 @@ impl Shared {
         !self.overflowing.swap(true, Ordering::Relaxed)
     }
 
+    /// An item refused as the program's mistake.
+    pub(crate) fn refused_as_bug(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        metrics::count(metrics::REFUSED, 1);
+    }
+
     pub(crate) fn refused_closed(&self, n: usize) {
         self.dropped.fetch_add(n as u64, Ordering::Relaxed);
         metrics::count(metrics::DROPPED, n);
@@ -162,6 +170,7 @@ impl Shared {
             possible_duplicates: self.possible_duplicates.load(Ordering::Relaxed),
             failed,
             dropped: self.dropped.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
             pending,
         }
     }

@@ -27,6 +27,11 @@ pub struct DeliveryStats {
     /// Refused by `track`/`enqueue` (queue full, client shut down); each was
     /// handed back to the caller.
     pub dropped: u64,
+    /// Refused by `track`/`enqueue` as the program's mistake (off the
+    /// tracking plan, a key breaking Bento's rule, too large, an email-less
+    /// event in an anonymous request): each was logged at error level and
+    /// handed to the failure hook ([`FailureReason::Refused`](crate::FailureReason::Refused)).
+    pub refused: u64,
     /// Accepted and not yet sent or failed.
     pub pending: u64,
 }

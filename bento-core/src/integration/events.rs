@@ -57,20 +57,24 @@ impl RequestEvents {
     /// about the request's ([`identify`](Self::identify)), and a typed
     /// [`TrackError::Anonymous`] when the request has none: nothing is sent.
     pub fn track<E: SubscriberEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
-        if event.own_email().is_some() {
-            return self.send(&ForSubscriber::new("", event));
-        }
-        match self.identity() {
-            Some(email) => self.send(&ForSubscriber::new(&email, event)),
-            None => Err(TrackError::Anonymous {
-                event_type: event.event_type().to_owned(),
-            }),
-        }
+        let tracked = if event.own_email().is_some() {
+            self.send(&ForSubscriber::new("", event))
+        } else {
+            match self.identity() {
+                Some(email) => self.send(&ForSubscriber::new(&email, event)),
+                None => Err(TrackError::Anonymous {
+                    event_type: event.event_type().to_owned(),
+                }),
+            }
+        };
+        // A refusal that is the program's mistake is logged, counted and
+        // hooked however the caller treats this result.
+        self.client.account(tracked)
     }
 
     fn send<E: BentoEvent + ?Sized>(&self, event: &E) -> Result<(), TrackError> {
         match &self.held {
-            None => self.client.track(event),
+            None => self.client.try_track(event),
             Some(held) => held.track(&self.client, event),
         }
     }
@@ -79,11 +83,13 @@ impl RequestEvents {
     /// delivery like an event ([`Client::enqueue_command`]), or holds it
     /// until the response exists under `deliver_on_success`. Never blocks.
     pub fn enqueue_command(&self, command: Command) -> Result<(), TrackError> {
-        let item = Encoded::command(&command)?;
-        match &self.held {
-            None => self.client.enqueue(item),
-            Some(held) => held.hold(&self.client, item),
-        }
+        let queued = Encoded::command(&command)
+            .map_err(TrackError::from)
+            .and_then(|item| match &self.held {
+                None => self.client.try_enqueue(item),
+                Some(held) => held.hold(&self.client, item),
+            });
+        self.client.account(queued)
     }
 
     /// Makes `email` the subscriber this request is about (at login or

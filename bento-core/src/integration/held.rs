@@ -74,7 +74,7 @@ impl HeldEvents {
             }
             State::Settled => {
                 drop(state);
-                client.enqueue(item)
+                client.try_enqueue(item)
             }
         }
     }

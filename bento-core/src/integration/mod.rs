@@ -21,12 +21,14 @@ mod events;
 mod held;
 mod identity;
 mod page_views;
+mod rejection;
 mod settlement;
 pub mod store;
 mod tracking;
 
 pub use events::RequestEvents;
 pub use page_views::RequestLine;
+pub use rejection::rejection;
 pub use settlement::Settlement;
 pub use tracking::RequestTracking;
 

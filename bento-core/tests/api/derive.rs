@@ -292,7 +292,7 @@ async fn one_key_rule_for_the_derive_and_the_builder() {
         })
         .unwrap_err();
     assert!(
-        matches!(&error, bento_core::TrackError::Invalid(ValidationError::KeyCase { key, suggestion, .. })
+        matches!(&error, bento_core::TrackError::Bug(ValidationError::KeyCase { key, suggestion, .. })
             if key == "planTier" && suggestion == "plan_tier"),
         "{error}"
     );

@@ -721,16 +721,14 @@ fn non_finite_details_are_refused_by_track() {
             email: "ada@example.com",
             amount: bad,
         }) {
-            Err(TrackError::Invalid(bento_core::ValidationError::NonFiniteNumber {
-                field,
-                ..
+            Err(TrackError::Bug(bento_core::ValidationError::NonFiniteNumber {
+                field, ..
             })) => assert_eq!(field, "event.details.amount"),
             other => panic!("unexpected {other:?}"),
         }
         match client.track(&Event::new("x", "ada@example.com").detail("price", bad)) {
-            Err(TrackError::Invalid(bento_core::ValidationError::NonFiniteNumber {
-                field,
-                ..
+            Err(TrackError::Bug(bento_core::ValidationError::NonFiniteNumber {
+                field, ..
             })) => assert_eq!(field, "event.details.price"),
             other => panic!("unexpected {other:?}"),
         }

@@ -37,7 +37,7 @@ async fn the_client_refuses_items_off_the_plan_and_sends_the_rest() {
 
     let typo = Event::new("acount.signup", "ada@example.com").detail("source", "ad");
     match client.track(&typo) {
-        Err(TrackError::Invalid(ValidationError::OffPlan { item, violations })) => {
+        Err(TrackError::Bug(ValidationError::OffPlan { item, violations })) => {
             assert_eq!(item, "event");
             assert_eq!(
                 violations,
@@ -149,5 +149,57 @@ async fn the_emulator_answers_400_naming_what_is_off_the_plan() {
     assert_eq!(
         emulator.subscriber("carol@example.com").unwrap().fields["seats"],
         2
+    );
+}
+
+/// A refusal that is the program's mistake is never silent, even with
+/// `let _ =`: logged, counted in `stats().refused` and handed to the failure
+/// hook; the user's invalid data is an `Invalid` the caller maps to a 4xx,
+/// neither counted nor hooked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_that_are_the_programs_mistake_are_counted_and_hooked() {
+    use std::sync::{Arc, Mutex};
+
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let hooked = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&hooked);
+    let client = client_for(&emulator)
+        .plan(Plan::parse(PLAN).unwrap())
+        .on_delivery_failure(move |failure| {
+            assert!(failure.items.is_empty());
+            sink.lock().unwrap().push(failure.reason);
+        })
+        .build()
+        .unwrap();
+
+    // The docs' old idiom: the result ignored. Nothing is lost unseen.
+    let typo = Event::new("acount.signup", "ada@example.com").detail("source", "ad");
+    let _ = client.track(&typo);
+    let not_json = signup("ada@example.com").detail("referrer", f64::NAN);
+    let _ = client.track(&not_json);
+    // The user's mistake: theirs to see, not a bug.
+    match client.track(&signup("not-an-email")) {
+        Err(TrackError::Invalid(error)) => assert!(error.is_user_input()),
+        other => panic!("{other:?}"),
+    }
+    let stats = client.stats();
+    assert_eq!(stats.refused, 2, "{stats:?}");
+    assert_eq!(stats.queued, 0);
+    let hooked = hooked.lock().unwrap();
+    assert_eq!(hooked.len(), 2, "{hooked:?}");
+    assert!(matches!(
+        &hooked[0],
+        bento_core::FailureReason::Refused(TrackError::Bug(ValidationError::OffPlan { .. }))
+    ));
+    assert!(matches!(
+        &hooked[1],
+        bento_core::FailureReason::Refused(TrackError::Bug(
+            ValidationError::NonFiniteNumber { .. }
+        ))
+    ));
+    assert!(
+        hooked[0]
+            .to_string()
+            .contains("refused as the program's mistake")
     );
 }
