@@ -688,7 +688,7 @@ async fn refusals_answer_by_whose_mistake_and_are_never_silent() {
         stats.refused, 2,
         "the anonymous events, answered or ignored: {stats:?}"
     );
-    let hooked = hooked.lock().unwrap();
+    let hooked = hooked.lock().unwrap().clone();
     assert_eq!(hooked.len(), 2, "{hooked:?}");
     assert!(hooked.iter().all(|reason| reason.contains("plan.upgraded")));
     client.shutdown(Duration::from_secs(5)).await.unwrap();
