@@ -111,6 +111,10 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum PlanCommand {
+    /// Start a plan in this crate: a bento-plan.toml, and a build.rs that tells cargo to
+    /// rebuild when the plan appears or changes (cargo cannot learn of a file that did not
+    /// exist at the last build any other way).
+    Init(InitArgs),
     /// Add the account's custom fields (GET /fetch/fields) the plan lacks, as "string",
     /// keeping everything already in the file.
     Pull(PlanArgs),
@@ -118,6 +122,13 @@ enum PlanCommand {
     Check(PlanArgs),
     /// Check the file alone: syntax, kinds, duplicate keys, with line numbers.
     Lint(PlanArgs),
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// The crate's folder, where Cargo.toml is (default: here).
+    #[arg(long, default_value = ".")]
+    dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +312,7 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode, Failure> {
             import::run(global, out, import::Kind::Events, args).await
         }
         Command::Doctor => doctor::run(global, out).await,
+        Command::Plan(PlanCommand::Init(args)) => plan::init(&args.dir, out),
         Command::Plan(PlanCommand::Lint(args)) => plan::lint(&plan::path(args.plan), out),
         Command::Plan(PlanCommand::Check(args)) => {
             let client = config::client(global)?;

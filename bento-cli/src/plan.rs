@@ -37,9 +37,149 @@ async fn account_fields(client: &Client) -> Result<Vec<String>, Failure> {
     Ok(keys)
 }
 
-/// `bento plan lint`: the file alone.
+/// A new plan: nothing declared yet, so every derived event is off it until
+/// declared (the derive's errors say what to add).
+const STARTER_PLAN: &str = r#"# The tracking plan: the account's custom fields (with kinds) and, per event type,
+# the fields it may write and its details. The derives are checked against it at
+# compile time, the client and the emulator at run time. `bento plan pull` adds the
+# account's fields; the README's "Tracking plan" documents the format.
+
+[fields]
+# first_name = "string"
+
+# [events."account.signup"]
+# fields = ["first_name"]
+# details = { plan = "string", referrer = "string?" }
+"#;
+
+/// What a crate's build script needs to say for the first plan to count.
+const RERUN_LINE: &str = "cargo:rerun-if-changed=bento-plan.toml";
+
+const BUILD_SCRIPT: &str = r#"// Rebuild when bento-plan.toml appears or changes: the derives read it at
+// compile time, and a proc macro cannot make cargo watch a file that did not
+// exist at the last build (a build script can). Written by `bento plan init`.
+fn main() {
+    println!("cargo:rerun-if-changed=bento-plan.toml");
+}
+"#;
+
+/// The build script a crate's manifest names: `package.build` (a path, or
+/// `false` for none), else `build.rs` when it exists.
+enum BuildScript {
+    /// A script at this path (it may not exist yet).
+    At(PathBuf),
+    /// `build = false`: the crate refuses build scripts.
+    Disabled,
+}
+
+fn build_script(dir: &Path) -> Option<BuildScript> {
+    let manifest: toml::Table = std::fs::read_to_string(dir.join("Cargo.toml"))
+        .ok()?
+        .parse()
+        .ok()?;
+    let declared = manifest
+        .get("package")
+        .and_then(|package| package.get("build"));
+    Some(match declared {
+        Some(toml::Value::Boolean(false)) => BuildScript::Disabled,
+        Some(toml::Value::String(path)) => BuildScript::At(dir.join(path)),
+        _ => BuildScript::At(dir.join("build.rs")),
+    })
+}
+
+/// Whether the crate in `dir` tells cargo to watch its plan, and what to do
+/// when it does not.
+fn build_script_gap(dir: &Path) -> Option<String> {
+    match build_script(dir)? {
+        BuildScript::Disabled => Some(format!(
+            "{}/Cargo.toml says `build = false`: cargo will not rebuild when bento-plan.toml \
+             first appears; remove that line and run `bento plan init`, or touch a source file \
+             after adding the plan",
+            dir.display()
+        )),
+        BuildScript::At(script) => match std::fs::read_to_string(&script) {
+            Ok(text) if text.contains(RERUN_LINE) => None,
+            Ok(_) => Some(format!(
+                "{} does not tell cargo about the plan: add `println!(\"{RERUN_LINE}\");` to \
+                 its main, or cargo will not rebuild when bento-plan.toml first appears",
+                script.display()
+            )),
+            Err(_) => Some(format!(
+                "{} has no build script watching bento-plan.toml: without one, cargo does not \
+                 rebuild when the first plan appears (run `bento plan init` to add it)",
+                dir.display()
+            )),
+        },
+    }
+}
+
+/// `bento plan init`: a starter plan and the build script that makes cargo
+/// notice it; exit 1 when an existing build script has to be edited by hand.
+pub(crate) fn init(dir: &Path, out: &Output) -> Result<ExitCode, Failure> {
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(Failure::Usage(format!(
+            "{} has no Cargo.toml: run `bento plan init` in the crate that derives the events, \
+             or pass --dir",
+            dir.display()
+        )));
+    }
+    let plan = dir.join(bento_core::plan::FILE_NAME);
+    let wrote_plan = !plan.exists();
+    if wrote_plan {
+        std::fs::write(&plan, STARTER_PLAN).map_err(|error| {
+            Failure::Failed(format!("cannot write {}: {error}", plan.display()))
+        })?;
+    }
+    let script = match build_script(dir) {
+        Some(BuildScript::At(script)) => script,
+        _ => dir.join("build.rs"),
+    };
+    let mut wrote_script = false;
+    let gap = match build_script_gap(dir) {
+        Some(_) if !script.exists() && matches!(build_script(dir), Some(BuildScript::At(_))) => {
+            std::fs::write(&script, BUILD_SCRIPT).map_err(|error| {
+                Failure::Failed(format!("cannot write {}: {error}", script.display()))
+            })?;
+            wrote_script = true;
+            None
+        }
+        gap => gap,
+    };
+    let said = |done: bool, what: &Path| {
+        format!("{} {}", if done { "wrote" } else { "kept" }, what.display())
+    };
+    if let Some(gap) = &gap {
+        eprintln!("warning: {gap}");
+    }
+    out.done(
+        &format!(
+            "{}; {}",
+            said(wrote_plan, &plan),
+            if gap.is_some() {
+                "the build script needs the line above".to_owned()
+            } else {
+                said(wrote_script, &script)
+            }
+        ),
+        json!({"plan": plan, "wrote_plan": wrote_plan, "build_script": script, "wrote_build_script": wrote_script, "build_script_watches_plan": gap.is_none()}),
+    );
+    Ok(if gap.is_some() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `bento plan lint`: the file alone (and a warning when the crate beside it
+/// would not rebuild as the plan changes).
 pub(crate) fn lint(path: &Path, out: &Output) -> Result<ExitCode, Failure> {
     let plan = load(path)?;
+    if let Some(dir) = path.parent()
+        && dir.join("Cargo.toml").is_file()
+        && let Some(gap) = build_script_gap(dir)
+    {
+        eprintln!("warning: {gap}");
+    }
     out.done(
         &format!(
             "{}: ok ({} fields, {} events)",

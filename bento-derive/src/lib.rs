@@ -53,6 +53,11 @@ pub fn include_plan(input: TokenStream) -> TokenStream {
 /// The expansion, plus what the tracking plan adds when there is one: the
 /// plan as an input of the crate, and the error of a malformed plan.
 fn with_plan(mut expanded: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    // `BENTO_PLAN` as an input of the crate (rustc records an `option_env!`
+    // in its dep-info), so that pointing it elsewhere rebuilds.
+    expanded.extend(quote::quote! {
+        const _: ::core::option::Option<&str> = ::core::option_env!("BENTO_PLAN");
+    });
     if let Some(loaded) = tracking::load() {
         expanded.extend(loaded.tracked());
         let mut errors = errors::Errors::default();

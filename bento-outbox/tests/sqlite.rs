@@ -308,7 +308,11 @@ async fn writes_off_the_tracking_plan_are_refused_and_nothing_is_written() {
     ));
     tx.commit().await.unwrap();
     assert_eq!(outbox.pending().await.unwrap(), 1, "only the planned event");
-    assert_eq!(outbox.relay_stats().refused, 3, "the three refusals off the plan");
+    assert_eq!(
+        outbox.relay_stats().refused,
+        3,
+        "the three refusals off the plan"
+    );
 }
 
 #[test]
