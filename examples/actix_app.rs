@@ -5,10 +5,8 @@
 //!     cargo run --example actix_app -- --serve   # keeps serving on 127.0.0.1:3000 for curl
 //!
 //! The client is built once, outside the `HttpServer::new` closure (which
-//! runs once per worker); after `run().await` returns, `client.shutdown`
-//! delivers every queued event.
-
-use std::time::Duration;
+//! runs once per worker); `bento_actix::run` delivers every queued event
+//! once the server has stopped.
 
 use actix_web::{App, HttpServer};
 use bento_examples::{actix_demo, demo};
@@ -18,46 +16,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, emulator) = demo::client("bento-actix-demo")?;
     let middleware = actix_demo::middleware(client.clone());
 
-    actix_web::rt::System::new().block_on(async {
+    let served = actix_web::rt::System::new().block_on(async {
         let factory = middleware.clone();
         let address = if serve_forever {
             demo::listen_address()
         } else {
             "127.0.0.1:0".to_owned()
         };
-        // actix-web's own signal handling is off: the demo stops on Ctrl-C
-        // and SIGTERM alike, always gracefully, then delivers what is queued.
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(factory.clone())
                 .configure(actix_demo::routes)
         })
         .workers(2)
-        .disable_signals()
+        // Graceful on Ctrl-C as on SIGTERM: on its own, actix-web stops at
+        // once on Ctrl-C, dropping the requests in flight.
+        .shutdown_signal(bento_actix::shutdown_signal())
         .bind(address)?;
         let url = format!("http://{}", server.addrs()[0]);
         println!("Serving on {url}");
         let server = server.run();
         let handle = server.handle();
-        let running = actix_web::rt::spawn(server);
+        // Once the server stops, what is queued is delivered. Anything Bento
+        // does not take by the deadline goes to the failure hook (which
+        // spools it to a file); the report says so in plain words.
+        let running = actix_web::rt::spawn(bento_actix::run(server, client).into_future());
         if serve_forever {
             println!(
                 "Ctrl-C or SIGTERM stops the server (gracefully) and delivers what is queued."
             );
-            demo::shutdown_signal().await;
         } else {
             demo::drive(&url, true).await?;
+            handle.stop(true).await;
         }
-        handle.stop(true).await;
-        running.await??;
-
-        // Anything Bento does not take by the deadline goes to the failure
-        // hook (which spools it to a file); the report says so in plain words.
-        let shutdown = client.shutdown(Duration::from_secs(10)).await;
-        demo::report_shutdown(shutdown, middleware.discarded())
+        Ok::<_, Box<dyn std::error::Error>>(running.await?)
     })?;
+    let reported = demo::report_shutdown(served, middleware.discarded());
     if let Some(emulator) = &emulator {
         demo::print_received(emulator);
     }
-    Ok(())
+    reported
 }

@@ -10,11 +10,9 @@
 //!     cargo run --example axum_app -- --serve --listen 127.0.0.1:8080
 //!
 //! Shutdown is graceful, on Ctrl-C or SIGTERM (how systemd, Docker and
-//! Kubernetes stop a process): the server stops taking requests, finishes the
-//! ones in flight, then `client.shutdown` delivers every queued event. The app
+//! Kubernetes stop a process): `bento_axum::serve` stops taking requests,
+//! finishes the ones in flight, then delivers every queued event. The app
 //! itself is in `src/app.rs` and `src/axum_demo.rs`.
-
-use std::time::Duration;
 
 use bento_examples::{axum_demo, demo};
 
@@ -23,23 +21,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let serve_forever = std::env::args().any(|a| a == "--serve");
     let (client, emulator) = demo::client("bento-axum-demo")?;
     let layer = axum_demo::layer(client.clone());
-
-    let server = axum_demo::serve(axum_demo::router(layer.clone()), serve_forever).await?;
-    let url = server.url.clone();
-
-    if serve_forever {
-        println!("Ctrl-C or SIGTERM stops the server and delivers what is queued.");
-        demo::shutdown_signal().await;
-    } else {
-        demo::drive(&url, true).await?;
-    }
+    let (listener, url) = axum_demo::listen(serve_forever).await?;
+    let server = bento_axum::serve(listener, axum_demo::router(layer.clone()), client);
 
     // Graceful: stop taking requests, finish those in flight, then deliver.
-    server.stop().await?;
     // Anything Bento does not take by the deadline goes to the failure hook
     // (which spools it to a file); the report says so in plain words.
-    let shutdown = client.shutdown(Duration::from_secs(10)).await;
-    let reported = demo::report_shutdown(shutdown, layer.discarded());
+    let served = if serve_forever {
+        println!("Ctrl-C or SIGTERM stops the server and delivers what is queued.");
+        server.await
+    } else {
+        let (done, stop) = tokio::sync::oneshot::channel::<()>();
+        let server = server.with_graceful_shutdown(async {
+            let _ = stop.await;
+        });
+        let running = tokio::spawn(server.into_future());
+        demo::drive(&url, true).await?;
+        let _ = done.send(());
+        running.await?
+    };
+    let reported = demo::report_shutdown(served, layer.discarded());
     if let Some(emulator) = &emulator {
         demo::print_received(emulator);
     }

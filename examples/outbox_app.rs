@@ -203,12 +203,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route("/signup", post(signup))
         .with_state(state.clone());
-    let server = axum_demo::serve(app, serve_forever).await?;
-    let url = server.url.clone();
+    let (listener, url) = axum_demo::listen(serve_forever).await?;
+    let server = bento_axum::serve(listener, app, client);
 
-    if serve_forever {
-        demo::shutdown_signal().await;
+    let served = if serve_forever {
+        server.await
     } else {
+        let (done, stop) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(
+            server
+                .with_graceful_shutdown(async {
+                    let _ = stop.await;
+                })
+                .into_future(),
+        );
         let http = demo::http();
         for (email, expected) in [
             ("ada@example.com", "201 Created: user and event committed"),
@@ -234,10 +242,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         while pending(&state).await? > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    server.stop().await?;
-    client.shutdown(Duration::from_secs(10)).await?;
+        let _ = done.send(());
+        running.await?
+    };
+    served?;
     let (sent, dead) = match &state {
         AppState::Postgres(_, outbox) => (
             outbox.relay_stats().sent,

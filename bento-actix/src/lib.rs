@@ -5,7 +5,6 @@
 //! `bento-axum`.
 //!
 //! ```no_run
-//! use std::time::Duration;
 //! use actix_web::{App, HttpServer, web};
 //! use bento_actix::{Bento, BentoMiddleware};
 //! use bento_core::{BentoEvent, Client};
@@ -22,20 +21,22 @@
 //! }
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // `#[actix_web::main]` on an `async fn main` does the same.
 //!     actix_web::rt::System::new().block_on(async {
 //!         // Built once, outside the closure: HttpServer::new runs it once per worker.
-//!         let client = Client::from_env()?;
-//!         let middleware = BentoMiddleware::new(client.clone());
-//!         HttpServer::new(move || {
+//!         let bento = Client::from_env()?;
+//!         let middleware = BentoMiddleware::new(bento.clone());
+//!         let server = HttpServer::new(move || {
 //!             App::new()
 //!                 .wrap(middleware.clone())
 //!                 .route("/signup", web::post().to(signup))
 //!         })
 //!         .bind(("0.0.0.0", 3000))?
-//!         .run()
-//!         .await?;
-//!         // `run` returns after a graceful stop (Ctrl-C): deliver what is queued.
-//!         client.shutdown(Duration::from_secs(10)).await?;
+//!         .run();
+//!         // Until actix-web stops (SIGTERM: gracefully; Ctrl-C: at once, unless
+//!         // given `.shutdown_signal(bento_actix::shutdown_signal())`), then
+//!         // what is queued is delivered.
+//!         bento_actix::run(server, bento).await?;
 //!         Ok(())
 //!     })
 //! }
@@ -121,6 +122,9 @@
 
 mod extract;
 mod middleware;
+mod run;
 
+pub use bento_core::integration::shutdown::{ServeError, signal as shutdown_signal};
 pub use extract::{Bento, MissingBento, TrackRejection};
 pub use middleware::{BentoMiddleware, BentoService, ResponseFuture};
+pub use run::{Run, run};

@@ -4,7 +4,6 @@
 //! sends events in batches.
 //!
 //! ```no_run
-//! use std::time::Duration;
 //! use axum::{Router, routing::post};
 //! use bento_axum::{Bento, BentoLayer};
 //! use bento_core::{BentoEvent, Client};
@@ -20,34 +19,16 @@
 //!     Ok("welcome")
 //! }
 //!
-//! /// Ctrl-C, or SIGTERM: how systemd, Docker and Kubernetes stop a process.
-//! async fn shutdown_signal() {
-//!     let interrupt = async { let _ = tokio::signal::ctrl_c().await; };
-//!     #[cfg(unix)]
-//!     let terminate = async {
-//!         use tokio::signal::unix::{SignalKind, signal};
-//!         match signal(SignalKind::terminate()) {
-//!             Ok(mut term) => { term.recv().await; }
-//!             Err(_) => std::future::pending().await,
-//!         }
-//!     };
-//!     #[cfg(not(unix))]
-//!     let terminate = std::future::pending::<()>();
-//!     tokio::select! { () = interrupt => {}, () = terminate => {} }
-//! }
-//!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let client = Client::from_env()?;
+//!     let bento = Client::from_env()?;
 //!     let app = Router::new()
 //!         .route("/signup", post(signup))
-//!         .layer(BentoLayer::new(client.clone()));
+//!         .layer(BentoLayer::new(bento.clone()));
 //!     let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
-//!     axum::serve(listener, app)
-//!         .with_graceful_shutdown(shutdown_signal())
-//!         .await?;
-//!     // The server has stopped taking requests: deliver what is queued.
-//!     client.shutdown(Duration::from_secs(10)).await?;
+//!     // Until SIGINT or SIGTERM; then the requests in flight finish and
+//!     // what is queued is delivered.
+//!     bento_axum::serve(listener, app, bento).await?;
 //!     Ok(())
 //! }
 //! ```
@@ -148,6 +129,11 @@
 
 mod extract;
 mod layer;
+#[cfg(feature = "serve")]
+mod serve;
 
+pub use bento_core::integration::shutdown::{ServeError, signal as shutdown_signal};
 pub use extract::{Bento, MissingBentoLayer, TrackRejection};
 pub use layer::{BentoLayer, BentoService, ResponseFuture};
+#[cfg(feature = "serve")]
+pub use serve::{Serve, serve};

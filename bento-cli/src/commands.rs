@@ -230,29 +230,6 @@ pub(crate) async fn emulator(
     println!("Bento emulator listening; point a client at it with:");
     print!("{}", emulator.shell_exports());
     println!("Ctrl-C or SIGTERM stops it.");
-    stop_signal().await;
+    bento_core::integration::shutdown::signal().await;
     Ok(ExitCode::SUCCESS)
-}
-
-async fn stop_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }

@@ -195,6 +195,11 @@ pub fn purchase(bento: &impl Tracker, order: &Order) -> Answer {
 
 /// `POST /upgrade`: about whoever is signed in.
 pub fn upgrade(bento: &impl Tracker, upgrade: &Upgrade) -> Answer {
+    // An event about "whoever is signed in" needs someone signed in: asked
+    // first, since tracking it for nobody is the program's mistake.
+    if bento.subscriber().is_none() {
+        return (401, "sign in first".into());
+    }
     match bento.track_event(&PlanUpgraded {
         plan: &upgrade.plan,
     }) {

@@ -69,19 +69,10 @@ pub fn router(layer: BentoLayer) -> Router {
         .layer(layer)
 }
 
-/// A demo server running in the background.
-#[derive(Debug)]
-pub struct Server {
-    /// `http://ADDR`.
-    pub url: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-/// Serves `router` on `--listen ADDR` (127.0.0.1:3000 by default) when
-/// `serve_forever`, else on a free port, and prints the address (and, for
+/// A listener on `--listen ADDR` (127.0.0.1:3000 by default) when
+/// `serve_forever`, else on a free port; prints the address (and, for
 /// `--serve`, a request to try).
-pub async fn serve(router: Router, serve_forever: bool) -> std::io::Result<Server> {
+pub async fn listen(serve_forever: bool) -> std::io::Result<(tokio::net::TcpListener, String)> {
     let address = if serve_forever {
         crate::demo::listen_address()
     } else {
@@ -95,22 +86,5 @@ pub async fn serve(router: Router, serve_forever: bool) -> std::io::Result<Serve
             "Try:\n  curl -X POST {url}/signup -H 'content-type: application/json' \\\n    -d '{{\"email\":\"ada@example.com\",\"first_name\":\"Ada\",\"plan\":\"pro\"}}'"
         );
     }
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
-    Ok(Server { url, stop, task })
-}
-
-impl Server {
-    /// Stops taking requests and waits for those in flight.
-    pub async fn stop(self) -> Result<(), Box<dyn std::error::Error>> {
-        let _ = self.stop.send(());
-        self.task.await??;
-        Ok(())
-    }
+    Ok((listener, url))
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use bento_core::integration::shutdown::ServeError;
 use bento_core::{Client, ClientBuilder, DeliveryFailure, DeliveryReport, FlushError, ItemKind};
 use bento_emulator::Emulator;
 use serde_json::{Value, json};
@@ -66,10 +67,10 @@ pub fn spool_failures() -> impl Fn(DeliveryFailure) + Send + Sync + 'static {
 /// Says in plain words how the shutdown went, and where anything not
 /// delivered went; `Err` when something was not delivered.
 pub fn report_shutdown(
-    shutdown: Result<DeliveryReport, FlushError>,
+    served: Result<DeliveryReport, ServeError>,
     discarded: u64,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    match shutdown {
+    match served {
         Ok(report) => {
             println!(
                 "\nDelivered {} items to Bento ({} retried, {} failed); held back {} event(s) of failed requests.",
@@ -77,7 +78,7 @@ pub fn report_shutdown(
             );
             Ok(())
         }
-        Err(FlushError::Timeout { pending, timeout }) => {
+        Err(ServeError::Undelivered(FlushError::Timeout { pending, timeout })) => {
             let message = format!(
                 "Bento could not be reached before the {} s shutdown deadline: {pending} item(s) were not \
                  delivered. They were handed to the failure hook, which wrote them to {} \
@@ -129,32 +130,6 @@ pub fn builder(
         .on_delivery_failure(spool_failures())
         .flush_interval(Duration::from_millis(200));
     Ok((client, Some(emulator)))
-}
-
-/// Resolves when the process is asked to stop: Ctrl-C (SIGINT) or SIGTERM,
-/// which is how systemd, Docker and Kubernetes stop a service. Listening for
-/// Ctrl-C alone would lose every queued event on a `docker stop`.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }
 
 /// The address `--serve` listens on: `--listen ADDR`, else 127.0.0.1:3000.

@@ -134,6 +134,11 @@ async fn actix_demo_delivers_everything_on_sigterm() {
     stopping_with("TERM", "actix_app").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actix_demo_delivers_everything_on_sigint() {
+    stopping_with("INT", "actix_app").await;
+}
+
 /// With Bento unreachable at SIGTERM, the demo says in plain words what was
 /// not delivered and where it went: the failure hook spools every event to
 /// a JSON Lines file `bento import events` takes.

@@ -13,6 +13,9 @@
 //! - **Durable stores** ([`store`]): a table the delivery thread drains,
 //!   one process at a time, with the engine's batching, pacing, retry rule
 //!   and failure hook.
+//! - **Stopping** ([`shutdown`]): the signals that ask a service to stop,
+//!   and the drain once its server has stopped, for each framework's
+//!   `serve` or `run`.
 //! - **Shared rate budgets** ([`budget`]): request slots shared by every
 //!   process of a fleet, so that together they stay under Bento's limits.
 
@@ -23,6 +26,7 @@ mod identity;
 mod page_views;
 mod rejection;
 mod settlement;
+pub mod shutdown;
 pub mod store;
 mod tracking;
 
