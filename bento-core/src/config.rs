@@ -26,6 +26,9 @@ pub mod env {
     pub const SITE_UUID: &str = "BENTO_SITE_UUID";
     /// Optional: another API root, such as a local emulator's.
     pub const BASE_URL: &str = "BENTO_BASE_URL";
+    /// Optional: `1` (or `true`, `yes`) for a dry run whatever else is set,
+    /// `0` (or `false`, `no`) to require the keys even in a debug build.
+    pub const DRY_RUN: &str = "BENTO_DRY_RUN";
 }
 
 /// Configures and builds a [`Client`].
@@ -59,6 +62,7 @@ pub struct ClientBuilder {
     delivery: DeliveryConfig,
     rate_budget: Option<Arc<dyn crate::rate_limit::budget::RateBudget>>,
     plan: Option<Arc<bento_plan::Plan>>,
+    dry_run: bool,
 }
 
 /// The default cap on a response body: far above anything Bento sends.
@@ -84,6 +88,7 @@ impl fmt::Debug for ClientBuilder {
             .field("retry", &self.retry)
             .field("rate_limits", &self.rate_limits)
             .field("delivery", &self.delivery)
+            .field("dry_run", &self.dry_run)
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +116,7 @@ impl Default for ClientBuilder {
             delivery: DeliveryConfig::default(),
             rate_budget: None,
             plan: None,
+            dry_run: false,
         }
     }
 }
@@ -121,14 +127,31 @@ impl ClientBuilder {
         Self::default()
     }
 
-    /// A builder filled from `BENTO_PUBLISHABLE_KEY`, `BENTO_SECRET_KEY`,
-    /// `BENTO_SITE_UUID` and, when set, `BENTO_BASE_URL`.
+    /// A builder filled from the environment: `BENTO_PUBLISHABLE_KEY`,
+    /// `BENTO_SECRET_KEY`, `BENTO_SITE_UUID` and, when set,
+    /// `BENTO_BASE_URL`.
+    ///
+    /// With none of the three keys set, a debug build runs
+    /// [dry](Self::dry_run) (and says so once at start-up), so that
+    /// `cargo run` works before anyone has an account; a release build
+    /// fails with [`ConfigError::NoEnv`], so that a service that lost its
+    /// keys stops at start-up instead of dropping every event. Some keys
+    /// set but not all is always [`ConfigError::MissingEnv`], naming the
+    /// one missing. `BENTO_DRY_RUN=1` runs dry in any build, whatever else
+    /// is set (a staging copy, a load test); `BENTO_DRY_RUN=0` requires the
+    /// keys in a debug build too.
+    ///
+    /// Debug or release is the build profile's `debug-assertions`, which
+    /// Cargo applies to every crate: `cargo run` and `cargo test` run dry,
+    /// `cargo run --release` and a release image do not. (Rocket picks its
+    /// configuration profile by the same rule.)
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(std::env::var)
+        Self::from_lookup(std::env::var, cfg!(debug_assertions))
     }
 
     pub(crate) fn from_lookup(
         lookup: impl Fn(&'static str) -> Result<String, std::env::VarError>,
+        debug_build: bool,
     ) -> Result<Self, ConfigError> {
         let read = |var: &'static str| -> Result<Option<String>, ConfigError> {
             match lookup(var) {
@@ -138,15 +161,62 @@ impl ClientBuilder {
                 Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::NotUnicode { var }),
             }
         };
-        let require = |var: &'static str| read(var)?.ok_or(ConfigError::MissingEnv { var });
+        let dry_run = match read(env::DRY_RUN)?.as_deref() {
+            None => None,
+            Some(value) => Some(parse_switch(value).ok_or_else(|| ConfigError::Invalid {
+                setting: env::DRY_RUN,
+                reason: format!("`{value}` is neither 1/true/yes nor 0/false/no"),
+            })?),
+        };
+        let publishable_key = read(env::PUBLISHABLE_KEY)?;
+        let secret_key = read(env::SECRET_KEY)?;
+        let site_uuid = read(env::SITE_UUID)?;
+        let none_set = publishable_key.is_none() && secret_key.is_none() && site_uuid.is_none();
+        match dry_run {
+            Some(true) => return Ok(Self::new().dry_run()),
+            None if none_set && debug_build => {
+                crate::transport::dry_run::show(format_args!(
+                    "bento: no BENTO_* variables set, so this debug build sends nothing to Bento \
+                     and shows what it would send (set the keys, or BENTO_DRY_RUN=0 to require \
+                     them)"
+                ));
+                return Ok(Self::new().dry_run());
+            }
+            None if none_set => return Err(ConfigError::NoEnv),
+            _ => {}
+        }
+        let require =
+            |value: Option<String>, var: &'static str| value.ok_or(ConfigError::MissingEnv { var });
         let mut builder = Self::new()
-            .publishable_key(require(env::PUBLISHABLE_KEY)?)
-            .secret_key(require(env::SECRET_KEY)?)
-            .site_uuid(require(env::SITE_UUID)?);
+            .publishable_key(require(publishable_key, env::PUBLISHABLE_KEY)?)
+            .secret_key(require(secret_key, env::SECRET_KEY)?)
+            .site_uuid(require(site_uuid, env::SITE_UUID)?);
         if let Some(url) = read(env::BASE_URL)? {
             builder = builder.base_url(url);
         }
         Ok(builder)
+    }
+
+    /// Sends nothing: each batch the client would send (events,
+    /// subscribers, commands, emails) is shown item by item, answered as
+    /// Bento answers a batch it took, and counted as delivered. Every check
+    /// before the wire (validation, the plan, sizes, the outbox) runs as
+    /// usual. Calls that need the account's answer (reads, creates) fail
+    /// with [`Error::DryRun`](crate::Error::DryRun). No keys are needed.
+    ///
+    /// The lines go to the app's `tracing` subscriber when it has one
+    /// (target `bento_core::dry_run`, info level), else to standard error.
+    /// [`from_env`](Self::from_env) picks this in a debug build with no
+    /// `BENTO_*` set.
+    ///
+    /// ```
+    /// let client = bento_core::Client::builder().dry_run().build()?;
+    /// assert!(client.is_dry_run());
+    /// # Ok::<(), bento_core::ConfigError>(())
+    /// ```
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
     }
 
     /// The publishable key: the user name of Basic auth.
@@ -385,7 +455,15 @@ impl ClientBuilder {
     }
 
     /// Builds the client. Fails on missing keys or an unusable setting; never panics.
-    pub fn build(self) -> Result<Client, ConfigError> {
+    pub fn build(mut self) -> Result<Client, ConfigError> {
+        if self.dry_run {
+            // Nothing is sent, so nothing needs the account's keys.
+            self.publishable_key
+                .get_or_insert_with(|| "dry-run".to_owned());
+            self.secret_key
+                .get_or_insert_with(|| SecretString::from("dry-run".to_owned()));
+            self.site_uuid.get_or_insert_with(|| "dry-run".to_owned());
+        }
         let publishable_key = self.publishable_key.ok_or(ConfigError::Missing {
             setting: "publishable_key",
         })?;
@@ -461,6 +539,7 @@ impl ClientBuilder {
             pacer: Arc::new(Pacer::new(&self.rate_limits, self.timeout)),
             events_per_request: self.events_per_request,
             max_response_bytes: self.max_response_bytes,
+            dry_run: self.dry_run,
             budget,
         });
         // The engine holds its owner weakly and untyped: it hands the
@@ -487,6 +566,15 @@ impl ClientBuilder {
                 })?;
         }
         Ok(client)
+    }
+}
+
+/// `1/true/yes/on` or `0/false/no/off`, in any case.
+fn parse_switch(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 
@@ -556,8 +644,8 @@ mod tests {
 
     #[test]
     fn from_env_names_the_missing_variable() {
-        let err =
-            ClientBuilder::from_lookup(lookup(&[("BENTO_PUBLISHABLE_KEY", "pk")])).unwrap_err();
+        let err = ClientBuilder::from_lookup(lookup(&[("BENTO_PUBLISHABLE_KEY", "pk")]), true)
+            .unwrap_err();
         assert!(matches!(
             err,
             ConfigError::MissingEnv {
@@ -565,11 +653,14 @@ mod tests {
             }
         ));
         assert!(err.to_string().contains("BENTO_SECRET_KEY"));
-        let err = ClientBuilder::from_lookup(lookup(&[
-            ("BENTO_PUBLISHABLE_KEY", "pk"),
-            ("BENTO_SECRET_KEY", "sk"),
-            ("BENTO_SITE_UUID", "  "),
-        ]))
+        let err = ClientBuilder::from_lookup(
+            lookup(&[
+                ("BENTO_PUBLISHABLE_KEY", "pk"),
+                ("BENTO_SECRET_KEY", "sk"),
+                ("BENTO_SITE_UUID", "  "),
+            ]),
+            false,
+        )
         .unwrap_err();
         assert!(matches!(
             err,
@@ -581,15 +672,65 @@ mod tests {
 
     #[test]
     fn from_env_reads_every_variable() {
-        let client = ClientBuilder::from_lookup(lookup(&[
-            ("BENTO_PUBLISHABLE_KEY", "pk"),
-            ("BENTO_SECRET_KEY", "sk"),
-            ("BENTO_SITE_UUID", "site"),
-            ("BENTO_BASE_URL", "http://127.0.0.1:4010/api/v1"),
-        ]))
+        let client = ClientBuilder::from_lookup(
+            lookup(&[
+                ("BENTO_PUBLISHABLE_KEY", "pk"),
+                ("BENTO_SECRET_KEY", "sk"),
+                ("BENTO_SITE_UUID", "site"),
+                ("BENTO_BASE_URL", "http://127.0.0.1:4010/api/v1"),
+            ]),
+            true,
+        )
         .and_then(ClientBuilder::build)
         .expect("client");
         assert_eq!(client.base_url(), "http://127.0.0.1:4010/api/v1/");
+        assert!(
+            !client.is_dry_run(),
+            "keys set: a real client, in any build"
+        );
+    }
+
+    #[test]
+    fn with_no_keys_a_debug_build_runs_dry_and_a_release_build_refuses_to_start() {
+        let debug = ClientBuilder::from_lookup(lookup(&[]), true)
+            .and_then(ClientBuilder::build)
+            .expect("a dry-run client");
+        assert!(debug.is_dry_run());
+        let release = ClientBuilder::from_lookup(lookup(&[]), false).unwrap_err();
+        assert!(matches!(release, ConfigError::NoEnv));
+        let message = release.to_string();
+        assert!(message.contains("BENTO_SECRET_KEY") && message.contains("BENTO_DRY_RUN=1"));
+        // BENTO_DRY_RUN decides in either build.
+        let forced = ClientBuilder::from_lookup(lookup(&[("BENTO_DRY_RUN", "1")]), false)
+            .and_then(ClientBuilder::build)
+            .expect("a dry run on purpose");
+        assert!(forced.is_dry_run());
+        let keys_and_dry = ClientBuilder::from_lookup(
+            lookup(&[
+                ("BENTO_PUBLISHABLE_KEY", "pk"),
+                ("BENTO_SECRET_KEY", "sk"),
+                ("BENTO_SITE_UUID", "site"),
+                ("BENTO_DRY_RUN", "yes"),
+            ]),
+            false,
+        )
+        .and_then(ClientBuilder::build)
+        .expect("a dry run with keys");
+        assert!(keys_and_dry.is_dry_run());
+        let required =
+            ClientBuilder::from_lookup(lookup(&[("BENTO_DRY_RUN", "0")]), true).unwrap_err();
+        assert!(matches!(
+            required,
+            ConfigError::MissingEnv {
+                var: "BENTO_PUBLISHABLE_KEY"
+            }
+        ));
+        let typo =
+            ClientBuilder::from_lookup(lookup(&[("BENTO_DRY_RUN", "maybe")]), true).unwrap_err();
+        assert!(
+            typo.to_string().contains("BENTO_DRY_RUN") && typo.to_string().contains("maybe"),
+            "{typo}"
+        );
     }
 
     #[test]

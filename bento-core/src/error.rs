@@ -85,6 +85,18 @@ pub enum Error {
         /// The host the redirect pointed to (never its path or query).
         location: Option<String>,
     },
+    /// A dry-run client ([`ClientBuilder::dry_run`](crate::ClientBuilder::dry_run))
+    /// sends nothing, and only the batch endpoints (events, subscribers,
+    /// commands, emails) have an answer without an account.
+    #[error(
+        "dry run: {endpoint} was not sent to Bento, since it needs an account's answer; set \
+         BENTO_PUBLISHABLE_KEY, BENTO_SECRET_KEY and BENTO_SITE_UUID (or point BENTO_BASE_URL at \
+         `bento emulator`)"
+    )]
+    DryRun {
+        /// The API path, such as `fetch/tags`.
+        endpoint: String,
+    },
     /// The answer's body is larger than
     /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes);
     /// reading stopped at the limit.
@@ -150,6 +162,7 @@ impl Error {
             | Error::Invalid(_)
             | Error::Decode { .. }
             | Error::Redirected { .. }
+            | Error::DryRun { .. }
             | Error::ResponseTooLarge { .. } => false,
         }
     }
@@ -302,6 +315,15 @@ pub enum ConfigError {
     /// The HTTP client could not be built (for example, no TLS backend).
     #[error("could not build the HTTP client: {0}")]
     Http(String),
+    /// No `BENTO_*` variable is set, in a release build: a service that lost
+    /// its keys stops at start-up rather than drop every event. (A debug
+    /// build runs dry instead.)
+    #[error(
+        "no BENTO_* variables are set: set BENTO_PUBLISHABLE_KEY, BENTO_SECRET_KEY and \
+         BENTO_SITE_UUID (Bento dashboard, Settings > API Keys), or BENTO_DRY_RUN=1 to send \
+         nothing on purpose"
+    )]
+    NoEnv,
 }
 
 fn join_violations(violations: &[bento_plan::Violation]) -> String {

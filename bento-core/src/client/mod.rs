@@ -105,6 +105,12 @@ impl Client {
     pub fn site_uuid(&self) -> &str {
         &self.inner.api.site_uuid
     }
+
+    /// Whether this client sends nothing
+    /// ([`ClientBuilder::dry_run`](crate::ClientBuilder::dry_run)).
+    pub fn is_dry_run(&self) -> bool {
+        self.inner.api.dry_run
+    }
 }
 
 impl crate::DeliveryFailure {

@@ -24,6 +24,9 @@ pub(crate) struct Api {
     pub(crate) pacer: Arc<Pacer>,
     pub(crate) events_per_request: usize,
     pub(crate) max_response_bytes: u64,
+    /// Nothing is sent: batches are shown and answered locally
+    /// ([`dry_run`](super::dry_run)).
+    pub(crate) dry_run: bool,
     /// A budget direct calls share with other processes, when configured.
     pub(crate) budget: Option<Arc<dyn crate::rate_limit::budget::RateBudget>>,
 }

@@ -2,6 +2,7 @@
 //! mapping of every way a request can end onto [`Error`].
 
 mod api;
+pub(crate) mod dry_run;
 pub(crate) mod retry;
 pub(crate) mod telemetry;
 
@@ -350,6 +351,9 @@ impl Api {
         timeout: Duration,
     ) -> Attempt {
         let inner = self;
+        if inner.dry_run {
+            return dry_run::answer(request);
+        }
         let endpoint = request.path;
         let mut url = match inner.base_url.join(endpoint) {
             Ok(url) => url,
