@@ -16,6 +16,12 @@ impl Client {
         self.inner.dispatcher.account(result)
     }
 
+    /// Accounts a result nobody will see: every refusal goes to the failure
+    /// hook.
+    pub(crate) fn orphan(&self, result: Result<(), TrackError>) {
+        self.inner.dispatcher.orphan(result);
+    }
+
     /// Holds an encoded event or record to the tracking plan, if there is one.
     pub(crate) fn check_plan(
         &self,

@@ -175,6 +175,27 @@ impl Dispatcher {
         result
     }
 
+    /// Like [`account`](Self::account), for a result nobody will see (a
+    /// request's events released after its handler returned): every refusal
+    /// goes to the failure hook, with the items handed back if any.
+    pub(crate) fn orphan(&self, result: Result<(), TrackError>) {
+        let Err(error) = self.account(result) else {
+            return;
+        };
+        if error.is_bug() {
+            return; // accounted above
+        }
+        tracing::error!(%error, "Bento could not queue an item whose caller is gone");
+        let reason = FailureReason::Refused(error.emptied());
+        hand_to_hook(
+            &self.config,
+            &self.owner,
+            error.into_items(),
+            reason,
+            Vec::new(),
+        );
+    }
+
     /// The engine's counters.
     pub(crate) fn stats(&self) -> DeliveryStats {
         self.shared.stats()

@@ -120,6 +120,26 @@ impl TrackError {
         }
     }
 
+    /// The same error without its items, for a report that carries them
+    /// apart.
+    pub(crate) fn emptied(&self) -> Self {
+        match self {
+            Self::QueueFull { capacity, .. } => Self::QueueFull {
+                items: Vec::new(),
+                capacity: *capacity,
+            },
+            Self::Closed { .. } => Self::Closed { items: Vec::new() },
+            Self::Unavailable { reason, .. } => Self::Unavailable {
+                items: Vec::new(),
+                reason: reason.clone(),
+            },
+            Self::Invalid(error) => Self::Invalid(error.clone()),
+            other => other
+                .refusal()
+                .unwrap_or(Self::Closed { items: Vec::new() }),
+        }
+    }
+
     /// The items handed back (empty for [`Invalid`](Self::Invalid),
     /// [`Bug`](Self::Bug), [`TooLarge`](Self::TooLarge) and
     /// [`Anonymous`](Self::Anonymous), which concern no queueable item).

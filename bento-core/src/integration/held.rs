@@ -79,6 +79,15 @@ impl HeldEvents {
         }
     }
 
+    /// Counts `n` events of this request discarded outside the hold (they
+    /// waited for a subscriber the request never got to know).
+    pub(crate) fn discard(&self, n: usize) {
+        if n > 0 {
+            self.stats.discarded.fetch_add(n as u64, Ordering::Relaxed);
+            tracing::debug!(events = n, "Bento events of a failed request discarded");
+        }
+    }
+
     pub(crate) fn settle(&self, client: &Client, deliver: bool, why: &'static str) {
         let items = {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());

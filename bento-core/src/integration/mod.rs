@@ -33,7 +33,7 @@ mod tracking;
 pub use events::RequestEvents;
 pub use page_views::RequestLine;
 pub use rejection::rejection;
-pub use settlement::Settlement;
+pub use settlement::{Resolving, Settlement};
 pub use tracking::RequestTracking;
 
 /// Whether the caller runs on a client's delivery thread (its own tokio

@@ -19,6 +19,8 @@ pub struct RequestTracking {
     client: Client,
     deliver_if: Option<DeliverIf>,
     page_views: Option<PageFilter>,
+    /// Requests may be given a lookup of their subscriber.
+    looks_up: bool,
     stats: Arc<HeldStats>,
 }
 
@@ -28,6 +30,7 @@ impl std::fmt::Debug for RequestTracking {
             .field("client", &self.client)
             .field("holds_events", &self.deliver_if.is_some())
             .field("page_views", &self.page_views.is_some())
+            .field("looks_up", &self.looks_up)
             .field("stats", &self.stats)
             .finish()
     }
@@ -40,6 +43,7 @@ impl RequestTracking {
             client,
             deliver_if: None,
             page_views: None,
+            looks_up: false,
             stats: Arc::default(),
         }
     }
@@ -63,6 +67,17 @@ impl RequestTracking {
         filter: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Self {
         self.page_views = Some(Arc::new(filter));
+        self
+    }
+
+    /// Requests whose subscriber is not known at the start may be given a
+    /// lookup ([`RequestEvents::identify_with`]): each such request then
+    /// gets a [`Settlement`], which runs the lookup when the response exists
+    /// if events wait for it. A framework whose layer takes a lookup sets
+    /// this; without it, events tracked before the lookup ran are
+    /// [`Anonymous`](crate::TrackError::Anonymous).
+    pub fn looks_up_identity(mut self) -> Self {
+        self.looks_up = true;
         self
     }
 
@@ -115,13 +130,15 @@ impl RequestTracking {
         line: Option<RequestLine<'_>>,
         identity: Option<String>,
     ) -> (RequestEvents, Option<Settlement>) {
-        let identity = Identity::new(identity);
+        let lookup = self.looks_up && identity.is_none();
         let page = PageCandidate::of(self.page_views.as_ref(), line);
         let held = self
             .deliver_if
             .as_ref()
             .map(|_| Arc::new(HeldEvents::new(Arc::clone(&self.stats))));
-        let settlement = (held.is_some() || page.is_some()).then(|| {
+        let settles = held.is_some() || page.is_some() || lookup;
+        let identity = Identity::new(identity, settles);
+        let settlement = settles.then(|| {
             Settlement::new(
                 held.clone(),
                 self.client.clone(),
