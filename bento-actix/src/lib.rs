@@ -124,6 +124,7 @@ mod extract;
 mod middleware;
 mod run;
 
+pub use bento_core::integration::PageViews;
 pub use bento_core::integration::shutdown::{ServeError, signal as shutdown_signal};
 pub use extract::{Bento, MissingBento, TrackRejection};
 pub use middleware::{BentoMiddleware, BentoService, ResponseFuture};

@@ -228,6 +228,25 @@ impl BentoMiddleware {
         }
     }
 
+    /// Tracks page views under `rule`: for a JSON API or an SPA's backend,
+    /// `PageViews::content_types(["application/json"])` or
+    /// `PageViews::every_get()`, optionally `.paths(..)`. The same
+    /// conditions otherwise as [`track_page_views`](Self::track_page_views).
+    ///
+    /// ```
+    /// # fn layer(client: bento_core::Client) -> bento_actix::BentoMiddleware {
+    /// use bento_actix::PageViews;
+    /// bento_actix::BentoMiddleware::new(client)
+    ///     .track_page_views_with(PageViews::content_types(["application/json"]).paths(|p| p.starts_with("/api/")))
+    /// # }
+    /// ```
+    pub fn track_page_views_with(self, rule: bento_core::integration::PageViews) -> Self {
+        Self {
+            tracking: self.tracking.track_page_views_with(rule),
+            ..self
+        }
+    }
+
     /// Events held and then delivered (under `deliver_on_success`), across
     /// every clone of this middleware.
     pub fn delivered(&self) -> u64 {

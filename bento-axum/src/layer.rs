@@ -242,6 +242,25 @@ impl BentoLayer {
         }
     }
 
+    /// Tracks page views under `rule`: for a JSON API or an SPA's backend,
+    /// `PageViews::content_types(["application/json"])` or
+    /// `PageViews::every_get()`, optionally `.paths(..)`. The same
+    /// conditions otherwise as [`track_page_views`](Self::track_page_views).
+    ///
+    /// ```
+    /// # fn layer(client: bento_core::Client) -> bento_axum::BentoLayer {
+    /// use bento_axum::PageViews;
+    /// bento_axum::BentoLayer::new(client)
+    ///     .track_page_views_with(PageViews::content_types(["application/json"]).paths(|p| p.starts_with("/api/")))
+    /// # }
+    /// ```
+    pub fn track_page_views_with(self, rule: bento_core::integration::PageViews) -> Self {
+        Self {
+            tracking: self.tracking.track_page_views_with(rule),
+            ..self
+        }
+    }
+
     /// Events this layer held and then delivered (under `deliver_on_success`).
     pub fn delivered(&self) -> u64 {
         self.tracking.delivered()

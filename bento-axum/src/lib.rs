@@ -132,6 +132,7 @@ mod layer;
 #[cfg(feature = "serve")]
 mod serve;
 
+pub use bento_core::integration::PageViews;
 pub use bento_core::integration::shutdown::{ServeError, signal as shutdown_signal};
 pub use extract::{Bento, MissingBentoLayer, TrackRejection};
 pub use layer::{BentoLayer, BentoService, ResponseFuture};

@@ -31,7 +31,7 @@ pub mod store;
 mod tracking;
 
 pub use events::RequestEvents;
-pub use page_views::RequestLine;
+pub use page_views::{PageViews, RequestLine};
 pub use rejection::rejection;
 pub use settlement::{Resolving, Settlement};
 pub use tracking::RequestTracking;

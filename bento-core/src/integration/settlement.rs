@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use super::events::RequestEvents;
 use super::held::{DeliverIf, HeldEvents};
 use super::identity::Identity;
-use super::page_views::{PageCandidate, is_html};
+use super::page_views::{PageCandidate, PageViews};
 use crate::client::Client;
 use crate::events::PageView;
 
@@ -22,7 +22,7 @@ pub struct Settlement {
     held: Option<Arc<HeldEvents>>,
     client: Client,
     deliver_if: Option<DeliverIf>,
-    page: Option<PageCandidate>,
+    page: Option<(PageCandidate, PageViews)>,
     identity: Identity,
 }
 
@@ -37,7 +37,7 @@ impl Settlement {
         held: Option<Arc<HeldEvents>>,
         client: Client,
         deliver_if: Option<DeliverIf>,
-        page: Option<PageCandidate>,
+        page: Option<(PageCandidate, PageViews)>,
         identity: Identity,
     ) -> Self {
         Self {
@@ -67,7 +67,8 @@ impl Settlement {
         let page = self
             .page
             .take()
-            .filter(|_| (200..300).contains(&status) && content_type.is_some_and(is_html));
+            .filter(|(_, rule)| (200..300).contains(&status) && rule.accepts(content_type))
+            .map(|(page, _)| page);
         // Events the status discards need nobody looked up.
         let delivering = self.held.is_none() || self.delivers(status);
         if self.identity.needs_lookup(page.is_some()) && delivering {

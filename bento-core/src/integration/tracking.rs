@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::events::RequestEvents;
 use super::held::{DeliverIf, HeldEvents, HeldStats};
 use super::identity::Identity;
-use super::page_views::{PageCandidate, PageFilter, RequestLine};
+use super::page_views::{PageCandidate, PageViews, RequestLine};
 use super::settlement::Settlement;
 use crate::client::Client;
 #[cfg(doc)]
@@ -18,7 +18,7 @@ use crate::events::PageView;
 pub struct RequestTracking {
     client: Client,
     deliver_if: Option<DeliverIf>,
-    page_views: Option<PageFilter>,
+    page_views: Option<PageViews>,
     /// Requests may be given a lookup of their subscriber.
     looks_up: bool,
     stats: Arc<HeldStats>,
@@ -53,9 +53,10 @@ impl RequestTracking {
     /// (2xx) `GET` of an HTML page (`Content-Type: text/html`). Nothing is
     /// tracked for anonymous requests, other methods, other statuses or
     /// other content; the view follows the same hold policy as the events
-    /// a handler tracks.
+    /// a handler tracks. [`track_page_views_with`](Self::track_page_views_with)
+    /// takes JSON or every `GET` instead.
     pub fn track_page_views(self) -> Self {
-        self.track_page_views_if(|_| true)
+        self.track_page_views_with(PageViews::html())
     }
 
     /// Like [`track_page_views`](Self::track_page_views), for the paths
@@ -63,10 +64,17 @@ impl RequestTracking {
     /// out pages whose query carries secrets (a password-reset token), since
     /// the query is sent as is.
     pub fn track_page_views_if(
-        mut self,
+        self,
         filter: impl Fn(&str) -> bool + Send + Sync + 'static,
     ) -> Self {
-        self.page_views = Some(Arc::new(filter));
+        self.track_page_views_with(PageViews::html().paths(filter))
+    }
+
+    /// Tracks page views under `rule`: the successful `GET`s whose response
+    /// has one of its content types (JSON for an API, say), or every one,
+    /// on the paths it accepts.
+    pub fn track_page_views_with(mut self, rule: PageViews) -> Self {
+        self.page_views = Some(rule);
         self
     }
 
@@ -131,7 +139,7 @@ impl RequestTracking {
         identity: Option<String>,
     ) -> (RequestEvents, Option<Settlement>) {
         let lookup = self.looks_up && identity.is_none();
-        let page = PageCandidate::of(self.page_views.as_ref(), line);
+        let page = PageCandidate::of(self.page_views.as_ref(), line).zip(self.page_views.clone());
         let held = self
             .deliver_if
             .as_ref()
