@@ -6,6 +6,7 @@ pub mod actix_demo;
 pub mod app;
 pub mod axum_demo;
 pub mod demo;
+pub mod json_api;
 
 /// The workspace README's examples, compiled as doc tests so they cannot rot.
 /// They live in this unpublished crate because they use every integration
