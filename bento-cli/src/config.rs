@@ -136,10 +136,45 @@ pub(crate) fn builder(global: &Global) -> Result<(ClientBuilder, Source), Failur
     })
 }
 
-/// A client for the credentials in effect, paced at `--requests-per-minute`.
+/// A client for the credentials in effect, paced at `--requests-per-minute`,
+/// holding every write to the tracking plan in effect ([`plan`]).
 pub(crate) fn client(global: &Global) -> Result<Client, Failure> {
     let (builder, _) = builder(global)?;
-    Ok(configure(builder, global).build()?)
+    let builder = configure(builder, global);
+    let builder = match plan(global)? {
+        Some(plan) => builder.plan(plan),
+        None => builder,
+    };
+    Ok(builder.build()?)
+}
+
+/// The tracking plan every write is held to: `--plan FILE`, else the one the
+/// derives would find from here (`BENTO_PLAN`, else the nearest
+/// `bento-plan.toml`); none with `--no-plan` or when there is none. A plan
+/// that cannot be read is an error naming its line, not a silent skip.
+pub(crate) fn plan(global: &Global) -> Result<Option<bento_core::plan::Plan>, Failure> {
+    if global.no_plan {
+        return Ok(None);
+    }
+    let path = match &global.plan {
+        Some(path) => path.clone(),
+        None => {
+            let found = std::env::var_os("BENTO_PLAN")
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    std::env::current_dir()
+                        .ok()
+                        .and_then(|here| bento_core::plan::Plan::find(&here))
+                });
+            match found {
+                Some(path) => path,
+                None => return Ok(None),
+            }
+        }
+    };
+    bento_core::plan::Plan::load(&path)
+        .map(Some)
+        .map_err(|error| Failure::Usage(format!("{error} (or pass --no-plan)")))
 }
 
 /// The CLI's settings on top of the credentials.

@@ -45,6 +45,13 @@ struct Global {
     /// Requests per minute per endpoint family (Bento's documented limit is 100).
     #[arg(long, global = true, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     requests_per_minute: u32,
+    /// The tracking plan every write is held to, and the one `bento plan` reads (default:
+    /// BENTO_PLAN, else bento-plan.toml here or in the nearest parent folder that holds one).
+    #[arg(long, global = true)]
+    plan: Option<std::path::PathBuf>,
+    /// Hold nothing to a tracking plan, even when one is found.
+    #[arg(long, global = true, conflicts_with = "plan")]
+    no_plan: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,9 +102,6 @@ enum Command {
         /// Lift Bento's rate limits.
         #[arg(long)]
         no_rate_limits: bool,
-        /// Answer 400 to events and imports off this tracking plan (bento-plan.toml).
-        #[arg(long)]
-        plan: Option<std::path::PathBuf>,
     },
     /// Save or show credentials profiles (the file is written with mode 0600).
     #[command(subcommand)]
@@ -117,11 +121,11 @@ enum PlanCommand {
     Init(InitArgs),
     /// Add the account's custom fields (GET /fetch/fields) the plan lacks, as "string",
     /// keeping everything already in the file.
-    Pull(PlanArgs),
+    Pull,
     /// Compare the plan's fields with the account's; exit 1 when they differ.
-    Check(PlanArgs),
+    Check,
     /// Check the file alone: syntax, kinds, duplicate keys, with line numbers.
-    Lint(PlanArgs),
+    Lint,
 }
 
 #[derive(Debug, Args)]
@@ -129,14 +133,6 @@ struct InitArgs {
     /// The crate's folder, where Cargo.toml is (default: here).
     #[arg(long, default_value = ".")]
     dir: std::path::PathBuf,
-}
-
-#[derive(Debug, Args)]
-struct PlanArgs {
-    /// The plan file (default: BENTO_PLAN, else bento-plan.toml here or in the nearest parent folder
-    /// that holds one).
-    #[arg(long)]
-    plan: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -313,20 +309,21 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode, Failure> {
         }
         Command::Doctor => doctor::run(global, out).await,
         Command::Plan(PlanCommand::Init(args)) => plan::init(&args.dir, out),
-        Command::Plan(PlanCommand::Lint(args)) => plan::lint(&plan::path(args.plan), out),
-        Command::Plan(PlanCommand::Check(args)) => {
+        Command::Plan(PlanCommand::Lint) => plan::lint(&plan::path(global.plan.clone()), out),
+        Command::Plan(PlanCommand::Check) => {
             let client = config::client(global)?;
-            plan::check(&client, &plan::path(args.plan), out).await
+            plan::check(&client, &plan::path(global.plan.clone()), out).await
         }
-        Command::Plan(PlanCommand::Pull(args)) => {
+        Command::Plan(PlanCommand::Pull) => {
             let client = config::client(global)?;
-            plan::pull(&client, &plan::path(args.plan), out).await
+            plan::pull(&client, &plan::path(global.plan.clone()), out).await
         }
+        // Explicit only: an emulator holds requests to a plan when asked to
+        // (`bento emulator --plan bento-plan.toml`), not to one found nearby.
         Command::Emulator {
             port,
             no_rate_limits,
-            plan,
-        } => commands::emulator(port, no_rate_limits, plan).await,
+        } => commands::emulator(port, no_rate_limits, global.plan.clone()).await,
         Command::Config(ConfigCommand::Set {
             publishable_key,
             secret_key,

@@ -173,7 +173,24 @@ pub(crate) fn init(dir: &Path, out: &Output) -> Result<ExitCode, Failure> {
 /// `bento plan lint`: the file alone (and a warning when the crate beside it
 /// would not rebuild as the plan changes).
 pub(crate) fn lint(path: &Path, out: &Output) -> Result<ExitCode, Failure> {
-    let plan = load(path)?;
+    let plan = match Plan::load(path) {
+        Ok(plan) => plan,
+        Err(error) => {
+            // Problems in the file are lint's findings (exit 1), every one
+            // of them, not a usage mistake.
+            let problems: Vec<_> = error
+                .problems()
+                .iter()
+                .map(|p| json!({"line": p.line, "message": p.message}))
+                .collect();
+            if out.json() {
+                out.done("", json!({"file": path, "ok": false, "problems": problems}));
+            } else {
+                eprintln!("{error}");
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
     if let Some(dir) = path.parent()
         && dir.join("Cargo.toml").is_file()
         && let Some(gap) = build_script_gap(dir)
@@ -253,8 +270,12 @@ pub(crate) async fn pull(client: &Client, path: &Path, out: &Output) -> Result<E
             )));
         }
     };
-    let plan = Plan::parse(&text)
-        .map_err(|error| Failure::Usage(format!("{}: {}", path.display(), error.first())))?;
+    // Loaded from its path, so that a problem names this file and line.
+    let plan = if text.is_empty() {
+        Plan::parse(&text).map_err(|error| Failure::Usage(error.first()))?
+    } else {
+        load(path)?
+    };
     let added: Vec<String> = account_fields(client)
         .await?
         .into_iter()

@@ -586,8 +586,9 @@ async fn plan_lint_check_and_pull_against_the_account() {
         "[fields]\nfirst_name = \"string\"\nseats = \"numbr\"\n",
     )
     .unwrap();
+    // Problems in the file are lint's findings: exit 1, every one named.
     let lint = tokio::task::block_in_place(|| run(&["lint"]));
-    assert_eq!(lint.status.code(), Some(2), "{}", text(&lint));
+    assert_eq!(lint.status.code(), Some(1), "{}", text(&lint));
     assert!(
         text(&lint).contains(
             "bento-plan.toml:3: unknown kind `numbr` for `seats` (did you mean `number`?)"
@@ -595,6 +596,12 @@ async fn plan_lint_check_and_pull_against_the_account() {
         "{}",
         text(&lint)
     );
+    let json = tokio::task::block_in_place(|| run(&["lint", "--json"]));
+    assert_eq!(json.status.code(), Some(1), "{}", text(&json));
+    let report: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("one JSON object on stdout");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["problems"][0]["line"], 3, "{report}");
 
     std::fs::write(
         &file,
@@ -602,7 +609,7 @@ async fn plan_lint_check_and_pull_against_the_account() {
     )
     .unwrap();
     let duplicate = tokio::task::block_in_place(|| run(&["lint"]));
-    assert_eq!(duplicate.status.code(), Some(2), "{}", text(&duplicate));
+    assert_eq!(duplicate.status.code(), Some(1), "{}", text(&duplicate));
     assert!(
         text(&duplicate).contains("bento-plan.toml:4: duplicate key"),
         "{}",
@@ -668,6 +675,98 @@ async fn plan_lint_check_and_pull_against_the_account() {
         text(&check).contains("match the account"),
         "{}",
         text(&check)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `bento track`, `bento import` and the subscriber commands hold every write
+/// to the plan found from the working folder (or `--plan`), as the client
+/// does; `--no-plan` lifts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn track_import_and_commands_are_held_to_the_plan() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let dir = scratch("plan-writes");
+    std::fs::write(
+        dir.join("bento-plan.toml"),
+        "[fields]\nfirst_name = \"string\"\n\n[events.\"account.signup\"]\nfields = [\"first_name\"]\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut command = bento(&emulator);
+        command.current_dir(&dir).args(args);
+        tokio::task::block_in_place(|| command.output().unwrap())
+    };
+
+    let typo = run(&["track", "acount.signup", "ada@example.com"]);
+    assert!(!typo.status.success(), "{}", text(&typo));
+    assert!(
+        text(&typo).contains("did you mean `account.signup`"),
+        "{}",
+        text(&typo)
+    );
+    let field = run(&[
+        "track",
+        "account.signup",
+        "ada@example.com",
+        "--field",
+        "frist_name=Ada",
+    ]);
+    assert!(!field.status.success(), "{}", text(&field));
+    assert!(text(&field).contains("frist_name"), "{}", text(&field));
+    let unfield = run(&[
+        "subscriber",
+        "field",
+        "ada@example.com",
+        "frist_name",
+        "Ada",
+    ]);
+    assert!(!unfield.status.success(), "{}", text(&unfield));
+    assert!(
+        emulator.events().is_empty(),
+        "nothing off the plan was sent"
+    );
+
+    let ok = run(&[
+        "track",
+        "account.signup",
+        "ada@example.com",
+        "--field",
+        "first_name=Ada",
+    ]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let lifted = run(&["--no-plan", "track", "acount.signup", "bob@example.com"]);
+    assert!(lifted.status.success(), "{}", text(&lifted));
+
+    let file = dir.join("events.jsonl");
+    std::fs::write(
+        &file,
+        "{\"type\":\"account.signup\",\"email\":\"carol@example.com\"}\n{\"type\":\"acount.signup\",\"email\":\"dan@example.com\"}\n",
+    )
+    .unwrap();
+    let import = run(&["import", "events", "events.jsonl"]);
+    assert!(
+        !import.status.success(),
+        "one row is off the plan: {}",
+        text(&import)
+    );
+    assert!(text(&import).contains("line 2"), "{}", text(&import));
+    assert!(
+        text(&import).contains("not in the tracking plan"),
+        "{}",
+        text(&import)
+    );
+    let types: Vec<(String, String)> = emulator
+        .events()
+        .into_iter()
+        .map(|e| (e.event_type, e.email))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("account.signup".to_owned(), "ada@example.com".to_owned()),
+            ("acount.signup".to_owned(), "bob@example.com".to_owned()),
+            ("account.signup".to_owned(), "carol@example.com".to_owned()),
+        ]
     );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -197,8 +197,10 @@ pub mod integration;
 pub mod mailer;
 mod store;
 
-/// The tracking plan (`bento-plan.toml`): see
-/// [`ClientBuilder::plan`] and the crate documentation's "Tracking plan".
+/// The tracking plan (`bento-plan.toml`): its format is documented here
+/// (this module is the `bento-plan` crate); a client holds every write to
+/// one with [`ClientBuilder::plan`], the derives check against it at compile
+/// time, and `bento plan init` starts one.
 #[doc(inline)]
 pub use bento_plan as plan;
 #[cfg(feature = "emulator")]

@@ -223,7 +223,14 @@ pub(crate) fn check_event(
                     "event `{}` has no detail `{}` in bento-plan.toml{}",
                     event.name,
                     m.key,
-                    did_you_mean(planned.suggest_detail(m.key))
+                    match planned.suggest_detail(m.key) {
+                        Some(close) => did_you_mean(Some(close)),
+                        None => format!(
+                            "; declare it in the event's `details` (`{} = \"{}\"`), or `#[bento(skip)]` the field",
+                            m.key,
+                            planned_kind_hint(m.ty)
+                        ),
+                    }
                 ),
             ),
             Some(spec) => check_kind(&m, spec, &format!("detail `{}`", m.key), true, errors),
@@ -268,7 +275,14 @@ fn unknown_field(plan: &Plan, m: &Member<'_>, errors: &mut Errors) {
         format_args!(
             "field `{}` is not in bento-plan.toml's [fields]{}",
             m.key,
-            did_you_mean(plan.suggest_field(m.key))
+            match plan.suggest_field(m.key) {
+                Some(close) => did_you_mean(Some(close)),
+                None => format!(
+                    "; add `{} = \"{}\"` to [fields] if it is new",
+                    m.key,
+                    planned_kind_hint(m.ty)
+                ),
+            }
         ),
     );
 }
@@ -314,12 +328,37 @@ fn check_kind(m: &Member<'_>, spec: Spec, what: &str, required: bool, errors: &m
         errors.at(
             crate::model::type_span(m.ty),
             format_args!(
-                "{what} is {} in bento-plan.toml, but `{}` is sent as {}",
+                "{what} is {} in bento-plan.toml, but `{}` is sent as {}: use a Rust type sent as {}, or write `{} = \"{}\"` in the plan",
                 spec.kind.name(),
                 type_name(m.ty),
-                class.describe()
+                class.describe(),
+                spec.kind.name(),
+                m.key,
+                class.kind_name()
             ),
         );
+    }
+}
+
+/// The kind to declare for a field of type `ty`, as the plan writes it.
+fn planned_kind_hint(ty: &Type) -> &'static str {
+    let (inner, optional) = match option_inner(ty) {
+        Some(inner) => (inner, true),
+        None => (ty, false),
+    };
+    match (class(inner), optional) {
+        (Some(Class::String), false) => "string",
+        (Some(Class::String), true) => "string?",
+        (Some(Class::Number), false) => "number",
+        (Some(Class::Number), true) => "number?",
+        (Some(Class::Boolean), false) => "boolean",
+        (Some(Class::Boolean), true) => "boolean?",
+        (Some(Class::Array), false) => "array",
+        (Some(Class::Array), true) => "array?",
+        (Some(Class::Date), false) => "date",
+        (Some(Class::Date), true) => "date?",
+        (Some(Class::Object) | None, false) => "object",
+        (Some(Class::Object) | None, true) => "object?",
     }
 }
 
@@ -356,6 +395,18 @@ impl Class {
             Class::Object => "an object",
             Class::Array => "an array",
             Class::Date => "a date",
+        }
+    }
+
+    /// The plan's kind for what this type is sent as.
+    fn kind_name(self) -> &'static str {
+        match self {
+            Class::String => "string",
+            Class::Number => "number",
+            Class::Boolean => "boolean",
+            Class::Object => "object",
+            Class::Array => "array",
+            Class::Date => "date",
         }
     }
 }

@@ -22,7 +22,8 @@ OPTIONS:
     --keep-requests <N>         requests kept in the request log (default 10000)
     --max-connections <N>       connections served at once (default 512)
     --header-timeout-ms <MS>    time allowed to send request headers (default 10000)
-    --plan <FILE>               answer 400 to events and imports off this
+    --plan <FILE>               answer 400 to events, imports, commands and
+                                subscriber or field creation off this
                                 tracking plan (bento-plan.toml)
     --json                      print one JSON line on start: base_url, keys, site_uuid
     --ready-file <PATH>         write that JSON line to PATH once listening
@@ -34,10 +35,30 @@ Inspection and faults: http://ADDR/__emulator/ (events, subscribers, emails,
 requests, faults, reset).
 ";
 
+/// Why the emulator did not run: a mistake in the command line (answered
+/// with a pointer to `--help`), or anything else (answered alone).
+enum Failure {
+    Usage(String),
+    Other(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Usage(message)
+    }
+}
+
 fn main() {
-    if let Err(message) = run() {
-        eprintln!("bento-emulator: {message}\n\n{USAGE}");
-        std::process::exit(2);
+    match run() {
+        Ok(()) => {}
+        Err(Failure::Usage(message)) => {
+            eprintln!("bento-emulator: {message}\nRun `bento-emulator --help` for the options.");
+            std::process::exit(2);
+        }
+        Err(Failure::Other(message)) => {
+            eprintln!("bento-emulator: {message}");
+            std::process::exit(2);
+        }
     }
 }
 
@@ -46,8 +67,9 @@ fn number<T: std::str::FromStr>(text: String) -> Result<T, String> {
         .map_err(|_| format!("`{text}` is not a number"))
 }
 
-fn run() -> Result<(), String> {
+fn run() -> Result<(), Failure> {
     let mut json = false;
+    let mut plan_file: Option<(String, usize, usize)> = None;
     let mut ready_file: Option<std::path::PathBuf> = None;
     let mut builder = Emulator::builder().port(4010);
     let mut args = std::env::args().skip(1);
@@ -70,7 +92,7 @@ fn run() -> Result<(), String> {
             "--dialect" => match value("--dialect")?.as_str() {
                 "live" => builder.dialect(Dialect::Live),
                 "spec" => builder.dialect(Dialect::Spec),
-                other => return Err(format!("unknown dialect `{other}`")),
+                other => return Err(Failure::Usage(format!("unknown dialect `{other}`"))),
             },
             "--no-rate-limits" => builder.no_rate_limits(),
             "--keep-events" => builder.keep_events(number(value("--keep-events")?)?),
@@ -81,8 +103,10 @@ fn run() -> Result<(), String> {
             )),
             "--plan" => {
                 let file = value("--plan")?;
-                let plan = bento_plan::Plan::load(std::path::Path::new(&file))
-                    .map_err(|e| format!("bad --plan:\n{e}"))?;
+                let plan = bento_plan::Plan::load(std::path::Path::new(&file)).map_err(|e| {
+                    Failure::Other(format!("the --plan file is not a valid plan:\n{e}"))
+                })?;
+                plan_file = Some((file, plan.fields().count(), plan.events().count()));
                 builder.plan(plan)
             }
             "--json" => {
@@ -97,12 +121,12 @@ fn run() -> Result<(), String> {
                 print!("{USAGE}");
                 return Ok(());
             }
-            other => return Err(format!("unknown argument `{other}`")),
+            other => return Err(Failure::Usage(format!("unknown argument `{other}`"))),
         };
     }
     let emulator = builder
         .start_blocking()
-        .map_err(|e| format!("could not start: {e}"))?;
+        .map_err(|e| Failure::Other(format!("could not start: {e}")))?;
     if !emulator.addr().ip().is_loopback() {
         eprintln!(
             "warning: listening on {}, reachable from other machines; the emulator has no \
@@ -116,16 +140,22 @@ fn run() -> Result<(), String> {
         "publishable_key": emulator.publishable_key(),
         "secret_key": emulator.secret_key(),
         "site_uuid": emulator.site_uuid(),
+        "plan": plan_file.as_ref().map(|(file, _, _)| file),
     })
     .to_string();
     if let Some(path) = &ready_file {
         std::fs::write(path, format!("{ready}\n"))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .map_err(|e| Failure::Other(format!("cannot write {}: {e}", path.display())))?;
     }
     if json {
         println!("{ready}");
     } else {
         println!("Bento emulator listening on {}", emulator.base_url());
+        if let Some((file, fields, events)) = &plan_file {
+            println!(
+                "Holding every write to the tracking plan {file} ({fields} fields, {events} events)"
+            );
+        }
         println!();
         print!("{}", emulator.shell_exports());
         println!();
@@ -140,20 +170,22 @@ fn run() -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-            tokio::select! {
-                result = tokio::signal::ctrl_c() => result.map_err(|e| e.to_string()),
-                _ = term.recv() => Ok(()),
+        .map_err(|e| Failure::Other(e.to_string()))?;
+    runtime
+        .block_on(async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{SignalKind, signal};
+                let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+                tokio::select! {
+                    result = tokio::signal::ctrl_c() => result.map_err(|e| e.to_string()),
+                    _ = term.recv() => Ok(()),
+                }
             }
-        }
-        #[cfg(not(unix))]
-        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
-    })?;
+            #[cfg(not(unix))]
+            tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
+        })
+        .map_err(Failure::Other)?;
     emulator.shutdown();
     Ok(())
 }

@@ -39,7 +39,7 @@ pub enum Violation {
         field: String,
     },
     /// A details key the event does not declare.
-    #[error("event `{event}` has no detail `{key}` in the tracking plan{}", did_you_mean(suggestion.as_deref()))]
+    #[error("event `{event}` has no detail `{key}` in the tracking plan{}", detail_fix(suggestion.as_deref()))]
     UnknownDetail {
         /// The event type.
         event: String,
@@ -60,8 +60,28 @@ pub enum Violation {
         /// Its declared kind.
         spec: Spec,
     },
+    /// A `date` value that is not a date.
+    #[error(
+        "`{at}` is `{value}`, which is not a date, but the tracking plan says date (write it as \
+         2026-12-06 or 2026-12-06T09:30:00Z)"
+    )]
+    NotADate {
+        /// Where: `fields.renews_on` or `details.when`.
+        at: String,
+        /// What was sent.
+        value: String,
+    },
+    /// `add_tag_via_event` creates a `$tag` event, which the plan does not declare.
+    #[error(
+        "`add_tag_via_event` creates a `$tag` event, which is not in the tracking plan: declare \
+         [events.\"$tag\"] in the plan, or use `add_tag`, which creates no event"
+    )]
+    TagEventNotPlanned,
     /// A value whose JSON kind is not the declared one.
-    #[error("`{at}` is {found}, but the tracking plan says {expected}")]
+    #[error(
+        "`{at}` is {found}, but the tracking plan says {expected}{}",
+        kind_fix(*expected, found)
+    )]
     WrongKind {
         /// Where: `fields.seats` or `details.source`.
         at: String,
@@ -70,6 +90,31 @@ pub enum Violation {
         /// What was sent (`a string`, `null`, ..).
         found: &'static str,
     },
+}
+
+/// The closest declared detail, or how to declare this one.
+fn detail_fix(suggestion: Option<&str>) -> String {
+    match suggestion {
+        Some(_) => did_you_mean(suggestion),
+        None => " (declare it in the event's `details` in the plan, or leave it out)".to_owned(),
+    }
+}
+
+/// How to fix a value of the wrong kind, when the fix is plain.
+fn kind_fix(expected: Spec, found: &str) -> String {
+    match (expected.kind, found) {
+        (_, "null") if !expected.optional => format!(
+            " (leave the key out, or write `\"{}?\"` in the plan if it may be null)",
+            expected.kind.name()
+        ),
+        (Kind::String | Kind::Date, "a number" | "a boolean") => {
+            " (send it as a string, or change its kind in the plan)".to_owned()
+        }
+        (Kind::Number, "a string") => {
+            " (send a number, not text, or change its kind in the plan)".to_owned()
+        }
+        _ => " (change the value, or its kind in the plan)".to_owned(),
+    }
 }
 
 /// Keys of an import record that are not custom fields.
@@ -136,6 +181,59 @@ impl Plan {
         out
     }
 
+    /// Checks one subscriber command as Bento receives it (`{"command",
+    /// "email", "query"}`): `add_field` and `remove_field` name a declared
+    /// field (and `add_field`'s value has its kind); `add_tag_via_event`
+    /// creates a `$tag` event, which the plan must declare.
+    pub fn check_command(&self, command: &Value) -> Vec<Violation> {
+        let mut out = Vec::new();
+        let query = command.get("query");
+        match command.get("command").and_then(Value::as_str) {
+            Some("add_field") => {
+                let Some(key) = query.and_then(|q| q.get("key")).and_then(Value::as_str) else {
+                    return out;
+                };
+                match self.field(key) {
+                    None => out.push(self.unknown_field(key)),
+                    Some(spec) => {
+                        if let Some(value) = query.and_then(|q| q.get("value")) {
+                            kind(&format!("fields.{key}"), spec, value, &mut out);
+                        }
+                    }
+                }
+            }
+            Some("remove_field") => {
+                if let Some(key) = query.and_then(Value::as_str)
+                    && self.field(key).is_none()
+                {
+                    out.push(self.unknown_field(key));
+                }
+            }
+            Some("add_tag_via_event") if self.event("$tag").is_none() => {
+                out.push(Violation::TagEventNotPlanned);
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Checks the key of a custom field about to be created: it must be one
+    /// the plan declares.
+    pub fn check_new_field(&self, key: &str) -> Vec<Violation> {
+        if self.field(key).is_some() {
+            Vec::new()
+        } else {
+            vec![self.unknown_field(key)]
+        }
+    }
+
+    fn unknown_field(&self, field: &str) -> Violation {
+        Violation::UnknownField {
+            field: field.to_owned(),
+            suggestion: self.suggest_field(field).map(str::to_owned),
+        }
+    }
+
     /// Checks one subscriber import record (`{"email", "tags", .., custom
     /// fields}`): every custom field declared, with its kind.
     pub fn check_record(&self, record: &Value) -> Vec<Violation> {
@@ -160,6 +258,15 @@ impl Plan {
 }
 
 fn kind(at: &str, spec: Spec, value: &Value, out: &mut Vec<Violation>) {
+    if let (Kind::Date, Value::String(text)) = (spec.kind, value)
+        && !is_date(text)
+    {
+        out.push(Violation::NotADate {
+            at: at.to_owned(),
+            value: text.chars().take(64).collect(),
+        });
+        return;
+    }
     let matches = match (spec.kind, value) {
         (_, Value::Null) => spec.optional,
         (Kind::String | Kind::Date, Value::String(_)) => true,
@@ -182,6 +289,92 @@ fn kind(at: &str, spec: Spec, value: &Value, out: &mut Vec<Violation>) {
                 Value::Object(_) => "an object",
             },
         });
+    }
+}
+
+/// Whether `text` is an ISO 8601 date (`2026-12-06`) or date-time
+/// (`2026-12-06T09:30:00Z`, with a space instead of `T`, seconds and their
+/// fraction optional, and `Z` or an offset optional), with a real day.
+pub(crate) fn is_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = bytes.get(range)?;
+        if part.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(part).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) else {
+        return false;
+    };
+    if bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
+        return false;
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    if day == 0 || day > days {
+        return false;
+    }
+    let rest = &text[10..];
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(time) = rest.strip_prefix(['T', 't', ' ']) else {
+        return false;
+    };
+    let tb = time.as_bytes();
+    let two = |at: usize| -> Option<u32> {
+        let part = tb.get(at..at + 2)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| u32::from(part[0] - b'0') * 10 + u32::from(part[1] - b'0'))
+    };
+    let (Some(hour), Some(minute)) = (two(0), two(3)) else {
+        return false;
+    };
+    if tb.get(2) != Some(&b':') || hour > 23 || minute > 59 {
+        return false;
+    }
+    let mut at = 5;
+    if tb.get(at) == Some(&b':') {
+        match two(at + 1) {
+            Some(second) if second <= 60 => at += 3,
+            _ => return false,
+        }
+        if tb.get(at) == Some(&b'.') {
+            let fraction = tb[at + 1..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if fraction == 0 {
+                return false;
+            }
+            at += 1 + fraction;
+        }
+    }
+    match &time[at..] {
+        "" | "Z" | "z" => true,
+        zone => {
+            let zb = zone.as_bytes();
+            let sign = matches!(zb.first(), Some(b'+' | b'-'));
+            let hh = zb
+                .get(1..3)
+                .is_some_and(|p| p.iter().all(u8::is_ascii_digit));
+            let mm = match zb.len() {
+                6 => zb[3] == b':' && zb[4..6].iter().all(u8::is_ascii_digit),
+                5 => zb[3..5].iter().all(u8::is_ascii_digit),
+                3 => true,
+                _ => false,
+            };
+            sign && hh && mm
+        }
     }
 }
 
@@ -231,7 +424,7 @@ details = { source = "string", referrer = "string?" }
             shown,
             [
                 "field `frist_name` is not in the tracking plan's [fields] (did you mean `first_name`?)",
-                "`fields.plan` is a number, but the tracking plan says string",
+                "`fields.plan` is a number, but the tracking plan says string (send it as a string, or change its kind in the plan)",
                 "event `account.signup` may not write field `seats`: add it to the event's `fields` in the tracking plan",
                 "event `account.signup` has no detail `sourse` in the tracking plan (did you mean `source`?)",
                 "event `account.signup` is missing detail `source`, which the tracking plan requires (write `source = \"string?\"` in the plan if it may be left out)",
@@ -257,8 +450,96 @@ details = { source = "string", referrer = "string?" }
             shown,
             [
                 "field `nickname` is not in the tracking plan's [fields]",
-                "`seats` is a string, but the tracking plan says number",
+                "`seats` is a string, but the tracking plan says number (send a number, not text, or change its kind in the plan)",
             ]
         );
+    }
+
+    #[test]
+    fn dates_are_checked_as_dates() {
+        for good in [
+            "2026-12-06",
+            "2024-02-29",
+            "2026-12-06T09:30:00Z",
+            "2026-12-06 09:30",
+            "2026-12-06T09:30:00.123+01:00",
+            "2026-12-06T09:30:00-0500",
+            "2026-12-06T23:59:60Z",
+        ] {
+            assert!(is_date(good), "{good}");
+        }
+        for bad in [
+            "whenever",
+            "",
+            "2026-13-01",
+            "2025-02-29",
+            "2026-12-6",
+            "2026-12-06T25:00",
+            "2026-12-06T09:30:00.Z",
+            "2026-12-06T09:30Zulu",
+            "12/06/2026",
+            "2026-12-06é",
+        ] {
+            assert!(!is_date(bad), "{bad}");
+        }
+        let plan = Plan::parse("[fields]\nrenews_on = \"date\"\n").unwrap();
+        let shown: Vec<String> = plan
+            .check_record(&json!({"email": "a@b.co", "renews_on": "whenever"}))
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "`renews_on` is `whenever`, which is not a date, but the tracking plan says date (write it as 2026-12-06 or 2026-12-06T09:30:00Z)"
+            ]
+        );
+        assert_eq!(plan.check_record(&json!({"renews_on": "2026-12-06"})), []);
+    }
+
+    #[test]
+    fn commands_and_new_fields_are_held_to_the_fields() {
+        let plan = plan();
+        let shown = |command: serde_json::Value| -> Vec<String> {
+            plan.check_command(&command)
+                .iter()
+                .map(|v| v.to_string())
+                .collect()
+        };
+        assert_eq!(
+            shown(
+                json!({"command": "add_field", "email": "a@b.co", "query": {"key": "frist_name", "value": "Ada"}})
+            ),
+            [
+                "field `frist_name` is not in the tracking plan's [fields] (did you mean `first_name`?)"
+            ]
+        );
+        assert_eq!(
+            shown(
+                json!({"command": "add_field", "email": "a@b.co", "query": {"key": "seats", "value": "two"}})
+            ),
+            [
+                "`fields.seats` is a string, but the tracking plan says number (send a number, not text, or change its kind in the plan)"
+            ]
+        );
+        assert!(shown(json!({"command": "add_field", "email": "a@b.co", "query": {"key": "seats", "value": 2}})).is_empty());
+        assert_eq!(
+            shown(json!({"command": "remove_field", "email": "a@b.co", "query": "frist_name"}))
+                .len(),
+            1
+        );
+        assert!(
+            shown(json!({"command": "remove_field", "email": "a@b.co", "query": "plan"}))
+                .is_empty()
+        );
+        assert!(shown(json!({"command": "add_tag", "email": "a@b.co", "query": "vip"})).is_empty());
+        assert_eq!(
+            shown(json!({"command": "add_tag_via_event", "email": "a@b.co", "query": "vip"})),
+            [
+                "`add_tag_via_event` creates a `$tag` event, which is not in the tracking plan: declare [events.\"$tag\"] in the plan, or use `add_tag`, which creates no event"
+            ]
+        );
+        assert_eq!(plan.check_new_field("frist_name").len(), 1);
+        assert!(plan.check_new_field("first_name").is_empty());
     }
 }

@@ -32,7 +32,15 @@
 //!   (the details it carries; without it, the event's details are not
 //!   checked), and an optional `description = ".."`.
 //! - Kinds: `string`, `number`, `boolean`, `object`, `array`, `date`, each
-//!   optionally followed by `?` (the key may be left out).
+//!   optionally followed by `?` (the key may be left out). A `date` is a
+//!   string holding an ISO 8601 date or date-time (`2026-12-06`,
+//!   `2026-12-06T09:30:00Z`); any other string is refused.
+//!
+//! What is held to it: events (type, the fields they write, their details),
+//! subscriber imports and creations (their custom fields), the commands
+//! that write or remove a field (`add_field`, `remove_field`; and
+//! `add_tag_via_event`, which creates a `$tag` event the plan must
+//! declare), and the creation of a custom field (its key must be declared).
 #![deny(missing_docs)]
 
 mod check;

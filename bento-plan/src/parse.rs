@@ -117,6 +117,40 @@ impl Lines<'_> {
     }
 }
 
+/// The line of an inline table (`{`) opened before `error_line` and still
+/// open there, if any; strings and comments are skipped.
+fn unclosed_inline_table(text: &str, error_line: usize) -> Option<usize> {
+    let mut open: Vec<usize> = Vec::new();
+    for (index, line) in text.lines().enumerate().take(error_line) {
+        let number = index + 1;
+        let mut quote: Option<char> = None;
+        let mut escaped = false;
+        for c in line.chars() {
+            match quote {
+                Some(q) => {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' && q == '"' {
+                        escaped = true;
+                    } else if c == q {
+                        quote = None;
+                    }
+                }
+                None => match c {
+                    '"' | '\'' => quote = Some(c),
+                    '#' => break,
+                    '{' => open.push(number),
+                    '}' => {
+                        open.pop();
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+    open.first().copied().filter(|opened| *opened < error_line)
+}
+
 pub(crate) fn parse(text: &str, path: Option<&Path>) -> Result<Plan, PlanError> {
     let file = path.map_or_else(|| PathBuf::from(FILE_NAME), Path::to_owned);
     let lines = Lines { text };
@@ -125,9 +159,21 @@ pub(crate) fn parse(text: &str, path: Option<&Path>) -> Result<Plan, PlanError> 
         Err(error) => {
             let line = error.span().map_or(1, |span| lines.of(span));
             let message = error.message().trim().replace('\n', " ");
+            // TOML lets an inline table run over lines, so one left open is
+            // found where the parser gives up, lines later: name its `{`.
+            let problem = match unclosed_inline_table(text, line) {
+                Some(opened) => Problem {
+                    line: opened,
+                    message: format!(
+                        "this inline table is never closed: add `}}` at the end of the line \
+                         (the parser gave up on line {line}: {message})"
+                    ),
+                },
+                None => Problem { line, message },
+            };
             return Err(PlanError {
                 file,
-                problems: vec![Problem { line, message }],
+                problems: vec![problem],
             });
         }
     };
@@ -319,6 +365,12 @@ details = { unique = "object", value = "object", cart = "object?" }
         let unknown = Plan::parse("[events.\"a\"]\ndetials = {}\n").unwrap_err();
         assert_eq!(unknown.problems()[0].line, 2, "{unknown}");
         assert!(unknown.to_string().contains("detials"), "{unknown}");
+        let unclosed = Plan::parse(
+            "[fields]\nplan = \"string\"\n\n[events.\"a\"]\ndetails = { plan = \"string\"\n\n[events.\"b\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(unclosed.problems()[0].line, 5, "{unclosed}");
+        assert!(unclosed.to_string().contains("never closed"), "{unclosed}");
         let top = Plan::parse("[event.\"a\"]\n").unwrap_err();
         assert!(top.to_string().contains("`event`"), "{top}");
     }

@@ -2,6 +2,9 @@
 //! `--map` renames), JSON Lines objects by their members; every item checked
 //! exactly as the client will check it before sending.
 
+use std::sync::Arc;
+
+use bento_core::plan::Plan;
 use bento_core::{Encoded, Event, SubscriberImport};
 use serde_json::{Map, Value};
 
@@ -20,19 +23,23 @@ pub(crate) enum Record {
     Event(Event),
 }
 
-/// Checks a record exactly as the client will before sending it.
-fn checked(record: Record) -> Result<Item, String> {
+/// Checks a record exactly as the client will before sending it, the
+/// tracking plan included.
+fn checked(record: Record, plan: Option<&Plan>) -> Result<Item, String> {
     let encoded = match &record {
         Record::Subscriber(subscriber) => Encoded::subscriber(subscriber),
         Record::Event(event) => Encoded::event(event),
     };
-    match encoded {
-        Ok(encoded) => Ok(Item {
-            size: encoded.json().len(),
-            record,
-        }),
-        Err(error) => Err(error.to_string()),
+    let encoded = encoded.map_err(|error| error.to_string())?;
+    if let Some(plan) = plan {
+        encoded
+            .check_plan(plan)
+            .map_err(|error| error.to_string())?;
     }
+    Ok(Item {
+        size: encoded.json().len(),
+        record,
+    })
 }
 
 /// How a JSON Lines row is read.
@@ -42,6 +49,8 @@ pub(crate) struct JsonOptions {
     pub(crate) extra_tags: Vec<String>,
     /// Keys are sent as written, outside Bento's key rule.
     pub(crate) verbatim_keys: bool,
+    /// The tracking plan rows are held to.
+    pub(crate) plan: Option<Arc<Plan>>,
 }
 
 pub(crate) fn json_item(kind: Kind, text: &str, options: &JsonOptions) -> Result<Item, String> {
@@ -88,7 +97,7 @@ pub(crate) fn json_item(kind: Kind, text: &str, options: &JsonOptions) -> Result
                     "unknown member `{key}`: an event has type, email, fields, details and date"
                 ));
             }
-            checked(Record::Event(event))
+            checked(Record::Event(event), options.plan.as_deref())
         }
         Kind::Subscribers => {
             let email = take_str("email")?.ok_or("`email` is missing")?;
@@ -122,7 +131,7 @@ pub(crate) fn json_item(kind: Kind, text: &str, options: &JsonOptions) -> Result
             if options.verbatim_keys {
                 record = record.verbatim_keys();
             }
-            checked(Record::Subscriber(record))
+            checked(Record::Subscriber(record), options.plan.as_deref())
         }
     }
 }
@@ -173,6 +182,7 @@ pub(crate) struct Mapping {
     remove_tags: Option<usize>,
     fields: Vec<(usize, String)>,
     extra_tags: Vec<String>,
+    plan: Option<Arc<Plan>>,
 }
 
 impl Mapping {
@@ -263,7 +273,14 @@ impl Mapping {
             remove_tags,
             fields,
             extra_tags: extra_tags.to_vec(),
+            plan: None,
         })
+    }
+
+    /// Holds every row to `plan`.
+    pub(crate) fn with_plan(mut self, plan: Option<Arc<Plan>>) -> Self {
+        self.plan = plan;
+        self
     }
 
     pub(crate) fn subscriber(&self, record: &csv::StringRecord) -> Result<Item, String> {
@@ -301,7 +318,7 @@ impl Mapping {
         for tag in &self.extra_tags {
             subscriber = subscriber.tag(tag);
         }
-        checked(Record::Subscriber(subscriber))
+        checked(Record::Subscriber(subscriber), self.plan.as_deref())
     }
 }
 

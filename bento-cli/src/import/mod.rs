@@ -80,7 +80,8 @@ pub(crate) async fn run(
     }
     // Nothing is sent from a file that cannot be read to its end.
     let total = read::scan(&args.file, format)?.rows;
-    let rows = open(&args, kind, format)?;
+    let plan = config::plan(global)?.map(std::sync::Arc::new);
+    let rows = open(&args, kind, format, plan)?;
     if args.dry_run {
         return Ok(dry_run(out, rows, max_bytes));
     }
@@ -273,7 +274,12 @@ fn format_of(path: &Path) -> Result<Format, Failure> {
     }
 }
 
-fn open(args: &ImportArgs, kind: Kind, format: Format) -> Result<Rows, Failure> {
+fn open(
+    args: &ImportArgs,
+    kind: Kind,
+    format: Format,
+    plan: Option<std::sync::Arc<bento_core::plan::Plan>>,
+) -> Result<Rows, Failure> {
     let file = open_file(&args.file)?;
     match format {
         Format::Csv => {
@@ -289,7 +295,7 @@ fn open(args: &ImportArgs, kind: Kind, format: Format) -> Result<Rows, Failure> 
                     ))
                 })?
                 .clone();
-            let mapping = Mapping::new(&headers, &args.map, &args.tags)?;
+            let mapping = Mapping::new(&headers, &args.map, &args.tags)?.with_plan(plan);
             Ok(Box::new(CsvRows {
                 reader,
                 mapping,
@@ -301,6 +307,7 @@ fn open(args: &ImportArgs, kind: Kind, format: Format) -> Result<Rows, Failure> 
             let options = map::JsonOptions {
                 extra_tags: args.tags.clone(),
                 verbatim_keys: args.verbatim_keys,
+                plan,
             };
             let lines = JsonLines::new(BufReader::new(file));
             Ok(Box::new(lines.map(move |line| {

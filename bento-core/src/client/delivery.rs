@@ -35,6 +35,14 @@ impl Client {
         }
     }
 
+    /// Holds a custom field about to be created to the tracking plan.
+    pub(crate) fn check_new_field(&self, key: &str) -> Result<(), crate::ValidationError> {
+        match &self.inner.plan {
+            Some(plan) => super::plan::check_new_field(plan, key),
+            None => Ok(()),
+        }
+    }
+
     /// Queues an event for background delivery and returns at once.
     ///
     /// The event is checked and encoded before this returns, so a mistake is
@@ -171,6 +179,7 @@ impl Client {
 
     fn try_enqueue_command(&self, command: crate::Command) -> Result<(), TrackError> {
         let item = Encoded::command(&command)?;
+        self.check_plan(ItemKind::Command, item.json(), || "command".to_owned())?;
         self.try_enqueue(item)
     }
 
@@ -186,7 +195,9 @@ impl Client {
         let dispatcher = &self.inner.dispatcher;
         let mut items = Vec::with_capacity(commands.len());
         for (index, command) in commands.iter().enumerate() {
-            let item = Encoded::command_at(command, &format!("command[{index}]"))?;
+            let at = format!("command[{index}]");
+            let item = Encoded::command_at(command, &at)?;
+            self.check_plan(ItemKind::Command, item.json(), || at)?;
             items.push(dispatcher.sized(item.kind, item.json)?);
         }
         dispatcher.enqueue(items)

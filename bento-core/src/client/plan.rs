@@ -7,7 +7,7 @@ use crate::ValidationError;
 use crate::delivery::{Encoded, ItemKind};
 
 /// Every way the encoded `json` of a `kind` item is off `plan`, as an error
-/// naming the item (`item()`); events and subscriber records only.
+/// naming the item (`item()`): events, subscriber records and commands.
 pub(crate) fn check(
     plan: &Plan,
     kind: ItemKind,
@@ -21,7 +21,7 @@ pub(crate) fn check(
     let violations = match kind {
         ItemKind::Event => plan.check_event(&value),
         ItemKind::Subscriber => plan.check_record(&value),
-        _ => Vec::new(),
+        ItemKind::Command => plan.check_command(&value),
     };
     if violations.is_empty() {
         Ok(())
@@ -34,10 +34,12 @@ pub(crate) fn check(
 }
 
 impl Encoded {
-    /// Holds this event or subscriber record to `plan`, as a client built
-    /// with [`ClientBuilder::plan`](crate::ClientBuilder::plan) does when it
-    /// is tracked: for stores and integrations that queue items themselves
-    /// (bento-outbox's `Outbox::plan`). Commands are not checked.
+    /// Holds this event, subscriber record or command to `plan`, as a
+    /// client built with [`ClientBuilder::plan`](crate::ClientBuilder::plan)
+    /// does when it is tracked: for stores and integrations that queue items
+    /// themselves (bento-outbox's `Outbox::plan`). A command is checked for
+    /// the fields it writes or removes, and `add_tag_via_event` for the
+    /// `$tag` event it creates.
     ///
     /// ```
     /// use bento_core::{Encoded, Event, plan::Plan};
@@ -55,5 +57,18 @@ impl Encoded {
             _ => "command",
         };
         check(plan, self.kind(), self.json(), || what.to_owned())
+    }
+}
+
+/// Holds a field about to be created to `plan`: it must be declared.
+pub(crate) fn check_new_field(plan: &Plan, key: &str) -> Result<(), ValidationError> {
+    let violations = plan.check_new_field(key);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationError::OffPlan {
+            item: "field".to_owned(),
+            violations,
+        })
     }
 }

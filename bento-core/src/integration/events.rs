@@ -97,6 +97,11 @@ impl RequestEvents {
     /// until the response exists under `deliver_on_success`. Never blocks.
     pub fn enqueue_command(&self, command: Command) -> Result<(), TrackError> {
         let queued = Encoded::command(&command)
+            .and_then(|item| {
+                self.client
+                    .check_plan(ItemKind::Command, item.json(), || "command".to_owned())?;
+                Ok(item)
+            })
             .map_err(TrackError::from)
             .and_then(|item| match &self.held {
                 None => self.client.try_enqueue(item),

@@ -33,6 +33,17 @@ impl Client {
         validate::non_empty_batch("commands", commands)?;
         for (index, command) in commands.iter().enumerate() {
             command.validate(&format!("command[{index}]"))?;
+            if self.inner.plan.is_some() {
+                let json = serde_json::to_vec(command).map_err(|error| {
+                    crate::ValidationError::Unserializable {
+                        field: format!("command[{index}]"),
+                        message: error.to_string(),
+                    }
+                })?;
+                self.check_plan(crate::delivery::ItemKind::Command, &json, || {
+                    format!("command[{index}]")
+                })?;
+            }
         }
         let request =
             ApiRequest::post("fetch/commands").json(&CommandsBody { command: commands })?;

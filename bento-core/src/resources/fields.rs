@@ -74,6 +74,7 @@ impl Client {
     /// Creates a custom field.
     pub async fn create_field(&self, key: &str) -> Result<Field, Error> {
         validate::non_empty(|| "field.key".to_owned(), key)?;
+        self.check_new_field(key)?;
         let request = ApiRequest::post("fetch/fields").json(&CreateBody {
             field: KeyOnly { key },
         })?;

@@ -82,9 +82,17 @@ impl Client {
         subscriber: impl Into<NewSubscriber>,
     ) -> Result<Subscriber, Error> {
         let subscriber = subscriber.into();
-        let request = ApiRequest::post("fetch/subscribers").json(&CreateBody {
-            subscriber: subscriber.checked()?,
-        })?;
+        let body = subscriber.checked()?;
+        if self.inner.plan.is_some() {
+            // Held to the plan as an import record is: each custom field
+            // (first and last names included) declared, with its kind.
+            let json = serde_json::to_vec(&body.as_record()).unwrap_or_default();
+            self.check_plan(crate::delivery::ItemKind::Subscriber, &json, || {
+                "subscriber".to_owned()
+            })?;
+        }
+        let request =
+            ApiRequest::post("fetch/subscribers").json(&CreateBody { subscriber: body })?;
         let created: MaybeData<Subscriber> = self.call(request).await?;
         created.data.ok_or_else(|| Error::Decode {
             endpoint: "fetch/subscribers".into(),

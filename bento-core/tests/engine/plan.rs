@@ -203,3 +203,137 @@ async fn refusals_that_are_the_programs_mistake_are_counted_and_hooked() {
             .contains("refused as the program's mistake")
     );
 }
+
+const EVERY_WRITE_PLAN: &str = r#"
+[fields]
+first_name = "string"
+seats = "number"
+renews_on = "date"
+
+[events."account.signup"]
+"#;
+
+/// Every write of a field is held to the plan, in the client before anything
+/// is sent and in the emulator's `--plan` mode: commands, subscriber and
+/// field creation, `add_tag_via_event` (which creates a `$tag` event), and
+/// dates that are not dates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_of_a_field_is_held_to_the_plan_in_the_client_and_the_emulator() {
+    use bento_core::{Command, NewSubscriber};
+    use serde_json::json;
+
+    let plan = || Plan::parse(EVERY_WRITE_PLAN).unwrap();
+    let add_field = |key: &str, value: serde_json::Value| Command::AddField {
+        email: "ada@example.com".into(),
+        key: key.into(),
+        value,
+    };
+    let typo = add_field("frist_name", json!("Ada"));
+    let bad_date = add_field("renews_on", json!("whenever"));
+    let remove_typo = Command::RemoveField {
+        email: "ada@example.com".into(),
+        key: "frist_name".into(),
+    };
+    let tag_event = Command::AddTagViaEvent {
+        email: "ada@example.com".into(),
+        tag: "vip".into(),
+    };
+
+    // The client: refused before any request, queued or direct.
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let client = client_for(&emulator).plan(plan()).build().unwrap();
+    for command in [&typo, &bad_date, &remove_typo, &tag_event] {
+        let queued = client.enqueue_command(command.clone());
+        assert!(
+            matches!(
+                queued,
+                Err(TrackError::Bug(ValidationError::OffPlan { .. }))
+            ),
+            "{command:?}: {queued:?}"
+        );
+        let direct = client.run_command(command.clone()).await.unwrap_err();
+        assert!(
+            matches!(direct, Error::Invalid(ValidationError::OffPlan { .. })),
+            "{command:?}: {direct:?}"
+        );
+    }
+    let shown = client
+        .run_command(typo.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(shown.contains("did you mean `first_name`"), "{shown}");
+    let shown = client
+        .run_command(bad_date.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(shown.contains("`whenever`, which is not a date"), "{shown}");
+    let shown = client
+        .run_command(tag_event.clone())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(shown.contains("[events.\"$tag\"]"), "{shown}");
+    let created = client
+        .create_subscriber(NewSubscriber::new("ada@example.com").field("frist_name", "Ada"))
+        .await
+        .unwrap_err();
+    assert!(created.to_string().contains("frist_name"), "{created}");
+    let field = client.create_field("frist_name").await.unwrap_err();
+    assert!(
+        field.to_string().contains("did you mean `first_name`"),
+        "{field}"
+    );
+    let dated = SubscriberImport::new("ada@example.com").field("renews_on", "whenever");
+    assert!(client.enqueue_subscriber(&dated).is_err());
+    assert!(emulator.requests().is_empty(), "nothing was sent");
+    // What is on the plan goes through.
+    client
+        .run_command(add_field("renews_on", json!("2027-01-31")))
+        .await
+        .unwrap();
+    client.create_field("seats").await.unwrap();
+    client.shutdown(Duration::from_secs(5)).await.unwrap();
+
+    // The emulator with the plan, for a client without one.
+    let emulator = Emulator::builder()
+        .no_rate_limits()
+        .plan(plan())
+        .start()
+        .await
+        .unwrap();
+    let client = client_for(&emulator).build().unwrap();
+    for command in [&typo, &bad_date, &remove_typo, &tag_event] {
+        let error = client.run_command(command.clone()).await.unwrap_err();
+        assert_eq!(
+            error.status().map(|s| s.as_u16()),
+            Some(400),
+            "{command:?}: {error}"
+        );
+        assert!(
+            error.to_string().contains("off the tracking plan"),
+            "{error}"
+        );
+    }
+    let error = client
+        .create_subscriber(NewSubscriber::new("ada@example.com").field("frist_name", "Ada"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400), "{error}");
+    let error = client.create_field("frist_name").await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400), "{error}");
+    assert!(
+        emulator.subscriber("ada@example.com").is_none(),
+        "nothing of a refused request is stored"
+    );
+    assert!(emulator.events().is_empty(), "no `$tag` event either");
+    client
+        .run_command(add_field("seats", json!(3)))
+        .await
+        .unwrap();
+    assert_eq!(
+        emulator.subscriber("ada@example.com").unwrap().fields["seats"],
+        3
+    );
+}

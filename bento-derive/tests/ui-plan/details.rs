@@ -33,4 +33,12 @@ struct Skipped {
     source: String,
 }
 
+#[derive(BentoEvent)]
+#[bento(event = "account.signup")]
+struct Undeclared {
+    email: String,
+    source: String,
+    coupon_code: Option<u32>,
+}
+
 fn main() {}

@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::Call;
+use super::plan::off_plan;
 use crate::config::Dialect;
 use crate::reply::{
     self, Handled, Reply, bad, batch, email, object, opt_object, opt_string, string, tag_list,
@@ -77,26 +78,6 @@ pub(super) fn events(call: &mut Call<'_>) -> Handled {
     }
     drop(state);
     Ok(events_accepted(call.shared, count))
-}
-
-/// A 400 naming every way the item at `path` is off the tracking plan.
-fn off_plan(
-    shared: &Shared,
-    path: &str,
-    check: impl FnOnce(&bento_plan::Plan) -> Vec<bento_plan::Violation>,
-) -> Result<(), Reply> {
-    let Some(plan) = &shared.config.plan else {
-        return Ok(());
-    };
-    let violations = check(plan);
-    if violations.is_empty() {
-        return Ok(());
-    }
-    let shown: Vec<String> = violations.iter().map(ToString::to_string).collect();
-    Err(bad(format!(
-        "{path} is off the tracking plan: {}",
-        shown.join("; ")
-    )))
 }
 
 fn events_accepted(shared: &Shared, count: usize) -> Reply {

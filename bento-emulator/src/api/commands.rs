@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::Call;
+use super::plan::off_plan;
 use super::subscribers::render;
 use crate::config::Dialect;
 use crate::reply::{Handled, Reply, bad, email, is_email, member, object, string};
@@ -145,7 +146,10 @@ pub(super) fn run(call: &Call<'_>) -> Handled {
     let mut parsed = Vec::with_capacity(commands.len());
     for (index, command) in commands.iter().enumerate() {
         let path = format!("command[{index}]");
-        parsed.push(parse(object(command, &path)?, &path)?);
+        let parsed_command = parse(object(command, &path)?, &path)?;
+        // Nothing of the request is applied when one command is off the plan.
+        off_plan(call.shared, &path, |plan| plan.check_command(command))?;
+        parsed.push(parsed_command);
     }
     let count = parsed.len();
     let mut state = call.shared.state();

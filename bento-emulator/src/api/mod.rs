@@ -15,6 +15,7 @@ mod batch;
 pub(crate) use batch::fast_events as batch_fast_events;
 mod commands;
 mod experimental;
+mod plan;
 mod resources;
 mod stats;
 mod subscribers;

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::plan::off_plan;
 use super::{Call, numeric_id};
 use crate::config::Dialect;
 use crate::reply::{Handled, Reply, bad, not_found, object, opt_object, opt_string, string};
@@ -95,6 +96,9 @@ pub(super) fn fields(call: &Call<'_>) -> Handled {
 
 pub(super) fn create_field(call: &Call<'_>) -> Handled {
     let key = string(nested(call, "field")?, "key", "field")?;
+    off_plan(call.shared, "field", |plan| {
+        plan.check_new_field(key.trim())
+    })?;
     let mut state = call.shared.state();
     let id = state.field_id(key.trim());
     let field = field_json(&state, id);

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::Call;
+use super::plan::off_plan;
 use crate::config::Dialect;
 use crate::reply::{
     Handled, Reply, bad, email, is_email, member, object, opt_object, opt_string, tag_list,
@@ -84,6 +85,9 @@ pub(super) fn create(call: &Call<'_>) -> Handled {
     let tags: Vec<String> = opt_string(record, "tags", path)?
         .map(|t| tag_list(t).map(str::to_owned).collect())
         .unwrap_or_default();
+    off_plan(call.shared, path, |plan| {
+        plan.check_record(&Value::Object(fields.clone()))
+    })?;
     let mut state = call.shared.state();
     let index = state.upsert(address);
     state.set_fields(index, &fields);

@@ -139,6 +139,23 @@ pub(crate) struct NewSubscriberBody<'a> {
     fields: &'a Map<String, Value>,
 }
 
+impl NewSubscriberBody<'_> {
+    /// Its custom fields (the names included) as an import record, to hold
+    /// them to a tracking plan.
+    pub(crate) fn as_record(&self) -> Map<String, Value> {
+        let mut record = self.fields.clone();
+        for (key, value) in [
+            ("first_name", self.first_name),
+            ("last_name", self.last_name),
+        ] {
+            if let Some(value) = value {
+                record.insert(key.to_owned(), Value::from(value));
+            }
+        }
+        record
+    }
+}
+
 impl NewSubscriber {
     /// Checks the subscriber and joins its tags, as `create_subscriber` sends it.
     pub(crate) fn checked(&self) -> Result<NewSubscriberBody<'_>, ValidationError> {
