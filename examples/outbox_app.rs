@@ -238,9 +238,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         // The relay delivers within the flush interval of the commit.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while pending(&state).await? > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        match &state {
+            AppState::Postgres(_, outbox) => outbox.wait_drained(Duration::from_secs(10)).await?,
+            AppState::Sqlite(_, outbox) => outbox.wait_drained(Duration::from_secs(10)).await?,
         }
         let _ = done.send(());
         running.await?

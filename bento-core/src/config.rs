@@ -197,6 +197,11 @@ impl ClientBuilder {
         Ok(builder)
     }
 
+    /// The tracking plan given to [`plan`](Self::plan), if any.
+    pub(crate) fn planned(&self) -> Option<&bento_plan::Plan> {
+        self.plan.as_deref()
+    }
+
     /// Sends nothing: each batch the client would send (events,
     /// subscribers, commands, emails) is shown item by item, answered as
     /// Bento answers a batch it took, and counted as delivered. Every check

@@ -140,7 +140,7 @@
 //! # Observability
 //!
 //! Every API operation runs in a `bento.request` span and every delivery
-//! batch request in a `bento.batch` span, with OpenTelemetry's HTTP client
+//! batch request in a `bento.batch` span (debug level), with OpenTelemetry's HTTP client
 //! attributes: `http.request.method`, `url.template` (such as
 //! `/fetch/tags/{id}`), `server.address`, `server.port`,
 //! `http.response.status_code`, `http.request.resend_count`, `error.type`,

@@ -36,6 +36,44 @@ pub async fn emulator() -> std::io::Result<(Emulator, Client)> {
     Ok((emulator, client))
 }
 
+/// Like [`emulator`], with the client configured by `configure`: the
+/// tracking plan the derives were checked against, an outbox, a failure
+/// hook. A plan given to the client is given to the emulator too, so both
+/// judge every write by it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let plan = bento_core::plan::Plan::parse("[events.\"account.signup\"]")?;
+/// // In your tests: `client.plan(bento_core::include_plan!())`, and
+/// // `.outbox(outbox.clone())` for an app that writes through one.
+/// let (bento, client) = bento_core::testing::emulator_with(|client| client.plan(plan)).await?;
+/// assert!(client.track(&bento_core::Event::new("acount.signup", "ada@example.com")).is_err());
+/// # let _ = bento; Ok(()) }
+/// ```
+pub async fn emulator_with(
+    configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> std::io::Result<(Emulator, Client)> {
+    let builder = configure(
+        Client::builder()
+            .rate_limits(RateLimits::unlimited())
+            .flush_interval(Duration::from_millis(20)),
+    );
+    let mut emulator = Emulator::builder().no_rate_limits();
+    if let Some(plan) = builder.planned() {
+        emulator = emulator.plan(plan.clone());
+    }
+    let emulator = emulator.start().await?;
+    let client = builder
+        .base_url(emulator.base_url())
+        .publishable_key(emulator.publishable_key())
+        .secret_key(emulator.secret_key())
+        .site_uuid(emulator.site_uuid())
+        .build()
+        .map_err(std::io::Error::other)?;
+    Ok((emulator, client))
+}
+
 /// A builder already holding `emulator`'s URL, keys and site UUID.
 pub fn client_for(emulator: &Emulator) -> ClientBuilder {
     Client::builder()

@@ -63,6 +63,18 @@ pub enum OutboxError {
         /// The timeout that passed.
         timeout: Duration,
     },
+    /// [`Outbox::wait_drained`](crate::Outbox::wait_drained) reached its
+    /// deadline with rows still pending (is an instance relaying?).
+    #[error(
+        "{pending} row(s) were still pending in the Bento outbox after {timeout:?}; is a client \
+         built with this outbox running (only it relays)?"
+    )]
+    NotDrained {
+        /// Rows still pending.
+        pending: u64,
+        /// The timeout that passed.
+        timeout: Duration,
+    },
 }
 
 /// Sorted by whose mistake it is ([`ValidationError::is_user_input`]).

@@ -20,6 +20,8 @@ mod outbox;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod pacing;
 mod row;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod schema_text;
 
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

@@ -244,6 +244,29 @@ impl<DB: Backend> Outbox<DB> {
         within(self.timeout, "pending", DB::pending(self)).await
     }
 
+    /// Waits until no row is pending (each was delivered, or became a dead
+    /// letter), for at most `timeout`: "nothing more will arrive" in a test,
+    /// or a drain before a deploy. It checks every 20 ms (or every poll
+    /// interval, when shorter) and fails with [`OutboxError::NotDrained`],
+    /// naming how many rows are left, at the deadline. Rows committed while
+    /// it waits are waited for too. It waits on whichever instance relays:
+    /// with none running, it waits until the deadline.
+    pub async fn wait_drained(&self, timeout: Duration) -> Result<(), OutboxError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let every = self.poll_interval.min(Duration::from_millis(20));
+        loop {
+            let pending = self.pending().await?;
+            if pending == 0 {
+                return Ok(());
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(OutboxError::NotDrained { pending, timeout });
+            }
+            tokio::time::sleep(every.min(deadline - now)).await;
+        }
+    }
+
     /// The oldest `limit` dead letters, whatever their kind.
     pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>, OutboxError> {
         within(self.timeout, "dead_letters", DB::dead_letters(self, limit)).await

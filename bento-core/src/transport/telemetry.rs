@@ -27,7 +27,9 @@ pub(crate) fn operation(api: &Api, method: &http::Method, template: &str) -> Spa
     )
 }
 
-/// The span of one delivery batch request.
+/// The span of one delivery batch request, at debug level: a busy service
+/// sends many, and an app whose `tracing` goes to `log` would print two info
+/// lines for each (its start and its end). Direct calls keep info spans.
 pub(crate) fn batch(
     api: &Api,
     template: &'static str,
@@ -35,7 +37,7 @@ pub(crate) fn batch(
     bytes: usize,
     attempt: u32,
 ) -> Span {
-    tracing::info_span!(
+    tracing::debug_span!(
         "bento.batch",
         otel.kind = "client",
         http.request.method = "POST",

@@ -337,3 +337,23 @@ async fn every_write_of_a_field_is_held_to_the_plan_in_the_client_and_the_emulat
         3
     );
 }
+
+/// `testing::emulator_with`: one line gives the client and the emulator the
+/// same plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_with_gives_the_plan_to_the_client_and_the_emulator() {
+    let (emulator, client) =
+        bento_core::testing::emulator_with(|client| client.plan(Plan::parse(PLAN).unwrap()))
+            .await
+            .unwrap();
+    let typo = Event::new("acount.signup", "ada@example.com").detail("source", "ad");
+    assert!(matches!(client.track(&typo), Err(TrackError::Bug(_))));
+    // A client without the plan meets the emulator's.
+    let unplanned = client_for(&emulator).build().unwrap();
+    let error = unplanned.track_now(&typo).await.unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400), "{error}");
+    client.track(&signup("ada@example.com")).unwrap();
+    bento_core::testing::wait_for_events(&emulator, 1, Duration::from_secs(10))
+        .await
+        .unwrap();
+}

@@ -112,6 +112,22 @@ impl crate::Outbox<Postgres> {
     pub fn schema_version() -> i32 {
         schema::VERSION
     }
+
+    /// The outbox's schema as one SQL script, for your own migrations
+    /// instead of [`migrate`](crate::Outbox::migrate) at start-up (so the
+    /// application's user needs no schema rights at run time). Save it as a
+    /// migration (`migrations/20261206000000_bento_outbox.sql` for
+    /// `sqlx::migrate!`, or any tool's file); this crate ships the same
+    /// script as `migrations/postgres/`. It records its version the way
+    /// `migrate` does, so a later `migrate()` finds nothing to do.
+    ///
+    /// ```
+    /// let sql = bento_outbox::postgres::Outbox::schema_sql();
+    /// assert!(sql.contains("CREATE TABLE bento_outbox ("));
+    /// ```
+    pub fn schema_sql() -> String {
+        schema::sql()
+    }
 }
 
 impl Ops for Postgres {

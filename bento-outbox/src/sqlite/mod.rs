@@ -115,6 +115,21 @@ pub struct SqliteExtra {
 }
 
 impl crate::Outbox<Sqlite> {
+    /// The outbox's schema as one SQL script, for your own migrations
+    /// instead of [`migrate`](crate::Outbox::migrate) at start-up. Save it
+    /// as a migration (`migrations/20261206000000_bento_outbox.sql` for
+    /// `sqlx::migrate!`); this crate ships the same script as
+    /// `migrations/sqlite/`. Every statement is idempotent, so a later
+    /// `migrate()` finds nothing to do.
+    ///
+    /// ```
+    /// let sql = bento_outbox::sqlite::Outbox::schema_sql();
+    /// assert!(sql.contains("CREATE TABLE IF NOT EXISTS bento_outbox ("));
+    /// ```
+    pub fn schema_sql() -> String {
+        schema::sql()
+    }
+
     /// How long the leader's lease lasts unless renewed (default 5 s): the
     /// bound on failover after a leader is killed or frozen.
     pub fn lease(mut self, lease: Duration) -> Self {
