@@ -198,6 +198,7 @@ impl ClientBuilder {
     }
 
     /// The tracking plan given to [`plan`](Self::plan), if any.
+    #[cfg(feature = "emulator")]
     pub(crate) fn planned(&self) -> Option<&bento_plan::Plan> {
         self.plan.as_deref()
     }
