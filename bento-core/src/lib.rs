@@ -110,7 +110,7 @@
 //! have queued them; `RetryPolicy::retry_ambiguous_email_sends(true)` opts in.
 //!
 //! Requests are paced per endpoint family below Bento's documented limits (`/fetch`, `/batch`,
-//! `/experimental`: 100 per minute; `/stats`: 60 per hour), shared by every clone of the client, so
+//! `/experimental`: 100 per minute; `/stats`: 30 per hour; `/data_deletion_requests`: 1,000 a day), shared by every clone of the client, so
 //! a busy app waits briefly instead of collecting 429s. A 429's `Retry-After` holds the whole family
 //! back. Configure with `RateLimits` or turn pacing off with `RateLimits::unlimited()`.
 //!
@@ -209,8 +209,8 @@ pub mod testing;
 
 #[doc(inline)]
 pub use resources::{
-    broadcasts, commands, emails, events, experimental, fields, forms, sequences, stats,
-    subscribers, tags, templates, workflows,
+    broadcasts, chat, commands, deletion, emails, events, experimental, fields, forms, segments,
+    sequences, stats, subscribers, tags, templates, transactional, workflows,
 };
 
 pub use client::Client;
@@ -226,6 +226,7 @@ pub use error::{ApiError, ConfigError, Error, TransportError, ValidationError};
 pub use events::{BentoEvent, Event, SubscriberEvent};
 pub use model::batch::BatchResult;
 pub use rate_limit::{EndpointFamily, RateLimit, RateLimits};
+pub use resources::pages::Pages;
 pub use subscribers::{BentoSubscriber, NewSubscriber, Subscriber, SubscriberImport};
 pub use transport::retry::RetryPolicy;
 

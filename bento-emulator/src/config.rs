@@ -101,6 +101,9 @@ pub struct EmulatorBuilder {
     pub(crate) max_connections: usize,
     pub(crate) header_timeout: Duration,
     pub(crate) plan: Option<std::sync::Arc<bento_plan::Plan>>,
+    pub(crate) deletion_delay: Duration,
+    pub(crate) deletion_quota: u32,
+    pub(crate) transactional_platform: bool,
 }
 
 impl Default for EmulatorBuilder {
@@ -127,6 +130,9 @@ impl Default for EmulatorBuilder {
             max_connections: 512,
             header_timeout: Duration::from_secs(10),
             plan: None,
+            deletion_delay: Duration::ZERO,
+            deletion_quota: 1000,
+            transactional_platform: true,
         }
     }
 }
@@ -207,6 +213,27 @@ impl EmulatorBuilder {
     /// So tests in any language catch drift from the plan.
     pub fn plan(mut self, plan: bento_plan::Plan) -> Self {
         self.plan = Some(std::sync::Arc::new(plan));
+        self
+    }
+
+    /// How long after `POST /data_deletion_requests` the subscriber is
+    /// anonymized (default at once; Bento does it later, asynchronously).
+    pub fn deletion_delay(mut self, delay: Duration) -> Self {
+        self.deletion_delay = delay;
+        self
+    }
+
+    /// Data deletion requests accepted per UTC day before 429
+    /// `rate_limit_exceeded` (default Bento's 1,000).
+    pub fn deletion_quota(mut self, per_day: u32) -> Self {
+        self.deletion_quota = per_day;
+        self
+    }
+
+    /// Whether the site has the Transactional Platform (default yes):
+    /// without it, `/delivery/*` answers 403 as Bento does.
+    pub fn transactional_platform(mut self, enabled: bool) -> Self {
+        self.transactional_platform = enabled;
         self
     }
 

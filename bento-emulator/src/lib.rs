@@ -41,6 +41,7 @@ mod gate;
 mod inspect;
 #[cfg(test)]
 mod layering;
+mod newer;
 mod query;
 mod reply;
 mod server;
@@ -51,5 +52,6 @@ mod ui;
 
 pub use config::{Dialect, EmulatorBuilder, Family, Limit};
 pub use faults::{Fault, FaultAction};
+pub use newer::{ChatMessage, Conversation, DeletionRecord};
 pub use server::Emulator;
 pub use state::{RecordedEvent, RequestRecord, SentEmail, SubscriberRecord};

@@ -161,7 +161,8 @@ impl Emulator {
 
     /// One subscriber by email.
     pub fn subscriber(&self, email: &str) -> Option<SubscriberRecord> {
-        let state = self.shared.state();
+        let mut state = self.shared.state();
+        state.run_due_deletions();
         state
             .find(email)
             .map(|index| state.record(&state.subscribers[index]))
@@ -200,6 +201,34 @@ impl Emulator {
     /// Every API request answered (or dropped), in order.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.state().requests.iter().cloned().collect()
+    }
+
+    /// Saves a segment; returns its id. Bento does not document its query
+    /// language, so the emulator's is a JSON object whose members must all
+    /// hold: `"tags": ["vip"]` (has every tag), `"fields": {"plan": "pro"}`
+    /// (each field equal), `"subscribed": true` (or `false`); `{}` selects
+    /// everyone. One segment, "Subscribed", is seeded.
+    ///
+    /// ```
+    /// # let emulator = bento_emulator::Emulator::builder().start_blocking().unwrap();
+    /// let vips = emulator.add_segment("VIPs", serde_json::json!({ "tags": ["vip"] }));
+    /// # assert!(!vips.is_empty());
+    /// ```
+    pub fn add_segment(&self, name: &str, query: Value) -> String {
+        self.shared.state().add_segment(name, query).to_string()
+    }
+
+    /// Every data deletion request received, with when each subscriber was
+    /// anonymized (those due are carried out first).
+    pub fn deletions(&self) -> Vec<crate::newer::DeletionRecord> {
+        let mut state = self.shared.state();
+        state.run_due_deletions();
+        state.deletions.records.clone()
+    }
+
+    /// Every chat conversation, with its messages.
+    pub fn conversations(&self) -> Vec<crate::newer::Conversation> {
+        self.shared.state().chat.conversations.clone()
     }
 
     /// Adds a response to a form, for `GET /fetch/responses?id=form_id`.

@@ -60,7 +60,7 @@ impl StoredEvent {
         }
     }
 
-    fn object(raw: Option<&RawValue>) -> Map<String, Value> {
+    pub(crate) fn object(raw: Option<&RawValue>) -> Map<String, Value> {
         raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
             .unwrap_or_default()
     }
@@ -222,6 +222,12 @@ pub(crate) struct State {
     pub(crate) version: u64,
     /// Subscriber commands applied: (email, what, when), as long as the request log.
     pub(crate) commands: VecDeque<(String, String, String)>,
+    /// Saved segments.
+    pub(crate) segments: Vec<crate::newer::SegmentDef>,
+    /// Data deletion requests.
+    pub(crate) deletions: crate::newer::Deletions,
+    /// Chat.
+    pub(crate) chat: crate::newer::Chat,
 }
 
 pub(crate) fn now() -> String {
@@ -265,6 +271,8 @@ impl State {
             created_at: now(),
             template_ids: vec![],
         });
+        state.add_segment("Subscribed", json!({ "subscribed": true }));
+        state.chat = crate::newer::Chat::seeded();
         state.form_responses.push((
             "contact".into(),
             json!({
@@ -440,6 +448,47 @@ impl State {
             (true, _) => subscriber.unsubscribed_at = None,
             (false, None) => subscriber.unsubscribed_at = Some(now()),
             (false, Some(_)) => {}
+        }
+    }
+
+    /// Anonymizes the subscriber `email` as a data deletion does: its
+    /// address becomes `deleted-<id>@anonymized.invalid`, its fields and
+    /// tags go, and its events and emails lose the address. No-op for an
+    /// unknown email.
+    pub(crate) fn anonymize(&mut self, email: &str) {
+        let Some(index) = self.find(email) else {
+            return;
+        };
+        let key = normalize(email);
+        let stand_in = format!("deleted-{}@anonymized.invalid", self.subscribers[index].id);
+        self.by_email.remove(&key);
+        self.by_email.insert(normalize(&stand_in), index);
+        let subscriber = &mut self.subscribers[index];
+        subscriber.email = stand_in.clone();
+        subscriber.fields.clear();
+        subscriber.tag_ids.clear();
+        for event in &mut self.events {
+            if normalize(&event.email) == key {
+                event.email = stand_in.clone();
+                event.fields = None;
+                event.details = None;
+            }
+        }
+        for sent in &mut self.emails {
+            if normalize(&sent.to) == key {
+                sent.to = stand_in.clone();
+            }
+        }
+        for conversation in &mut self.chat.conversations {
+            if normalize(&conversation.contact_email) == key {
+                conversation.contact_email = stand_in.clone();
+            }
+        }
+        for contact in &mut self.chat.contacts {
+            if normalize(&contact.email) == key {
+                contact.email = stand_in.clone();
+                contact.name.clear();
+            }
         }
     }
 

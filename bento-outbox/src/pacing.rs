@@ -71,6 +71,9 @@ pub(crate) fn family_name(family: EndpointFamily) -> &'static str {
         EndpointFamily::Batch => "batch",
         EndpointFamily::Experimental => "experimental",
         EndpointFamily::Stats => "stats",
+        EndpointFamily::Deletion => "deletion",
+        EndpointFamily::Delivery => "delivery",
+        EndpointFamily::Chat => "chat",
         _ => "other",
     }
 }

@@ -13,13 +13,27 @@ pub enum EndpointFamily {
     Batch,
     /// `/experimental/*`: validation, blacklist, moderation, gender, geolocation.
     Experimental,
-    /// `/stats/*`: site, segment and report statistics.
+    /// `/stats/*`: site, segment, report and ads statistics.
     Stats,
+    /// `/data_deletion_requests`: 1,000 a day.
+    Deletion,
+    /// `/delivery/*`: the Transactional Platform's delivery report and events
+    /// (no source states a limit).
+    Delivery,
+    /// `/chat/*`: conversations, inboxes, messages (no source states a limit).
+    Chat,
 }
 
 impl EndpointFamily {
-    pub(crate) const ALL: [EndpointFamily; 4] =
-        [Self::Fetch, Self::Batch, Self::Experimental, Self::Stats];
+    pub(crate) const ALL: [EndpointFamily; 7] = [
+        Self::Fetch,
+        Self::Batch,
+        Self::Experimental,
+        Self::Stats,
+        Self::Deletion,
+        Self::Delivery,
+        Self::Chat,
+    ];
 
     /// The family of an API path such as `batch/events` or `/api/v1/fetch/tags`.
     pub fn of_path(path: &str) -> Option<Self> {
@@ -30,6 +44,9 @@ impl EndpointFamily {
             "batch" => Some(Self::Batch),
             "experimental" => Some(Self::Experimental),
             "stats" => Some(Self::Stats),
+            "data_deletion_requests" => Some(Self::Deletion),
+            "delivery" => Some(Self::Delivery),
+            "chat" => Some(Self::Chat),
             _ => None,
         }
     }
@@ -65,6 +82,11 @@ impl RateLimit {
         Self::new(requests, Duration::from_secs(3600))
     }
 
+    /// `requests` per day (24 hours, sliding).
+    pub fn per_day(requests: u32) -> Self {
+        Self::new(requests, Duration::from_secs(86_400))
+    }
+
     /// The number of requests allowed per window.
     pub fn requests(&self) -> u32 {
         self.requests
@@ -86,11 +108,14 @@ impl RateLimit {
 
 /// The client-side limit of each endpoint family.
 ///
-/// The default follows Bento's documentation: 100 requests per minute for
-/// `/fetch`, `/batch` and `/experimental`, 60 per hour for `/stats`.
+/// The defaults are the strictest values Bento documents: 100 requests per
+/// minute for `/fetch`, `/batch` and `/experimental`; 30 per hour for
+/// `/stats` (the 2026-08-22 spec; older pages say 60); 1,000 a day for
+/// `/data_deletion_requests`. No source states a limit for `/delivery` or
+/// `/chat`: none is paced, and Bento's 429s are still honoured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
-    limits: [Option<RateLimit>; 4],
+    limits: [Option<RateLimit>; 7],
 }
 
 impl Default for RateLimits {
@@ -101,7 +126,10 @@ impl Default for RateLimits {
                 per_minute,
                 per_minute,
                 per_minute,
-                Some(RateLimit::per_hour(60)),
+                Some(RateLimit::per_hour(30)),
+                Some(RateLimit::per_day(1000)),
+                None,
+                None,
             ],
         }
     }
@@ -110,7 +138,7 @@ impl Default for RateLimits {
 impl RateLimits {
     /// No client-side pacing at all (the server's 429s are still retried).
     pub fn unlimited() -> Self {
-        Self { limits: [None; 4] }
+        Self { limits: [None; 7] }
     }
 
     /// Sets the limit of one family; `None` turns pacing off for it.
@@ -147,6 +175,18 @@ mod tests {
             EndpointFamily::of_path("stats/site"),
             Some(EndpointFamily::Stats)
         );
+        assert_eq!(
+            EndpointFamily::of_path("data_deletion_requests"),
+            Some(EndpointFamily::Deletion)
+        );
+        assert_eq!(
+            EndpointFamily::of_path("chat/conversations/7/notes"),
+            Some(EndpointFamily::Chat)
+        );
+        assert_eq!(
+            EndpointFamily::of_path("delivery/report"),
+            Some(EndpointFamily::Delivery)
+        );
         assert_eq!(EndpointFamily::of_path("other"), None);
     }
 
@@ -159,8 +199,13 @@ mod tests {
         );
         assert_eq!(
             limits.get(EndpointFamily::Stats),
-            Some(RateLimit::per_hour(60))
+            Some(RateLimit::per_hour(30))
         );
+        assert_eq!(
+            limits.get(EndpointFamily::Deletion),
+            Some(RateLimit::per_day(1000))
+        );
+        assert_eq!(limits.get(EndpointFamily::Chat), None);
         assert_eq!(RateLimits::unlimited().get(EndpointFamily::Fetch), None);
     }
 }

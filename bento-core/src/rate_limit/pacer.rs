@@ -13,7 +13,7 @@ use super::window::{SharedWindow, SlidingWindow, lock};
 /// One limiter per family; shared by all clones of a client.
 #[derive(Debug)]
 pub(crate) struct Pacer {
-    windows: [Option<SharedWindow>; 4],
+    windows: [Option<SharedWindow>; 7],
     /// What a shared budget is asked to pace to.
     limits: RateLimits,
     /// How long a slot of a shared budget stays held when its end is never

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
 use crate::error::{Error, ValidationError};
@@ -158,7 +158,117 @@ pub struct Geolocation {
     pub real_region_name: Option<String>,
 }
 
+/// The options of [`Client::review_signup_email`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct SignupEmailReview {
+    /// The address to review.
+    pub email: String,
+    /// Refuse free providers (gmail.com...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_free_providers: Option<bool>,
+    /// Relax some of the stricter checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wiggleroom: Option<bool>,
+}
+
+impl SignupEmailReview {
+    /// A review of `email` with Bento's defaults.
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            block_free_providers: None,
+            wiggleroom: None,
+        }
+    }
+
+    /// Refuse (or accept) free providers.
+    pub fn block_free_providers(mut self, block: bool) -> Self {
+        self.block_free_providers = Some(block);
+        self
+    }
+
+    /// Relax (or not) some of the stricter checks.
+    pub fn wiggleroom(mut self, relax: bool) -> Self {
+        self.wiggleroom = Some(relax);
+        self
+    }
+}
+
+impl From<&str> for SignupEmailReview {
+    fn from(email: &str) -> Self {
+        Self::new(email)
+    }
+}
+
+/// Bento's verdict on a signup address ("Jesse's ruleset").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignupEmailVerdict {
+    /// Whether the address passes.
+    pub valid: bool,
+    /// Why not (free text; may be empty when valid).
+    pub reasons: Vec<String>,
+}
+
+/// `{"valid", "reasons"}`, or `{"data": {"reasons"}}`, or a bare list of
+/// reasons, as Bento's SDKs accept.
+impl<'de> Deserialize<'de> for SignupEmailVerdict {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Fields {
+            #[serde(default)]
+            valid: Option<bool>,
+            #[serde(default, deserialize_with = "crate::wire::de::null_as_default")]
+            reasons: Vec<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Flat(Fields),
+            Wrapped { data: Fields },
+            List(Vec<String>),
+        }
+        let fields = match Wire::deserialize(deserializer)? {
+            Wire::Flat(fields) | Wire::Wrapped { data: fields } => fields,
+            Wire::List(reasons) => Fields {
+                valid: None,
+                reasons,
+            },
+        };
+        Ok(Self {
+            valid: fields.valid.unwrap_or(fields.reasons.is_empty()),
+            reasons: fields.reasons,
+        })
+    }
+}
+
 impl Client {
+    /// Reviews an address for signups with Bento's strict rules ("Jesse's
+    /// ruleset", `POST /experimental/jesses_ruleset`): disposable or role
+    /// addresses, typos of big providers, and (on request) free providers.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// use bento_core::experimental::SignupEmailReview;
+    /// let verdict = client
+    ///     .review_signup_email(SignupEmailReview::new("ada@gmail.com").block_free_providers(true))
+    ///     .await?;
+    /// if !verdict.valid {
+    ///     println!("refused: {}", verdict.reasons.join(", "));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn review_signup_email(
+        &self,
+        review: impl Into<SignupEmailReview>,
+    ) -> Result<SignupEmailVerdict, Error> {
+        let review = review.into();
+        validate::non_empty(|| "email".to_owned(), &review.email)?;
+        let request = ApiRequest::post("experimental/jesses_ruleset").json(&review)?;
+        self.call(request).await
+    }
+
     /// Guesses whether an email address is real.
     pub async fn validate_email(
         &self,

@@ -6,4 +6,5 @@ mod derive;
 mod endpoints;
 mod errors;
 mod mailer;
+mod newer;
 mod secrets;

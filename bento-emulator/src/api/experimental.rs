@@ -103,3 +103,53 @@ pub(super) fn geolocation(call: &Call<'_>) -> Handled {
         "timezone": "America/Los_Angeles", "real_region_name": "California"
     })))
 }
+
+/// Free providers, for `block_free_providers`.
+const FREE_PROVIDERS: [&str; 6] = [
+    "gmail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "aol.com",
+    "icloud.com",
+];
+
+/// Role addresses, which the ruleset refuses unless `wiggleroom` is set.
+const ROLES: [&str; 6] = ["admin", "info", "support", "noreply", "no-reply", "sales"];
+
+/// "Jesse's ruleset": deterministic reasons the tests can predict.
+/// Addresses at `.invalid` domains or containing `disposable` are refused;
+/// role addresses unless `wiggleroom`; free providers when
+/// `block_free_providers`.
+pub(super) fn jesses_ruleset(call: &Call<'_>) -> Handled {
+    let body = call.body.as_ref();
+    let email = body
+        .and_then(|b| b.get("email"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .ok_or_else(|| bad("`email` is required"))?
+        .to_ascii_lowercase();
+    let flag = |key: &str| {
+        body.and_then(|b| b.get(key))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    };
+    let mut reasons = Vec::new();
+    if !is_email(&email) {
+        reasons.push("Email is not valid".to_owned());
+    }
+    let (local, domain) = email.split_once('@').unwrap_or((&email, ""));
+    if domain.ends_with(".invalid") || domain.contains("disposable") {
+        reasons.push("Email provider is disposable".to_owned());
+    }
+    if !flag("wiggleroom") && ROLES.contains(&local) {
+        reasons.push("Email is a role address".to_owned());
+    }
+    if flag("block_free_providers") && FREE_PROVIDERS.contains(&domain) {
+        reasons.push("Email provider is free".to_owned());
+    }
+    Ok(Reply::ok(
+        json!({ "valid": reasons.is_empty(), "reasons": reasons }),
+    ))
+}

@@ -13,10 +13,14 @@ use crate::shared::Shared;
 mod batch;
 
 pub(crate) use batch::fast_events as batch_fast_events;
+mod chat;
 mod commands;
+mod deletion;
+mod delivery;
 mod experimental;
 mod plan;
 mod resources;
+mod segments;
 mod stats;
 mod subscribers;
 
@@ -88,6 +92,34 @@ fn resolve<'p>(method: &str, segments: &[&'p str]) -> Option<(Handler, &'p str)>
         ("GET", ["stats", "site"]) => |c, _| stats::site(c),
         ("GET", ["stats", "segment"]) => |c, _| stats::segment(c),
         ("GET", ["stats", "report"]) => |c, _| stats::report(c),
+        ("GET", ["stats", "ads"]) => |c, _| stats::ads(c),
+        ("GET", ["fetch", "segments"]) => |c, _| segments::list(c),
+        ("GET", ["fetch", "segments", id]) => {
+            return Some((|c, id| segments::get(c, id), id));
+        }
+        ("POST", ["fetch", "segments", id, "match"]) => {
+            return Some((|c, id| segments::matches(c, id), id));
+        }
+        ("POST", ["data_deletion_requests"]) => |c, _| deletion::request(c),
+        ("GET", ["delivery", "report"]) => |c, _| delivery::report(c),
+        ("GET", ["delivery", "events"]) => |c, _| delivery::events(c),
+        ("GET", ["chat", "conversations"]) => |c, _| chat::list(c),
+        ("GET", ["chat", "conversations", "by_email"]) => |c, _| chat::by_email(c),
+        ("GET", ["chat", "conversations", id]) => {
+            return Some((|c, id| chat::one(c, id), id));
+        }
+        ("POST", ["chat", "conversations", id, "messages"]) => {
+            return Some((|c, id| chat::reply(c, id), id));
+        }
+        ("POST", ["chat", "conversations", id, "notes"]) => {
+            return Some((|c, id| chat::note(c, id), id));
+        }
+        ("POST", ["chat", "conversations", id, "status"]) => {
+            return Some((|c, id| chat::status(c, id), id));
+        }
+        ("GET", ["chat", "inboxes"]) => |c, _| chat::inboxes(c),
+        ("POST", ["chat", "messages"]) => |c, _| chat::start(c),
+        ("POST", ["experimental", "jesses_ruleset"]) => |c, _| experimental::jesses_ruleset(c),
         ("POST", ["experimental", "validation"]) => |c, _| experimental::validation(c),
         ("GET", ["experimental", "blacklist.json" | "blacklist"]) => {
             |c, _| experimental::blacklist(c)
