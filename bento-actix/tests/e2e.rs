@@ -201,7 +201,7 @@ fn deliver_on_success_keeps_events_of_failed_requests_out() {
 fn several_workers_track_concurrently_and_graceful_shutdown_delivers_everything() {
     const REQUESTS: usize = 2000;
     let (emulator, client) = emulator_and_client_blocking();
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    bento_tests::install_tls();
     actix(async {
         // Built outside the closure, which runs once per worker.
         let middleware = BentoMiddleware::new(client.clone());

@@ -19,7 +19,7 @@ use bento_emulator::Emulator;
 use bento_tests::{Upgraded, client_for};
 
 fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    bento_tests::install_tls();
     reqwest::Client::new()
 }
 

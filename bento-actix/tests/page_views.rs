@@ -67,7 +67,7 @@ fn views(rule: Option<PageViews>) -> Vec<String> {
         let server = server.run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        bento_tests::install_tls();
         let http = reqwest::Client::new();
         for path in ["/api/account", "/api/missing", "/health", "/page", "/logo"] {
             http.get(format!("{url}{path}")).send().await.unwrap();

@@ -17,7 +17,7 @@ use tokio::sync::{Notify, oneshot};
 const SIGNUPS: usize = 12;
 
 fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    bento_tests::install_tls();
     reqwest::Client::new()
 }
 

@@ -39,7 +39,7 @@ async fn serve(
 }
 
 fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    bento_tests::install_tls();
     reqwest::Client::new()
 }
 

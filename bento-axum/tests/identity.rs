@@ -22,7 +22,7 @@ use bento_tests::{Upgraded, client_for};
 use tokio::net::TcpListener;
 
 fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    bento_tests::install_tls();
     reqwest::Client::new()
 }
 

@@ -50,7 +50,7 @@ async fn views(rule: Option<PageViews>) -> Vec<String> {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, routes().layer(layer)).await.unwrap() });
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    bento_tests::install_tls();
     let http = reqwest::Client::new();
     for path in ["/api/account", "/api/missing", "/health", "/page", "/logo"] {
         http.get(format!("{url}{path}")).send().await.unwrap();

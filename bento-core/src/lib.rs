@@ -125,7 +125,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `derive` | yes | `#[derive(BentoEvent)]` and `#[derive(BentoSubscriber)]` |
-//! | `rustls` | yes | TLS through rustls with the `ring` provider, given to reqwest as its own configuration (the process-wide default provider is never installed) |
+//! | `rustls` | yes | TLS through rustls with the `ring` provider, given to reqwest as its own configuration (the process-wide default provider is never installed). ring builds anywhere without a C toolchain; it has no post-quantum key exchange (rustls 0.23.48 deprecates it for that), so pick `native-tls` where that matters |
 //! | `native-tls` | no | TLS through the platform's library (OpenSSL, Secure Transport, SChannel) |
 //! | `http2` | no | HTTP/2 in the underlying client |
 //! | `chrono` | no | `chrono::DateTime` as an event date |

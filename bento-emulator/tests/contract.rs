@@ -5,7 +5,7 @@ use bento_emulator::{Emulator, Fault};
 use serde_json::{Value, json};
 
 fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    bento_tests::install_tls();
     reqwest::Client::new()
 }
 

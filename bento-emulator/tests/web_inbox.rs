@@ -258,7 +258,7 @@ async fn ui_pages_stay_fast_with_a_hundred_thousand_events() {
         .map(|n| Event::new("page.view", format!("user{}@example.com", n % 1000)).detail("n", n))
         .collect();
     client.send_events(&events).await.unwrap();
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    bento_tests::install_tls();
     let http = reqwest::Client::new();
     for (page, total) in [
         ("events", Some("100000 in all")),

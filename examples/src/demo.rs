@@ -221,6 +221,9 @@ pub fn requests() -> Vec<DemoRequest> {
 /// it may install the process-wide rustls provider reqwest needs here: the
 /// workspace builds reqwest with `rustls-no-provider`).
 pub fn http() -> reqwest::Client {
+    // ring is deprecated by rustls 0.23.48 (no post-quantum key exchange);
+    // the demo talks to loopback and Bento, and builds without a C toolchain.
+    #[allow(deprecated)]
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }

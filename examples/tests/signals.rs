@@ -75,7 +75,7 @@ fn wait(mut child: Child) -> std::process::ExitStatus {
 async fn signups(url: &str) {
     // bento-core never installs a process-wide TLS provider; a plain reqwest
     // client built with `rustls-no-provider` needs one.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    bento_tests::install_tls();
     let http = reqwest::Client::new();
     for n in 0..SIGNUPS {
         let response = http

@@ -36,7 +36,7 @@ fn free_port() -> u16 {
 impl Browser {
     /// Starts chromedriver and a headless Chromium session.
     pub async fn start() -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_tls();
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))

@@ -14,6 +14,17 @@ use std::time::Duration;
 use bento_core::{BentoEvent, Client, ClientBuilder, RateLimits, RetryPolicy};
 use bento_emulator::Emulator;
 
+/// Installs `ring` as the process-wide TLS provider, for the test's own
+/// reqwest clients (the workspace builds reqwest with `rustls-no-provider`,
+/// and bento-core never installs one). A test binary may choose a
+/// process-wide provider; a library must not. ring is deprecated by rustls
+/// 0.23.48 for lacking post-quantum key exchange, which loopback tests do
+/// not need.
+#[allow(deprecated)]
+pub fn install_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// A client for `emulator`: no client-side rate limits, quick retries, and a
 /// short flush interval, so tests stay fast.
 pub fn client_for(emulator: &Emulator) -> ClientBuilder {

@@ -72,6 +72,7 @@ fn main() {
     let started = Instant::now();
     let mut samples = Vec::new();
     runtime.block_on(async {
+        #[allow(deprecated)] // ring lacks post-quantum key exchange; loopback needs none
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .user_agent("emulator-memory-bench")

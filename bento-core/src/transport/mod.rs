@@ -45,6 +45,12 @@ pub(crate) fn http_client(
 #[cfg(feature = "rustls")]
 fn tls_config() -> Result<rustls::ClientConfig, ConfigError> {
     use std::sync::Arc;
+    // rustls 0.23.48 deprecates ring's provider for lacking post-quantum key
+    // exchange (aws-lc-rs has it, but needs a C toolchain and cmake to
+    // build). ring stays the default for a build that works anywhere; an
+    // application that wants post-quantum TLS picks `native-tls` or its own
+    // stack (the crate docs' feature table says so).
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
         .map_err(|e| ConfigError::Http(format!("TLS certificate verifier: {e}")))?;
