@@ -11,7 +11,54 @@ use crate::validate;
 use crate::wire::de::{self, Data, Resource};
 
 /// The most broadcasts Bento accepts in one request.
-pub const MAX_BROADCASTS_PER_REQUEST: usize = 100;
+/// 15 in the 2026-08-22 spec (older sources said 100): the client cuts at
+/// 15, which both accept.
+pub const MAX_BROADCASTS_PER_REQUEST: usize = 15;
+
+/// Broadcasts per page of `GET /fetch/broadcasts`.
+pub const BROADCASTS_PER_PAGE: usize = 10;
+
+/// Which broadcasts `GET /fetch/broadcasts` lists: Bento answers only the
+/// `Sent` ones unless asked for another status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BroadcastStatus {
+    /// Sent (Bento's default).
+    Sent,
+    /// Drafts (where broadcasts created through the API start).
+    Draft,
+    /// Sending now.
+    Sending,
+    /// Approved and waiting for their `send_at`.
+    Scheduled,
+    /// Paused.
+    Paused,
+    /// Canceled.
+    Canceled,
+}
+
+impl BroadcastStatus {
+    /// Every status, for a list of every broadcast.
+    pub const ALL: [BroadcastStatus; 6] = [
+        Self::Sent,
+        Self::Draft,
+        Self::Sending,
+        Self::Scheduled,
+        Self::Paused,
+        Self::Canceled,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Draft => "draft",
+            Self::Sending => "sending",
+            Self::Scheduled => "scheduled",
+            Self::Paused => "paused",
+            Self::Canceled => "canceled",
+        }
+    }
+}
 
 /// A broadcast as Bento lists it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -32,8 +79,10 @@ pub struct Broadcast {
     pub sent_final_batch_at: Option<String>,
     /// When it is scheduled.
     pub send_at: Option<String>,
-    /// The open rate, once known.
+    /// The open rate, once known (older answers).
     pub open_rate: Option<f64>,
+    /// Its numbers (recipients, opens, clicks...), as Bento sends them.
+    pub stats: Option<serde_json::Value>,
 }
 
 /// The content of a [`Broadcast`].
@@ -73,6 +122,8 @@ struct BroadcastAttributes {
 struct BroadcastStats {
     #[serde(default)]
     open_rate: Option<f64>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
 }
 
 impl From<Resource<BroadcastAttributes>> for Broadcast {
@@ -86,7 +137,14 @@ impl From<Resource<BroadcastAttributes>> for Broadcast {
             created_at: a.created_at,
             sent_final_batch_at: a.sent_final_batch_at,
             send_at: a.send_at,
-            open_rate: a.stats.and_then(|s| s.open_rate),
+            open_rate: a.stats.as_ref().and_then(|s| s.open_rate),
+            stats: a.stats.map(|s| {
+                let mut all = s.rest;
+                if let Some(rate) = s.open_rate {
+                    all.insert("open_rate".into(), serde_json::Value::from(rate));
+                }
+                serde_json::Value::Object(all)
+            }),
         }
     }
 }
@@ -100,6 +158,13 @@ pub enum BroadcastStyle {
     Plain,
     /// Your HTML as is.
     Raw,
+    /// A copy of one of your layouts ([`NewBroadcast::layout`] names it).
+    Layout,
+    /// HTML (Bento's newer SDKs send it; older sources know only `plain`
+    /// and `raw`).
+    Html,
+    /// Markdown (as `Html`).
+    Markdown,
 }
 
 /// The steps of [`NewBroadcast::named`]`(..).subject(..).content(..).from(..)`,
@@ -166,6 +231,8 @@ pub mod steps {
                 exclusive_tags: Vec::new(),
                 segment_id: None,
                 batch_size_per_hour: None,
+                layout_id: None,
+                send_at: None,
             }
         }
     }
@@ -197,9 +264,31 @@ pub struct NewBroadcast {
     exclusive_tags: Vec<String>,
     segment_id: Option<String>,
     batch_size_per_hour: Option<u32>,
+    layout_id: Option<String>,
+    /// When set, the broadcast is approved to go out then.
+    send_at: Option<String>,
 }
 
+/// The bounds Bento puts on `batch_size_per_hour`.
+pub const BATCH_SIZE_PER_HOUR: std::ops::RangeInclusive<u32> = 10..=250_000;
+
 impl NewBroadcast {
+    /// Copies your layout `layout_id` around the content
+    /// ([`BroadcastStyle::Layout`]).
+    pub fn layout(mut self, layout_id: impl Into<String>) -> Self {
+        self.style = BroadcastStyle::Layout;
+        self.layout_id = Some(layout_id.into());
+        self
+    }
+
+    /// Approves the broadcast to go out at `send_at` (an RFC 3339 time,
+    /// `2026-12-24T09:00:00Z`). Without it, a broadcast created through the
+    /// API is a draft to review in Bento.
+    pub fn schedule(mut self, send_at: impl Into<String>) -> Self {
+        self.send_at = Some(send_at.into());
+        self
+    }
+
     /// Starts a broadcast named `name`; the subject, content and sender
     /// follow in that order, by name, so no two can be swapped:
     /// `NewBroadcast::named(..).subject(..).content(..).from(..)`.
@@ -259,6 +348,27 @@ impl NewBroadcast {
             &format!("broadcasts[{index}].exclusive_tags"),
             &self.exclusive_tags,
         )?;
+        if let Some(n) = self.batch_size_per_hour
+            && !BATCH_SIZE_PER_HOUR.contains(&n)
+        {
+            return Err(ValidationError::Arguments(format!(
+                "broadcasts[{index}].batch_size_per_hour must be between 10 and 250000, not {n}"
+            )));
+        }
+        if self.style == BroadcastStyle::Layout {
+            validate::non_empty(
+                || format!("broadcasts[{index}].layout_id"),
+                self.layout_id.as_deref().unwrap_or_default(),
+            )?;
+        }
+        if let Some(send_at) = &self.send_at {
+            crate::convert::Timestamp::parse(send_at).map_err(|source| {
+                ValidationError::InvalidDate {
+                    field: format!("broadcasts[{index}].send_at"),
+                    source,
+                }
+            })?;
+        }
         Ok(())
     }
 }
@@ -294,6 +404,13 @@ impl Serialize for NewBroadcast {
         }
         if let Some(n) = self.batch_size_per_hour {
             map.serialize_entry("batch_size_per_hour", &n)?;
+        }
+        if let Some(layout) = &self.layout_id {
+            map.serialize_entry("layout_id", layout)?;
+        }
+        if let Some(send_at) = &self.send_at {
+            map.serialize_entry("send_at", send_at)?;
+            map.serialize_entry("approved", &true)?;
         }
         map.end()
     }
@@ -358,15 +475,42 @@ struct BroadcastsBody<'a> {
 }
 
 impl Client {
-    /// Every broadcast of the account.
+    /// Every broadcast of the account, of every status, every page: Bento
+    /// lists one status (sent, by default) ten at a time, so this asks for
+    /// each. See [`broadcasts_with`](Self::broadcasts_with) for one status.
     pub async fn broadcasts(&self) -> Result<Vec<Broadcast>, Error> {
-        Ok(self
-            .call::<Data<Vec<Broadcast>>>(ApiRequest::get("fetch/broadcasts"))
-            .await?
-            .data)
+        let mut all = Vec::new();
+        for status in BroadcastStatus::ALL {
+            all.extend(self.broadcasts_with(status).all().await?);
+        }
+        Ok(all)
     }
 
-    /// Creates broadcasts, in requests of up to 100.
+    /// The broadcasts of one status, page by page (ten per page).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// use bento_core::broadcasts::BroadcastStatus;
+    /// let drafts = client.broadcasts_with(BroadcastStatus::Draft).all().await?;
+    /// # let _ = drafts; Ok(()) }
+    /// ```
+    pub fn broadcasts_with(&self, status: BroadcastStatus) -> crate::Pages<Broadcast> {
+        let client = self.clone();
+        crate::resources::pages::Pages::new(move |page| {
+            let client = client.clone();
+            Box::pin(async move {
+                let request = ApiRequest::get("fetch/broadcasts")
+                    .query("status", status.as_str())
+                    .query("page", page.to_string());
+                let items = client.call::<Data<Vec<Broadcast>>>(request).await?.data;
+                let more = items.len() >= BROADCASTS_PER_PAGE;
+                Ok(crate::resources::pages::Page { items, more })
+            })
+        })
+    }
+
+    /// Creates broadcasts, in requests of up to 15 (the 2026-08-22 spec's
+    /// bound). Per-item refusals come back in [`BroadcastBatchResult::failures`].
     pub async fn create_broadcasts(
         &self,
         broadcasts: &[NewBroadcast],

@@ -310,9 +310,10 @@ async fn tags_and_fields() {
 }
 
 #[tokio::test]
-async fn broadcasts_are_created_in_requests_of_100_and_listed() {
+async fn broadcasts_are_created_in_requests_of_15_and_listed_by_status_and_page() {
+    use bento_core::broadcasts::BroadcastStatus;
     let (emulator, client) = setup().await;
-    let broadcasts: Vec<_> = (0..150)
+    let mut broadcasts: Vec<_> = (0..32)
         .map(|i| {
             NewBroadcast::named(format!("B{i}"))
                 .subject("Subject")
@@ -321,17 +322,53 @@ async fn broadcasts_are_created_in_requests_of_100_and_listed() {
                 .include_tag("customer")
         })
         .collect();
+    // Approved for a time: scheduled, not a draft.
+    broadcasts[31] = broadcasts[31].clone().schedule("2030-01-01T09:00:00Z");
     let result = client.create_broadcasts(&broadcasts).await.unwrap();
-    assert_eq!(result.results, 150);
-    assert_eq!(result.broadcasts.len(), 150);
+    assert_eq!(result.results, 32);
+    assert_eq!(result.broadcasts.len(), 32);
     let sizes: Vec<_> = batch_sizes(&emulator, "batch/broadcasts");
-    assert_eq!(sizes, vec![Some(100), Some(50)]);
+    assert_eq!(sizes, vec![Some(15), Some(15), Some(2)]);
+    // Bento lists sent broadcasts unless asked: none here.
+    assert!(
+        client
+            .broadcasts_with(BroadcastStatus::Sent)
+            .all()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let drafts = client
+        .broadcasts_with(BroadcastStatus::Draft)
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(drafts.len(), 31, "four pages of ten, read to the end");
+    let scheduled = client
+        .broadcasts_with(BroadcastStatus::Scheduled)
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(scheduled.len(), 1);
     let listed = client.broadcasts().await.unwrap();
-    assert_eq!(listed.len(), 150);
+    assert_eq!(listed.len(), 32, "every status, every page");
     assert_eq!(
         listed[0].template.as_ref().unwrap().subject.as_deref(),
         Some("Subject")
     );
+    // Checked before sending: Bento's bounds and an approved time that is a time.
+    let bad = NewBroadcast::named("X")
+        .subject("S")
+        .content("c")
+        .from("news@acme.test")
+        .batch_size_per_hour(5);
+    assert!(client.create_broadcasts(&[bad]).await.is_err());
+    let bad = NewBroadcast::named("X")
+        .subject("S")
+        .content("c")
+        .from("news@acme.test")
+        .schedule("tomorrow");
+    assert!(client.create_broadcasts(&[bad]).await.is_err());
 }
 
 #[tokio::test]

@@ -279,8 +279,33 @@ pub(super) fn emails(call: &Call<'_>) -> Handled {
     Ok(Reply::ok(json!({ "results": count })).with_items(count))
 }
 
+/// Broadcasts per request: 15 in the 2026-08-22 spec (older sources said 100).
+const BROADCASTS_PER_REQUEST: usize = 15;
+
+/// Whether a broadcast's `approved` is set (`true`, or `1` as some SDKs send).
+fn approved(broadcast: &Map<String, Value>) -> bool {
+    match broadcast.get("approved") {
+        Some(Value::Bool(flag)) => *flag,
+        Some(Value::Number(n)) => n.as_u64() == Some(1),
+        _ => false,
+    }
+}
+
+/// Why Bento refuses one item of a valid request (answered inside the 200).
+fn item_failure(broadcast: &Map<String, Value>) -> Option<String> {
+    match broadcast.get("batch_size_per_hour") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|n| (10..=250_000).contains(&n)) => {}
+        Some(_) => return Some("batch_size_per_hour must be between 10 and 250000".into()),
+    }
+    if approved(broadcast) && broadcast.get("send_at").is_none_or(Value::is_null) {
+        return Some("send_at is required when approved is true".into());
+    }
+    None
+}
+
 pub(super) fn broadcasts(call: &Call<'_>) -> Handled {
-    let items = batch(call.body.as_ref(), "broadcasts", 100)?;
+    let items = batch(call.body.as_ref(), "broadcasts", BROADCASTS_PER_REQUEST)?;
     let mut parsed = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         let path = format!("broadcasts[{index}]");
@@ -290,10 +315,13 @@ pub(super) fn broadcasts(call: &Call<'_>) -> Handled {
         let sender = email(from, "email", &format!("{path}.from"))?;
         check_author(call, sender)?;
         let style = opt_string(broadcast, "type", &path)?.unwrap_or("plain");
-        if !matches!(style, "plain" | "raw") {
+        if !matches!(style, "plain" | "raw" | "layout" | "html" | "markdown") {
             return Err(bad(format!(
-                "{path}.type must be \"plain\" or \"raw\", not \"{style}\""
+                "{path}.type must be plain, raw or layout (html and markdown are accepted too), not \"{style}\""
             )));
+        }
+        if style == "layout" && opt_string(broadcast, "layout_id", &path)?.is_none() {
+            return Err(bad(format!("{path}.layout_id is required for type layout")));
         }
         parsed.push((
             string(broadcast, "name", &path)?.to_owned(),
@@ -305,16 +333,28 @@ pub(super) fn broadcasts(call: &Call<'_>) -> Handled {
     let count = parsed.len();
     let mut state = call.shared.state();
     let mut created = Vec::with_capacity(count);
-    for (name, subject, content, original) in parsed {
+    let mut failures = Vec::new();
+    for (index, (name, subject, content, original)) in parsed.into_iter().enumerate() {
+        if let Some(error) = item_failure(&original) {
+            failures.push(json!({ "index": index, "name": name, "error": error }));
+            continue;
+        }
         let template_id = state.new_template(&name, &subject, &content);
         let id = template_id + 1_000_000;
+        // Created through the API: a draft, or scheduled once approved.
+        let status = if approved(&original) {
+            "scheduled"
+        } else {
+            "draft"
+        };
         state.broadcasts.push(json!({
             "id": id.to_string(), "type": "broadcasts",
             "attributes": {
                 "name": name, "share_url": format!("https://emulator.bento/broadcasts/{id}"),
-                "template": {"subject": subject, "to": "{{ visitor.email }}", "html": content},
+                "template": {"template_id": template_id, "subject": subject, "to": "{{ visitor.email }}", "html": content},
                 "created_at": now(),
-                "stats": {"open_rate": 0.0}
+                "status": status,
+                "stats": {"recipients": 0, "total_opens": 0, "total_clicks": 0, "click_breakdown": {}, "unsubscribes": 0, "spam": 0}
             }
         }));
         // What was not given (an unsent broadcast's `send_at`) is left out, never `null`.
@@ -332,11 +372,12 @@ pub(super) fn broadcasts(call: &Call<'_>) -> Handled {
         }
         created.push(json!({ "id": id, "template_id": template_id, "name": name, "dashboard_url": format!("https://emulator.bento/broadcasts/{id}/edit") }));
     }
+    let ok = created.len();
     let body = match call.dialect() {
         Dialect::Live => {
-            json!({ "results": count, "failed": 0, "broadcasts": created, "failures": [] })
+            json!({ "results": ok, "failed": failures.len(), "broadcasts": created, "failures": failures })
         }
-        Dialect::Spec => json!({ "results": count }),
+        Dialect::Spec => json!({ "results": ok }),
     };
     Ok(Reply::ok(body).with_items(count))
 }

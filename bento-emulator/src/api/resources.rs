@@ -105,8 +105,34 @@ pub(super) fn create_field(call: &Call<'_>) -> Handled {
     Ok(created(call, field))
 }
 
+/// Broadcasts per page of the list.
+const BROADCASTS_PER_PAGE: usize = 10;
+
+/// `GET /fetch/broadcasts`: one status (`sent` unless asked; an unknown
+/// status falls back to `sent`, as Bento's does), ten per page.
 pub(super) fn broadcasts(call: &Call<'_>) -> Handled {
-    Ok(Reply::ok(json!({ "data": call.shared.state().broadcasts })))
+    let status = match call.param("status").as_deref() {
+        Some("draft" | "drafted") => "draft",
+        Some("sending") => "sending",
+        Some("scheduled") => "scheduled",
+        Some("paused") => "paused",
+        Some("canceled" | "cancelled") => "canceled",
+        _ => "sent",
+    };
+    let page: usize = call
+        .param("page")
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let state = call.shared.state();
+    let data: Vec<&Value> = state
+        .broadcasts
+        .iter()
+        .filter(|b| b["attributes"]["status"].as_str().unwrap_or("sent") == status)
+        .skip((page - 1) * BROADCASTS_PER_PAGE)
+        .take(BROADCASTS_PER_PAGE)
+        .collect();
+    Ok(Reply::ok(json!({ "data": data })))
 }
 
 pub(super) fn form_responses(call: &Call<'_>) -> Handled {
