@@ -56,11 +56,19 @@ pub(crate) async fn run(
                 json!({"id": tag.id, "name": tag.name}),
             );
         }
-        Command::Tags(TagsCommand::Delete { id }) => {
-            let message = client.delete_tag(&id).await?;
+        Command::Tags(TagsCommand::Delete { tag }) => {
+            // Bento finds the tag by name; the path takes its id.
+            let tags = client.tags().await?;
+            let found = tags
+                .iter()
+                .find(|t| t.name == tag || t.id == tag)
+                .ok_or_else(|| {
+                    Failure::Failed(format!("no tag named `{tag}` (or with that id)"))
+                })?;
+            let message = client.delete_tag(&found.id, &found.name).await?;
             out.done(
-                &format!("deleted tag {id}: {message}"),
-                json!({"deleted": id}),
+                &format!("tag {} ({}): {message}", found.name, found.id),
+                json!({"id": found.id, "name": found.name, "message": message}),
             );
         }
         Command::Fields(FieldsCommand::List) => {

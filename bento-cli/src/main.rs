@@ -214,8 +214,9 @@ enum TagsCommand {
     List,
     /// Create a tag.
     Create { name: String },
-    /// Delete a tag by id.
-    Delete { id: String },
+    /// Delete a tag, by name or id (Bento's delete toggles: a deleted tag is
+    /// restored).
+    Delete { tag: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -90,7 +90,7 @@ async fn spans_follow_http_client_conventions_without_personal_data() {
 
     // Direct calls: a read, a delete by id (a templated path), a failure.
     client.find_subscriber(email).await.unwrap();
-    let _ = client.delete_tag("12345").await;
+    let _ = client.delete_tag("12345", "old").await;
     emulator.inject(
         bento_emulator::Fault::status(503)
             .on("/fetch/tags")

@@ -442,6 +442,13 @@ impl State {
         true
     }
 
+    /// Restores a discarded tag (subscribers do not get it back).
+    pub(crate) fn restore_tag(&mut self, id: u64) {
+        if let Some(tag) = self.tags.iter_mut().find(|t| t.id == id) {
+            tag.discarded_at = None;
+        }
+    }
+
     pub(crate) fn set_subscribed(&mut self, index: usize, subscribed: bool) {
         let subscriber = &mut self.subscribers[index];
         match (subscribed, &subscriber.unsubscribed_at) {

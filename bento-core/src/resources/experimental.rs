@@ -81,9 +81,25 @@ pub struct BlacklistStatus {
     /// A summary.
     #[serde(default)]
     pub description: Option<String>,
-    /// Each list's verdict: `true` means listed.
-    #[serde(default)]
+    /// Each list's verdict: `true` means listed. Empty when every check
+    /// passed (Bento sends `null` or `false` then).
+    #[serde(default, deserialize_with = "results")]
     pub results: BTreeMap<String, bool>,
+}
+
+/// `results`: a map of verdicts, or `null`/`false` when every check passed;
+/// a verdict that is not a boolean counts as not listed.
+fn results<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeMap<String, bool>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::Object(map) => map
+            .into_iter()
+            .map(|(list, verdict)| (list, verdict.as_bool().unwrap_or(false)))
+            .collect(),
+        _ => BTreeMap::new(),
+    })
 }
 
 impl BlacklistStatus {
@@ -294,7 +310,9 @@ impl Client {
         &self,
         target: BlacklistTarget,
     ) -> Result<BlacklistStatus, Error> {
-        let request = ApiRequest::get("experimental/blacklist.json");
+        // `blacklist.json`, the older path, is what Bento's guidance now says
+        // not to use.
+        let request = ApiRequest::get("experimental/blacklist");
         let request = match target {
             BlacklistTarget::Domain(domain) => {
                 if domain.contains("://") || domain.contains('/') {
@@ -328,10 +346,23 @@ impl Client {
             .await
     }
 
-    /// Geolocates an IP address.
-    pub async fn geolocate(&self, ip: &str) -> Result<Geolocation, Error> {
+    /// Geolocates an IP address; `None` when Bento knows nothing, which
+    /// is always since Bento disabled the lookup (the 2026-08-22 spec: the
+    /// legacy endpoint answers `{}`; do not use it for location data).
+    pub async fn geolocate(&self, ip: &str) -> Result<Option<Geolocation>, Error> {
         validate::non_empty(|| "ip".to_owned(), ip)?;
-        self.call(ApiRequest::get("experimental/geolocation").query("ip", ip))
-            .await
+        let answer: serde_json::Value = self
+            .call(ApiRequest::get("experimental/geolocation").query("ip", ip))
+            .await?;
+        if answer.as_object().is_none_or(serde_json::Map::is_empty) {
+            return Ok(None);
+        }
+        serde_json::from_value(answer)
+            .map(Some)
+            .map_err(|source| Error::Decode {
+                endpoint: "experimental/geolocation".into(),
+                body: "<geolocation>".into(),
+                source,
+            })
     }
 }

@@ -87,13 +87,28 @@ impl Client {
         created("fetch/tags", self.call(request).await?)
     }
 
-    /// Deletes a tag by id; returns Bento's confirmation message.
-    pub async fn delete_tag(&self, id: &str) -> Result<String, Error> {
+    /// Deletes a tag; returns Bento's confirmation message. Bento finds the
+    /// tag by its name (the id is only the path's), and the call toggles:
+    /// deleting a deleted tag restores it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let tags = client.tags().await?;
+    /// if let Some(vip) = tags.iter().find(|t| t.name == "vip") {
+    ///     client.delete_tag(&vip.id, &vip.name).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_tag(&self, id: &str, name: &str) -> Result<String, Error> {
         validate::path_id("tag id", id)?;
+        validate::tag(|| "tag.name".to_owned(), name)?;
         let path = format!("fetch/tags/{id}");
         let request = ApiRequest::get(&path)
             .template("fetch/tags/{id}")
-            .with_method(http::Method::DELETE);
+            .with_method(http::Method::DELETE)
+            .json(&CreateBody {
+                tag: NameOnly { name },
+            })?;
         let answer = self.call_raw(request).await?;
         let message = serde_json::from_slice::<Message>(&answer)
             .ok()

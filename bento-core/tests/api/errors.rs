@@ -130,7 +130,7 @@ async fn invalid_input_fails_before_any_request() {
         Err(Error::Invalid(_))
     ));
     assert!(matches!(
-        client.delete_tag("../admin").await,
+        client.delete_tag("../admin", "admin").await,
         Err(Error::Invalid(_))
     ));
     assert!(

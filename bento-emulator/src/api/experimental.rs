@@ -1,7 +1,7 @@
 //! `/experimental/*`, with deterministic stand-ins for Bento's heuristics so
 //! tests can predict the answers: addresses at `.invalid` domains are invalid,
 //! domains or IPs containing `spam` are listed, text with links or scripts is
-//! flagged, and private addresses have no location.
+//! flagged, and geolocation answers `{}` as Bento's now does.
 
 use serde_json::json;
 
@@ -84,24 +84,10 @@ pub(super) fn gender(call: &Call<'_>) -> Handled {
     ))
 }
 
-pub(super) fn geolocation(call: &Call<'_>) -> Handled {
-    let ip = required(call, "ip")?;
-    let address: std::net::IpAddr = ip
-        .parse()
-        .map_err(|_| bad(format!("`{ip}` is not an IP address")))?;
-    let private = match address {
-        std::net::IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local(),
-        std::net::IpAddr::V6(v6) => v6.is_loopback(),
-    };
-    if private {
-        return Ok(Reply::ok(json!({ "request": ip, "ip": ip })));
-    }
-    Ok(Reply::ok(json!({
-        "request": ip, "ip": ip, "country_code2": "US", "country_code3": "USA", "country_name": "United States",
-        "continent_code": "NA", "region_name": "CA", "city_name": "Emulated City", "postal_code": "94000",
-        "latitude": 37.77, "longitude": -122.42, "dma_code": "807", "area_code": "415",
-        "timezone": "America/Los_Angeles", "real_region_name": "California"
-    })))
+/// `GET /experimental/geolocation`: Bento disabled the lookup; the legacy
+/// endpoint answers `{}` whatever the `ip` (the 2026-08-22 spec).
+pub(super) fn geolocation(_call: &Call<'_>) -> Handled {
+    Ok(Reply::ok(json!({})))
 }
 
 /// Free providers, for `block_free_providers`.

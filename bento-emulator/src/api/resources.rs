@@ -60,12 +60,41 @@ pub(super) fn create_tag(call: &Call<'_>) -> Handled {
     Ok(created(call, tag))
 }
 
+/// `DELETE /fetch/tags/{id}`: the tag is found by `tag.name` in the body
+/// (the 2026-08-22 spec; the path's id when there is no body, as older
+/// clients send), and the call toggles: a deleted tag is restored.
 pub(super) fn delete_tag(call: &Call<'_>, id: &str) -> Handled {
-    let id = numeric_id("tag", id)?;
-    if call.shared.state().delete_tag(id) {
-        Ok(Reply::ok(json!({ "message": format!("Tag {id} deleted") })))
+    let name = call
+        .body
+        .as_ref()
+        .and_then(|b| b.get("tag"))
+        .and_then(|t| t.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut state = call.shared.state();
+    let id = match &name {
+        Some(name) => state
+            .tags
+            .iter()
+            .find(|t| t.name == *name)
+            .map(|t| t.id)
+            .ok_or_else(|| not_found(format!("Tag ({name}) not found")))?,
+        None => numeric_id("tag", id)?,
+    };
+    let Some(tag) = state.tags.iter().find(|t| t.id == id) else {
+        return Err(not_found(format!("tag {id} not found")));
+    };
+    let (label, discarded) = (tag.name.clone(), tag.discarded_at.is_some());
+    if discarded {
+        state.restore_tag(id);
+        Ok(Reply::ok(
+            json!({ "message": format!("Tag ({label}) restored successfully") }),
+        ))
     } else {
-        Err(not_found(format!("tag {id} not found")))
+        state.delete_tag(id);
+        Ok(Reply::ok(
+            json!({ "message": format!("Tag ({label}) deleted successfully") }),
+        ))
     }
 }
 
