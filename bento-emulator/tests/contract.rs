@@ -653,3 +653,61 @@ async fn slowloris_and_idle_connections_are_cut_off() {
     }
     assert!(closed >= 16, "{closed} of 40 slow connections were cut off");
 }
+
+/// Four requests the spec forbids, refused as Bento does: a
+/// `batch_size_per_hour` that is not a number (a per-item failure inside
+/// the 200), `personalizations: null`, an object as a custom field value,
+/// and a search bound with neither `gt` nor `lt`.
+#[tokio::test]
+async fn what_the_spec_forbids_is_refused() {
+    let raw = Raw::new().await;
+    let broadcast = json!({"broadcasts": [{
+        "name": "B", "subject": "S", "content": "c", "type": "plain",
+        "from": {"email": "news@acme.test"}, "batch_size_per_hour": {}
+    }]});
+    let (status, body) = raw
+        .send(
+            raw.post("batch/broadcasts", true)
+                .body(broadcast.to_string()),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = body.parse().unwrap();
+    assert_eq!(answer["failed"], 1, "{body}");
+    assert!(
+        answer["failures"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("batch_size_per_hour"),
+        "{body}"
+    );
+
+    let email = json!({"emails": [{
+        "to": "ada@example.com", "from": "hello@acme.test", "subject": "S",
+        "html_body": "<p>x</p>", "transactional": true, "personalizations": null
+    }]});
+    let (status, body) = raw
+        .send(raw.post("batch/emails", true).body(email.to_string()))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("personalizations"), "{body}");
+
+    let import =
+        json!({"subscribers": [{"email": "ada@example.com", "address": {"city": "Paris"}}]});
+    let (status, body) = raw
+        .send(raw.post("batch/subscribers", true).body(import.to_string()))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("address"), "{body}");
+
+    let search = json!({"created_at": {}});
+    let (status, body) = raw
+        .send(raw.post("fetch/search", true).body(search.to_string()))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("created_at"), "{body}");
+    assert!(
+        raw.emulator.subscriber("ada@example.com").is_none(),
+        "nothing stored"
+    );
+}

@@ -205,6 +205,12 @@ pub(super) fn subscribers(call: &Call<'_>) -> Handled {
                 }
             }
         }
+        // The spec's custom field values are scalars (or lists of them).
+        if let Some((key, _)) = fields.iter().find(|(_, v)| v.is_object()) {
+            return Err(bad(format!(
+                "{path}.{key} is an object; a custom field holds a string, number, boolean or list"
+            )));
+        }
         off_plan(call.shared, &path, |plan| {
             plan.check_record(&Value::Object(fields.clone()))
         })?;
@@ -266,9 +272,17 @@ pub(super) fn emails(call: &Call<'_>) -> Handled {
             subject: string(mail, "subject", &path)?.to_owned(),
             html_body: string(mail, "html_body", &path)?.to_owned(),
             transactional,
-            personalizations: opt_object(mail, "personalizations", &path)?
-                .cloned()
-                .unwrap_or_default(),
+            personalizations: match mail.get("personalizations") {
+                // The spec's `personalizations` is an object, never null.
+                Some(Value::Null) => {
+                    return Err(bad(format!(
+                        "{path}.personalizations is null; leave it out or send an object"
+                    )));
+                }
+                _ => opt_object(mail, "personalizations", &path)?
+                    .cloned()
+                    .unwrap_or_default(),
+            },
             cc: opt_string(mail, "cc", &path)?.map(str::to_owned),
             bcc: opt_string(mail, "bcc", &path)?.map(str::to_owned),
             sent_at: now(),

@@ -107,10 +107,18 @@ fn range<'a>(
         return Ok((None, None));
     };
     let path = format!("body.{key}");
-    Ok((
+    let bounds = (
         opt_string(range, "gt", &path)?,
         opt_string(range, "lt", &path)?,
-    ))
+    );
+    // The spec's bound has `gt`, `lt` or both: an empty one selects nothing
+    // meaningful, and Bento refuses it.
+    if bounds == (None, None) {
+        return Err(crate::reply::bad(format!(
+            "{path} needs `gt`, `lt` or both"
+        )));
+    }
+    Ok(bounds)
 }
 
 fn within(value: Option<&str>, (gt, lt): (Option<&str>, Option<&str>)) -> bool {
