@@ -22,6 +22,14 @@ OPTIONS:
     --keep-requests <N>         requests kept in the request log (default 10000)
     --max-connections <N>       connections served at once (default 512)
     --header-timeout-ms <MS>    time allowed to send request headers (default 10000)
+    --authorized-sender <ADDR>  allow ADDR as the `from` of emails and
+                                broadcasts (repeatable; until one is given,
+                                any sender is allowed)
+    --deletion-delay-ms <MS>    anonymize a deleted subscriber MS after the
+                                request (default at once)
+    --deletion-quota <N>        data deletion requests per UTC day (default 1000)
+    --no-transactional          the site has no Transactional Platform:
+                                /delivery/* answers 403
     --plan <FILE>               answer 400 to events, imports, commands and
                                 subscriber or field creation off this
                                 tracking plan (bento-plan.toml)
@@ -101,6 +109,12 @@ fn run() -> Result<(), Failure> {
             "--header-timeout-ms" => builder.header_timeout(std::time::Duration::from_millis(
                 number::<u64>(value("--header-timeout-ms")?)?,
             )),
+            "--authorized-sender" => builder.authorized_sender(value("--authorized-sender")?),
+            "--deletion-delay-ms" => builder.deletion_delay(std::time::Duration::from_millis(
+                number::<u64>(value("--deletion-delay-ms")?)?,
+            )),
+            "--deletion-quota" => builder.deletion_quota(number(value("--deletion-quota")?)?),
+            "--no-transactional" => builder.transactional_platform(false),
             "--plan" => {
                 let file = value("--plan")?;
                 let plan = bento_plan::Plan::load(std::path::Path::new(&file)).map_err(|e| {

@@ -28,6 +28,10 @@ fn help_lists_every_flag() {
         "--json",
         "--ready-file",
         "--plan",
+        "--authorized-sender",
+        "--deletion-delay-ms",
+        "--deletion-quota",
+        "--no-transactional",
     ] {
         assert!(help.contains(flag), "{flag} missing from --help");
     }
@@ -44,6 +48,7 @@ fn a_subprocess_announces_itself_in_one_json_line() {
         .arg(&ready_file);
     let (mut child, ready) = announced(command);
     assert_eq!(ready["site_uuid"], "my-site");
+    assert!(ready["plan"].is_null(), "no plan given: {ready}");
     let from_file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&ready_file).unwrap()).unwrap();
     assert_eq!(from_file, ready);
@@ -89,6 +94,10 @@ fn a_malformed_plan_is_refused_with_its_line() {
         stderr.contains(":2: unknown kind `numbr` for `seats` (did you mean `number`?)"),
         "{stderr}"
     );
+    assert!(
+        !stderr.contains("OPTIONS:"),
+        "a bad plan is named, not answered with the usage text: {stderr}"
+    );
     let _ = std::fs::remove_file(plan);
 }
 
@@ -105,6 +114,11 @@ fn with_a_plan_it_answers_400_off_the_plan_over_http() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bento-emulator"));
     command.arg("--plan").arg(&plan);
     let (mut child, ready) = announced(command);
+    assert_eq!(
+        ready["plan"].as_str(),
+        plan.to_str(),
+        "the plan it holds requests to is announced"
+    );
     let post = |body: &str| {
         let auth = base64_basic(
             ready["publishable_key"].as_str().unwrap(),
