@@ -235,9 +235,11 @@ pub(crate) async fn emulator(
         .start()
         .await
         .map_err(|e| Failure::Failed(format!("the emulator could not start: {e}")))?;
+    // Listening before the announcement: a SIGTERM right after it stops cleanly.
+    let stop = bento_core::integration::shutdown::signal();
     println!("Bento emulator listening; point a client at it with:");
     print!("{}", emulator.shell_exports());
     println!("Ctrl-C or SIGTERM stops it.");
-    bento_core::integration::shutdown::signal().await;
+    stop.await;
     Ok(ExitCode::SUCCESS)
 }

@@ -157,49 +157,60 @@ fn run() -> Result<(), Failure> {
         "plan": plan_file.as_ref().map(|(file, _, _)| file),
     })
     .to_string();
-    if let Some(path) = &ready_file {
-        std::fs::write(path, format!("{ready}\n"))
-            .map_err(|e| Failure::Other(format!("cannot write {}: {e}", path.display())))?;
-    }
-    if json {
-        println!("{ready}");
-    } else {
-        println!("Bento emulator listening on {}", emulator.base_url());
-        if let Some((file, fields, events)) = &plan_file {
-            println!(
-                "Holding every write to the tracking plan {file} ({fields} fields, {events} events)"
-            );
+    let announce = || -> Result<(), Failure> {
+        if let Some(path) = &ready_file {
+            std::fs::write(path, format!("{ready}\n"))
+                .map_err(|e| Failure::Other(format!("cannot write {}: {e}", path.display())))?;
         }
-        println!();
-        print!("{}", emulator.shell_exports());
-        println!();
-        println!(
-            "Inspect with: curl http://{}/__emulator/events",
-            emulator.addr()
-        );
-        println!("Ctrl-C or SIGTERM stops it.");
-    }
-    use std::io::Write as _;
-    let _ = std::io::stdout().flush();
+        if json {
+            println!("{ready}");
+        } else {
+            println!("Bento emulator listening on {}", emulator.base_url());
+            if let Some((file, fields, events)) = &plan_file {
+                println!(
+                    "Holding every write to the tracking plan {file} ({fields} fields, {events} events)"
+                );
+            }
+            println!();
+            print!("{}", emulator.shell_exports());
+            println!();
+            println!(
+                "Inspect with: curl http://{}/__emulator/events",
+                emulator.addr()
+            );
+            println!("Ctrl-C or SIGTERM stops it.");
+        }
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        Ok(())
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::Other(e.to_string()))?;
-    runtime
-        .block_on(async {
-            #[cfg(unix)]
-            {
-                use tokio::signal::unix::{SignalKind, signal};
-                let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-                tokio::select! {
-                    result = tokio::signal::ctrl_c() => result.map_err(|e| e.to_string()),
-                    _ = term.recv() => Ok(()),
-                }
+    runtime.block_on(async {
+        // The handlers exist before the ready line: a supervisor that
+        // stops the emulator as soon as it is announced stops it cleanly.
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind| signal(kind).map_err(|e| Failure::Other(e.to_string()));
+            let mut term = listen(SignalKind::terminate())?;
+            let mut interrupt = listen(SignalKind::interrupt())?;
+            announce()?;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = term.recv() => {}
             }
-            #[cfg(not(unix))]
-            tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
-        })
-        .map_err(Failure::Other)?;
+            Ok::<(), Failure>(())
+        }
+        #[cfg(not(unix))]
+        {
+            let interrupt = tokio::signal::ctrl_c();
+            announce()?;
+            interrupt.await.map_err(|e| Failure::Other(e.to_string()))
+        }
+    })?;
     emulator.shutdown();
     Ok(())
 }

@@ -17,8 +17,12 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// which is how systemd, Docker and Kubernetes stop a service. Listening for
 /// Ctrl-C alone would lose every queued event on a `docker stop`.
 ///
-/// A signal that cannot be listened for (no signal support on the platform)
-/// never resolves, rather than stopping the service at once.
+/// Called inside a tokio runtime (as `serve` and `main` are), it listens
+/// from the call on, before the future is first polled: a SIGTERM that
+/// comes right after a server announced itself is not the default
+/// "terminate at once". A signal that cannot be listened for (no signal
+/// support on the platform) never resolves, rather than stopping the
+/// service at once.
 ///
 /// ```no_run
 /// # async fn run() {
@@ -26,26 +30,46 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// println!("stopping");
 /// # }
 /// ```
-pub async fn signal() {
-    let interrupt = async {
+pub fn signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let in_runtime = tokio::runtime::Handle::try_current().is_ok();
+        let listen = |kind| in_runtime.then(|| signal(kind).ok()).flatten();
+        let (early_term, early_interrupt) = (
+            listen(SignalKind::terminate()),
+            listen(SignalKind::interrupt()),
+        );
+        async move {
+            let mut term = early_term.or_else(|| signal(SignalKind::terminate()).ok());
+            let mut interrupt = early_interrupt.or_else(|| signal(SignalKind::interrupt()).ok());
+            let term = async {
+                match &mut term {
+                    Some(term) => {
+                        term.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let interrupt = async {
+                match &mut interrupt {
+                    Some(interrupt) => {
+                        interrupt.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = interrupt => {}
+                () = term => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
 }
 
