@@ -7,6 +7,7 @@ use bento_core::{Encoded, Event, SubscriberImport, ValidationError};
 use bento_outbox::OutboxError;
 use bento_outbox::postgres::Outbox;
 use bento_tests::postgres::Postgres;
+use sqlx::Connection;
 use sqlx::postgres::PgPoolOptions;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,4 +144,68 @@ async fn debug_output_never_shows_the_database_password() {
         .shutdown(std::time::Duration::from_secs(1))
         .await
         .unwrap();
+}
+
+/// The relay takes its connections from the application's pool, inside its
+/// `max_connections`: while it leads, listens and paces a fleet, the
+/// database sees no more backends than the pool allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_stays_inside_the_applications_pool() {
+    use std::time::Duration;
+
+    use bento_emulator::Emulator;
+
+    // The leader holds two (its lock, LISTEN); the app and fleet pacing share the third.
+    const POOL: u32 = 3;
+    let server = Postgres::start();
+    let pool = PgPoolOptions::new()
+        .max_connections(POOL)
+        .connect(&server.url())
+        .await
+        .unwrap();
+    let outbox = Outbox::new(pool.clone())
+        .poll_interval(Duration::from_millis(50))
+        .takeover_interval(Duration::from_millis(50))
+        .fleet_pacing(true);
+    outbox.migrate().await.unwrap();
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let client = bento_tests::client_for(&emulator)
+        .outbox(outbox.clone())
+        .build()
+        .unwrap();
+    for n in 0..50 {
+        let mut tx = pool.begin().await.unwrap();
+        outbox
+            .track(
+                &mut *tx,
+                &Event::new("account.signup", format!("u{n}@example.com")),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    outbox.wait_drained(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(emulator.events().len(), 50);
+
+    // Counted from a connection outside the pool, while the relay leads.
+    let mut probe = sqlx::PgConnection::connect(&server.url()).await.unwrap();
+    let backends: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut probe)
+    .await
+    .unwrap();
+    assert!(
+        backends <= i64::from(POOL),
+        "{backends} backends for a pool of {POOL}"
+    );
+    let relay: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bento-outbox-relay'",
+    )
+    .fetch_one(&mut probe)
+    .await
+    .unwrap();
+    assert_eq!(relay, 1, "the leader's locked connection");
+    client.shutdown(Duration::from_secs(5)).await.unwrap();
 }

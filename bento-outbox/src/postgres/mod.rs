@@ -86,8 +86,13 @@
 //! already hold); it builds on the workspace's Rust 1.89 (sqlx 0.9 needs 1.94).
 
 mod pacing;
+mod runtime;
 mod schema;
 mod session;
+
+/// What only the PostgreSQL outbox has: the runtime it was built on, where
+/// the relay opens its connections from your pool.
+pub use runtime::AppRuntime;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,9 +136,11 @@ impl crate::Outbox<Postgres> {
 }
 
 impl Ops for Postgres {
-    type Extra = ();
+    type Extra = AppRuntime;
 
-    fn extra() {}
+    fn extra() -> AppRuntime {
+        AppRuntime::current()
+    }
 
     const POLL_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -235,12 +242,16 @@ impl Ops for Postgres {
     }
 
     fn lead(outbox: &Outbox) -> BoxFuture<'_, Result<Box<dyn StoreSession>, StoreError>> {
-        Box::pin(session::elect(&outbox.pool, outbox.takeover_interval))
+        Box::pin(session::elect(
+            &outbox.pool,
+            outbox.takeover_interval,
+            outbox.extra.clone(),
+        ))
     }
 
     fn pacer(outbox: &Outbox) -> Arc<dyn RateBudget> {
         Arc::new(SharedPacer::new(
-            PgSlots::new(&outbox.pool, outbox.timeout),
+            PgSlots::new(&outbox.pool, outbox.extra.clone()),
             outbox.timeout,
         ))
     }

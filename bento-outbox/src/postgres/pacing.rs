@@ -1,51 +1,44 @@
 //! The shared budget in PostgreSQL: `bento_outbox_hold_slot` and its
-//! siblings (see `schema.rs`), on pools of the pacer's own.
+//! siblings (see `schema.rs`), on the application's pool.
 
 use std::time::Duration;
 
 use bento_core::integration::budget::BoxFuture;
 use bento_core::integration::on_delivery_thread;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 
-use crate::pacing::{Slots, call_timeout};
+use super::runtime::AppRuntime;
+use crate::pacing::Slots;
 
 pub(crate) struct PgSlots {
-    /// For direct calls, on the application's runtimes.
-    callers: PgPool,
-    /// For the delivery thread, whose runtime is its own: a connection made
-    /// there must not end up in a pool the application uses after that
-    /// runtime is gone.
-    engine: PgPool,
+    /// The application's pool: every call uses one of its connections.
+    pool: PgPool,
+    /// Where calls from the delivery thread run, so that a connection they
+    /// open belongs to the application's runtime, as the pool's others do.
+    app: AppRuntime,
 }
 
 impl PgSlots {
-    pub(crate) fn new(pool: &PgPool, timeout: Duration) -> Self {
-        // A lost budget update costs at most one slot, never an item: no
-        // need to wait for the disk at every call.
-        let options = pool
-            .connect_options()
-            .as_ref()
-            .clone()
-            .options([("synchronous_commit", "off")])
-            .application_name("bento-fleet-pacing");
-        let pool_of = |size| {
-            PgPoolOptions::new()
-                .max_connections(size)
-                .acquire_timeout(call_timeout(timeout))
-                .connect_lazy_with(options.clone())
-        };
+    pub(crate) fn new(pool: &PgPool, app: AppRuntime) -> Self {
         Self {
-            callers: pool_of(4),
-            engine: pool_of(2),
+            pool: pool.clone(),
+            app,
         }
     }
 
-    fn pool(&self) -> &PgPool {
+    /// Runs one budget call: here for the application's own callers, on the
+    /// application's runtime for the delivery thread's.
+    async fn call<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+    ) -> Result<T, sqlx::Error> {
         if on_delivery_thread() {
-            &self.engine
+            self.app
+                .run(work)
+                .await
+                .map_err(|error| sqlx::Error::Io(std::io::Error::other(error)))?
         } else {
-            &self.callers
+            work.await
         }
     }
 }
@@ -58,16 +51,21 @@ impl Slots for PgSlots {
         window: Duration,
         hold: Duration,
     ) -> BoxFuture<'_, Result<Result<i64, Duration>, sqlx::Error>> {
+        let pool = self.pool.clone();
         Box::pin(async move {
-            let (wait_ms, slot) = sqlx::query_as::<_, (f64, Option<i64>)>(
-                "SELECT wait_ms, slot FROM bento_outbox_hold_slot($1, $2, $3, $4)",
-            )
-            .bind(family)
-            .bind(i32::try_from(limit).unwrap_or(i32::MAX))
-            .bind(window.as_secs_f64() * 1000.0)
-            .bind(hold.as_secs_f64() * 1000.0)
-            .fetch_one(self.pool())
-            .await?;
+            let (wait_ms, slot) = self
+                .call(async move {
+                    sqlx::query_as::<_, (f64, Option<i64>)>(
+                        "SELECT wait_ms, slot FROM bento_outbox_hold_slot($1, $2, $3, $4)",
+                    )
+                    .bind(family)
+                    .bind(i32::try_from(limit).unwrap_or(i32::MAX))
+                    .bind(window.as_secs_f64() * 1000.0)
+                    .bind(hold.as_secs_f64() * 1000.0)
+                    .fetch_one(&pool)
+                    .await
+                })
+                .await?;
             Ok(match slot {
                 Some(slot) => Ok(slot),
                 None => Err(millis(wait_ms)),
@@ -76,14 +74,23 @@ impl Slots for PgSlots {
     }
 
     fn end(&self, slot: i64, used: bool) -> BoxFuture<'static, Result<(), sqlx::Error>> {
-        let pool = self.pool().clone();
+        let (pool, app, here) = (self.pool.clone(), self.app.clone(), on_delivery_thread());
         Box::pin(async move {
-            sqlx::query("SELECT bento_outbox_end_slot($1, $2)")
-                .bind(slot)
-                .bind(used)
-                .execute(&pool)
-                .await?;
-            Ok(())
+            let work = async move {
+                sqlx::query("SELECT bento_outbox_end_slot($1, $2)")
+                    .bind(slot)
+                    .bind(used)
+                    .execute(&pool)
+                    .await
+                    .map(drop)
+            };
+            if here {
+                app.run(work)
+                    .await
+                    .map_err(|error| sqlx::Error::Io(std::io::Error::other(error)))?
+            } else {
+                work.await
+            }
         })
     }
 
@@ -92,21 +99,31 @@ impl Slots for PgSlots {
         family: &'static str,
         delay: Duration,
     ) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+        let pool = self.pool.clone();
         Box::pin(async move {
-            sqlx::query("SELECT bento_outbox_defer($1, $2)")
-                .bind(family)
-                .bind(delay.as_secs_f64() * 1000.0)
-                .execute(self.pool())
-                .await?;
-            Ok(())
+            self.call(async move {
+                sqlx::query("SELECT bento_outbox_defer($1, $2)")
+                    .bind(family)
+                    .bind(delay.as_secs_f64() * 1000.0)
+                    .execute(&pool)
+                    .await
+                    .map(drop)
+            })
+            .await
         })
     }
 
     fn ping(&self) -> BoxFuture<'static, Result<(), sqlx::Error>> {
-        let pool = self.pool().clone();
+        let (pool, app, here) = (self.pool.clone(), self.app.clone(), on_delivery_thread());
         Box::pin(async move {
-            sqlx::query("SELECT 1").execute(&pool).await?;
-            Ok(())
+            let work = async move { sqlx::query("SELECT 1").execute(&pool).await.map(drop) };
+            if here {
+                app.run(work)
+                    .await
+                    .map_err(|error| sqlx::Error::Io(std::io::Error::other(error)))?
+            } else {
+                work.await
+            }
         })
     }
 }

@@ -13,41 +13,46 @@ use futures_util::TryStreamExt;
 use bento_core::integration::store::{
     BoxFuture, Claim, Settle, StoreError, StoreSession, StoredRow,
 };
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{ConnectOptions, PgConnection, PgPool};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool, Postgres};
 
+use super::runtime::AppRuntime;
 use super::schema::RELAY_LOCK;
 use crate::row::{kind_of, unknown_kind};
 
-/// Waits until this instance holds the relay lock, on a connection of its
-/// own that holds it as long as it lives.
+/// Waits until this instance holds the relay lock, on a connection of the
+/// application's pool that holds it as long as it lives (and is then closed,
+/// never handed back: it carries the lock and the session's settings).
+/// Between attempts it holds no connection.
 pub(crate) async fn elect(
     pool: &PgPool,
     takeover_interval: Duration,
+    app: AppRuntime,
 ) -> Result<Box<dyn StoreSession>, StoreError> {
-    let options = (*pool.connect_options())
-        .clone()
-        .application_name("bento-outbox-relay")
-        // Losing a delete in a database crash re-sends the batch, which
-        // the at-least-once contract allows: no need to wait for the disk.
-        .options([("synchronous_commit", "off")]);
-    let mut conn = options.connect().await?;
     loop {
+        let attempt = pool.clone();
+        let mut conn = app.run(async move { attempt.acquire().await }).await??;
         let leader: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(RELAY_LOCK)
-            .fetch_one(&mut conn)
+            .fetch_one(&mut *conn)
             .await?;
         if leader {
-            return Ok(Box::new(PgSession::start(conn, options).await?));
+            conn.close_on_drop();
+            return Ok(Box::new(PgSession::start(conn, pool.clone(), app).await?));
         }
+        // Back to the application's pool until the next attempt.
+        drop(conn);
         tokio::time::sleep(takeover_interval).await;
     }
 }
 
-/// The leader's session: its locked connection, and a second one for `LISTEN`.
+/// The leader's session: its locked connection, and a second one for `LISTEN`,
+/// both from the application's pool.
 struct PgSession {
-    conn: PgConnection,
-    listen_pool: PgPool,
+    conn: PoolConnection<Postgres>,
+    pool: PgPool,
+    app: AppRuntime,
     listener: Option<PgListener>,
     /// Who this session is, in `bento_outbox_relay.leader`: the fence
     /// `sending` checks.
@@ -67,23 +72,29 @@ fn holder() -> String {
 }
 
 impl PgSession {
-    async fn start(mut conn: PgConnection, options: PgConnectOptions) -> Result<Self, StoreError> {
-        // A vanished host is noticed by the server through keepalives, which
-        // ends this session and frees the lock for another instance.
+    async fn start(
+        mut conn: PoolConnection<Postgres>,
+        pool: PgPool,
+        app: AppRuntime,
+    ) -> Result<Self, StoreError> {
         for setting in [
+            "SET application_name = 'bento-outbox-relay'",
+            // Losing a delete in a database crash re-sends the batch, which
+            // the at-least-once contract allows: no need to wait for the disk.
+            "SET synchronous_commit = off",
+            // A vanished host is noticed by the server through keepalives,
+            // which ends this session and frees the lock for another instance.
             "SET tcp_keepalives_idle = 5",
             "SET tcp_keepalives_interval = 2",
             "SET tcp_keepalives_count = 3",
         ] {
-            let _ = sqlx::query(setting).execute(&mut conn).await;
+            let _ = sqlx::query(setting).execute(&mut *conn).await;
         }
-        let listen_pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect_lazy_with(options);
-        let listener = listen(&listen_pool).await;
+        let listener = listen(&pool, &app).await;
         Ok(Self {
             conn,
-            listen_pool,
+            pool,
+            app,
             listener,
             me: holder(),
         })
@@ -98,7 +109,7 @@ impl StoreSession for PgSession {
                  RETURNING sending_first, sending_last",
             )
             .bind(&self.me)
-            .fetch_one(&mut self.conn)
+            .fetch_one(&mut *self.conn)
             .await?;
             let (Some(first), Some(last)) = (first, last) else {
                 return Ok(0);
@@ -109,7 +120,7 @@ impl StoreSession for PgSession {
             )
             .bind(first)
             .bind(last)
-            .fetch_one(&mut self.conn)
+            .fetch_one(&mut *self.conn)
             .await?;
             Ok(again.max(0) as u64)
         })
@@ -136,7 +147,7 @@ impl StoreSession for PgSession {
             .bind(first)
             .bind(last)
             .bind(i64::try_from(claim.rows).unwrap_or(i64::MAX))
-            .fetch(&mut self.conn)
+            .fetch(&mut *self.conn)
             .map_ok(Claimed);
             Ok(crate::claim::within_bytes(rows, claim.bytes).await?)
         })
@@ -155,7 +166,7 @@ impl StoreSession for PgSession {
             .bind(first)
             .bind(last)
             .bind(&self.me)
-            .execute(&mut self.conn)
+            .execute(&mut *self.conn)
             .await?;
             if fenced.rows_affected() != 1 {
                 return Err(
@@ -182,14 +193,20 @@ impl StoreSession for PgSession {
             let Some(listener) = self.listener.as_mut() else {
                 tokio::time::sleep(poll).await;
                 // Try LISTEN again: the notification path is the fast one.
-                self.listener = listen(&self.listen_pool).await;
+                self.listener = listen(&self.pool, &self.app).await;
                 return Ok(());
             };
             tokio::select! {
-                got = listener.recv() => {
-                    if let Err(error) = got {
-                        tracing::debug!(%error, "the outbox relay's LISTEN connection failed; polling until it is back");
-                        self.listener = None;
+                got = listener.try_recv() => {
+                    // A lost connection (`Ok(None)`) is reopened on the
+                    // application's runtime, not here: polling until then.
+                    match got {
+                        Ok(Some(_)) => {}
+                        Ok(None) => self.listener = None,
+                        Err(error) => {
+                            tracing::debug!(%error, "the outbox relay's LISTEN connection failed; polling until it is back");
+                            self.listener = None;
+                        }
                     }
                 }
                 () = tokio::time::sleep(poll) => {}
@@ -202,14 +219,15 @@ impl StoreSession for PgSession {
         Box::pin(async move {
             let PgSession {
                 conn,
-                listen_pool,
                 listener,
+                app,
                 ..
             } = *self;
-            // Closing the session frees the lock at once.
-            drop(listener);
-            let _ = sqlx::Connection::close(conn).await;
-            listen_pool.close().await;
+            // The listener's connection goes back to the application's pool
+            // from the application's runtime (its drop spawns the return).
+            let _ = app.run(async move { drop(listener) }).await;
+            // Closing the locked connection frees the lock at once.
+            let _ = conn.close().await;
         })
     }
 }
@@ -295,7 +313,20 @@ fn runs(ids: &[i64]) -> (Vec<i64>, Vec<i64>) {
     (firsts, lasts)
 }
 
-async fn listen(pool: &PgPool) -> Option<PgListener> {
+/// A `LISTEN` on a connection of the application's pool, opened on its
+/// runtime; `None` (the relay polls) when that fails.
+async fn listen(pool: &PgPool, app: &AppRuntime) -> Option<PgListener> {
+    let pool = pool.clone();
+    match app.run(async move { listen_on(&pool).await }).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::debug!(%error, "the outbox relay cannot LISTEN; it polls instead");
+            None
+        }
+    }
+}
+
+async fn listen_on(pool: &PgPool) -> Option<PgListener> {
     let mut listener = match PgListener::connect_with(pool).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -303,6 +334,10 @@ async fn listen(pool: &PgPool) -> Option<PgListener> {
             return None;
         }
     };
+    // A lost connection is reported (`try_recv` answers `None`), not
+    // reopened on whichever runtime polls: `listen` reopens it on the
+    // application's.
+    listener.eager_reconnect(false);
     match listener.listen("bento_outbox").await {
         Ok(()) => Some(listener),
         Err(error) => {
