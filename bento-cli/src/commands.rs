@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use crate::failure::Failure;
 use crate::output::Output;
 use crate::{
-    BroadcastsCommand, Command, EmailCommand, FieldsCommand, SubscriberCommand, TagsCommand,
+    BroadcastsCommand, Command, EmailCommand, FieldsCommand, SegmentsCommand, SubscriberCommand,
+    TagsCommand,
 };
 
 pub(crate) async fn run(
@@ -89,6 +90,31 @@ pub(crate) async fn run(
                 &format!("created field {} ({})", field.key, field.id),
                 json!({"id": field.id, "key": field.key}),
             );
+        }
+        Command::Segments(SegmentsCommand::List) => {
+            let segments = client.segments().await?;
+            let json: Vec<Value> = segments
+                .iter()
+                .map(|s| json!({"id": s.id, "name": s.name, "description": s.description}))
+                .collect();
+            let rows = segments
+                .into_iter()
+                .map(|s| vec![s.id, s.name, s.description.unwrap_or_default()])
+                .collect();
+            out.table(&["id", "name", "description"], rows, Value::from(json));
+        }
+        Command::Segments(SegmentsCommand::Match { id, email }) => {
+            let matched = client.segment_matches(&id, &email).await?;
+            out.done(
+                &format!(
+                    "{email} {} segment {id}",
+                    if matched { "is in" } else { "is not in" }
+                ),
+                json!({"segment_id": id, "email": email, "match": matched}),
+            );
+            if !matched {
+                return Ok(ExitCode::from(1));
+            }
         }
         Command::Broadcasts(BroadcastsCommand::List) => {
             let broadcasts = client.broadcasts().await?;
@@ -204,6 +230,17 @@ async fn subscriber(
         SubscriberCommand::Unsubscribe { email } => BentoCommand::Unsubscribe { email },
         SubscriberCommand::ChangeEmail { email, new_email } => {
             BentoCommand::ChangeEmail { email, new_email }
+        }
+        SubscriberCommand::Delete { email } => {
+            let (said, queued) = match client.request_data_deletion(&email).await? {
+                bento_core::deletion::Deletion::Queued => ("queued for anonymization", true),
+                _ => ("no such subscriber: nothing to delete", false),
+            };
+            out.done(
+                &format!("{email}: {said}"),
+                json!({"email": email, "queued": queued}),
+            );
+            return Ok(());
         }
     };
     let name = command.name();

@@ -84,6 +84,9 @@ enum Command {
     /// List broadcasts.
     #[command(subcommand)]
     Broadcasts(BroadcastsCommand),
+    /// List segments, and check whether an email belongs to one.
+    #[command(subcommand)]
+    Segments(SegmentsCommand),
     /// The site's audience counts.
     Stats,
     /// Send transactional email.
@@ -206,6 +209,17 @@ enum SubscriberCommand {
     Unsubscribe { email: String },
     /// Change the subscriber's email address.
     ChangeEmail { email: String, new_email: String },
+    /// Ask Bento to anonymize the subscriber (a data deletion request,
+    /// asynchronous; 1,000 a day).
+    Delete { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum SegmentsCommand {
+    /// List every saved segment.
+    List,
+    /// Whether EMAIL belongs to segment ID now (exit 1 when it does not).
+    Match { id: String, email: String },
 }
 
 #[derive(Debug, Subcommand)]

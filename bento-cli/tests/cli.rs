@@ -770,3 +770,38 @@ async fn track_import_and_commands_are_held_to_the_plan() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `bento segments` and `bento subscriber delete`, on the newer operations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segments_and_deletion_from_the_shell() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let vips = emulator.add_segment("VIPs", serde_json::json!({ "tags": ["vip"] }));
+    let client = bento_tests::client_for(&emulator).build().unwrap();
+    client
+        .run_command(bento_core::Command::AddTag {
+            email: "ada@example.com".into(),
+            tag: "vip".into(),
+        })
+        .await
+        .unwrap();
+    let run = |args: &[&str]| {
+        let mut command = bento(&emulator);
+        command.args(args);
+        tokio::task::block_in_place(|| command.output().unwrap())
+    };
+    let list = run(&["--json", "segments", "list"]);
+    assert!(list.status.success(), "{}", text(&list));
+    assert!(text(&list).contains("\"VIPs\""), "{}", text(&list));
+    let yes = run(&["segments", "match", &vips, "ada@example.com"]);
+    assert!(yes.status.success(), "{}", text(&yes));
+    let no = run(&["segments", "match", &vips, "bob@example.com"]);
+    assert_eq!(no.status.code(), Some(1), "{}", text(&no));
+
+    let deleted = run(&["subscriber", "delete", "ada@example.com"]);
+    assert!(deleted.status.success(), "{}", text(&deleted));
+    assert!(text(&deleted).contains("queued"), "{}", text(&deleted));
+    assert!(emulator.subscriber("ada@example.com").is_none(), "anonymized");
+    let unknown = run(&["subscriber", "delete", "nobody@example.com"]);
+    assert!(unknown.status.success(), "{}", text(&unknown));
+    assert!(text(&unknown).contains("nothing to delete"), "{}", text(&unknown));
+}
