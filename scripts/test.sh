@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs the system packages
 # the tests drive (headless Chromium and its WebDriver for the emulator's web
-# UI tests, PostgreSQL for the outbox's) when they are missing, then runs
+# UI tests, PostgreSQL for the outbox's, Node.js and npm for the official
+# Node SDK run against the emulator) when they are missing, then runs
 # `cargo test --workspace`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]} > 0)); then
     if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
     echo "installing ${missing[*]} (Debian packages) for the browser and database tests..."

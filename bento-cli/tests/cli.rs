@@ -800,8 +800,15 @@ async fn segments_and_deletion_from_the_shell() {
     let deleted = run(&["subscriber", "delete", "ada@example.com"]);
     assert!(deleted.status.success(), "{}", text(&deleted));
     assert!(text(&deleted).contains("queued"), "{}", text(&deleted));
-    assert!(emulator.subscriber("ada@example.com").is_none(), "anonymized");
+    assert!(
+        emulator.subscriber("ada@example.com").is_none(),
+        "anonymized"
+    );
     let unknown = run(&["subscriber", "delete", "nobody@example.com"]);
     assert!(unknown.status.success(), "{}", text(&unknown));
-    assert!(text(&unknown).contains("nothing to delete"), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("nothing to delete"),
+        "{}",
+        text(&unknown)
+    );
 }
