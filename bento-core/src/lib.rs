@@ -109,10 +109,14 @@
 //! failure (a 500/502/504, a timeout, a connection dropped after sending), since Bento may already
 //! have queued them; `RetryPolicy::retry_ambiguous_email_sends(true)` opts in.
 //!
-//! Requests are paced per endpoint family below Bento's documented limits (`/fetch`, `/batch`,
-//! `/experimental`: 100 per minute; `/stats`: 30 per hour; `/data_deletion_requests`: 1,000 a day), shared by every clone of the client, so
-//! a busy app waits briefly instead of collecting 429s. A 429's `Retry-After` holds the whole family
-//! back. Configure with `RateLimits` or turn pacing off with `RateLimits::unlimited()`.
+//! Requests are paced per endpoint family below Bento's limits, starting from the strictest
+//! documented values (`/fetch`, `/batch`: 60 a minute per IP; `/experimental`: 100 a minute;
+//! `/stats`: 30 an hour; `/data_deletion_requests`: 1,000 a day), shared by every clone of the
+//! client, so a busy app waits briefly instead of collecting 429s. Bento's sources disagree and
+//! its limits vary by account, so the pacer follows what Bento answers: a 429 (with or without
+//! `Retry-After`) lowers the family's rate to what Bento had accepted in the window, and windows
+//! that wanted more probe back up; `Retry-After` holds the whole family back. Configure with
+//! [`RateLimits`] or turn pacing off with `RateLimits::unlimited()`.
 //!
 //! # Secrets
 //!
@@ -225,7 +229,7 @@ pub use emails::Email;
 pub use error::{ApiError, ConfigError, Error, TransportError, ValidationError};
 pub use events::{BentoEvent, Event, SubscriberEvent};
 pub use model::batch::BatchResult;
-pub use rate_limit::{EndpointFamily, RateLimit, RateLimits};
+pub use rate_limit::{EndpointFamily, RateLimit, RateLimits, Scope};
 pub use resources::pages::Pages;
 pub use subscribers::{BentoSubscriber, NewSubscriber, Subscriber, SubscriberImport};
 pub use transport::retry::RetryPolicy;

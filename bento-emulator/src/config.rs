@@ -91,6 +91,7 @@ pub struct EmulatorBuilder {
     pub(crate) secret_key: String,
     pub(crate) site_uuid: String,
     pub(crate) limits: [Option<Limit>; 4],
+    pub(crate) retry_after: bool,
     pub(crate) dialect: Dialect,
     pub(crate) authorized_senders: Vec<String>,
     pub(crate) max_events_per_request: usize,
@@ -120,6 +121,7 @@ impl Default for EmulatorBuilder {
                 minute,
                 Some(Limit::new(60, Duration::from_secs(3600))),
             ],
+            retry_after: true,
             dialect: Dialect::Live,
             authorized_senders: Vec::new(),
             max_events_per_request: 1000,
@@ -184,6 +186,14 @@ impl EmulatorBuilder {
     /// Defaults are Bento's: 100 per minute for fetch, batch and experimental; 60 per hour for stats.
     pub fn rate_limit(mut self, family: Family, limit: impl Into<Option<Limit>>) -> Self {
         self.limits[family.index()] = limit.into();
+        self
+    }
+
+    /// Whether a 429 of the rate limiter says when to come back
+    /// (`Retry-After`, the default). No Bento source documents the header:
+    /// `false` answers as a Bento that sends none would.
+    pub fn rate_limit_retry_after(mut self, send: bool) -> Self {
+        self.retry_after = send;
         self
     }
 

@@ -104,6 +104,7 @@ pub(crate) fn admit(shared: &crate::shared::Shared, path: &str) -> Result<(), Re
 #[derive(Debug)]
 pub(crate) struct Limiter {
     windows: [Option<(Limit, VecDeque<Instant>)>; 4],
+    retry_after: bool,
 }
 
 impl Limiter {
@@ -112,6 +113,7 @@ impl Limiter {
             windows: config
                 .limits
                 .map(|limit| limit.map(|l| (l, VecDeque::new()))),
+            retry_after: config.retry_after,
         }
     }
 
@@ -140,7 +142,9 @@ impl Limiter {
             )
             .to_lowercase(),
         );
-        reply.retry_after = Some(seconds.max(1));
+        if self.retry_after {
+            reply.retry_after = Some(seconds.max(1));
+        }
         Err(reply)
     }
 }

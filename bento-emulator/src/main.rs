@@ -18,6 +18,11 @@ OPTIONS:
     --site-uuid <UUID>          site to accept (default emulator-site-uuid)
     --dialect <live|spec>       response shapes (default live)
     --no-rate-limits            lift Bento's rate limits
+    --rate-limit <FAMILY=N/SECS>
+                                allow N requests of FAMILY (fetch, batch,
+                                experimental, stats) in any SECS seconds
+                                (repeatable; default 100/60, stats 60/3600)
+    --no-retry-after            answer rate-limit 429s without Retry-After
     --keep-events <N>           events kept (default: all)
     --keep-requests <N>         requests kept in the request log (default 10000)
     --max-connections <N>       connections served at once (default 512)
@@ -103,6 +108,11 @@ fn run() -> Result<(), Failure> {
                 other => return Err(Failure::Usage(format!("unknown dialect `{other}`"))),
             },
             "--no-rate-limits" => builder.no_rate_limits(),
+            "--rate-limit" => {
+                let (family, limit) = rate_limit(&value("--rate-limit")?)?;
+                builder.rate_limit(family, limit)
+            }
+            "--no-retry-after" => builder.rate_limit_retry_after(false),
             "--keep-events" => builder.keep_events(number(value("--keep-events")?)?),
             "--keep-requests" => builder.keep_requests(number(value("--keep-requests")?)?),
             "--max-connections" => builder.max_connections(number(value("--max-connections")?)?),
@@ -213,4 +223,36 @@ fn run() -> Result<(), Failure> {
     })?;
     emulator.shutdown();
     Ok(())
+}
+
+/// `FAMILY=N/SECS`, as `--rate-limit` takes it.
+fn rate_limit(text: &str) -> Result<(bento_emulator::Family, bento_emulator::Limit), Failure> {
+    use bento_emulator::{Family, Limit};
+    let usage = || {
+        Failure::Usage(format!(
+            "bad --rate-limit `{text}`: expected FAMILY=N/SECS, e.g. batch=60/60"
+        ))
+    };
+    let (family, limit) = text.split_once('=').ok_or_else(usage)?;
+    let family = match family.trim() {
+        "fetch" => Family::Fetch,
+        "batch" => Family::Batch,
+        "experimental" => Family::Experimental,
+        "stats" => Family::Stats,
+        other => {
+            return Err(Failure::Usage(format!(
+                "bad --rate-limit `{text}`: unknown family `{other}` (fetch, batch, experimental or stats)"
+            )));
+        }
+    };
+    let (requests, seconds) = limit.split_once('/').ok_or_else(usage)?;
+    let requests: u32 = requests.trim().parse().map_err(|_| usage())?;
+    let seconds: f64 = seconds.trim().parse().map_err(|_| usage())?;
+    if requests == 0 || !(seconds > 0.0 && seconds <= 86_400.0 * 366.0) {
+        return Err(usage());
+    }
+    Ok((
+        family,
+        Limit::new(requests, std::time::Duration::from_secs_f64(seconds)),
+    ))
 }

@@ -53,6 +53,19 @@ pub(crate) trait Slots: Send + Sync + 'static {
     /// The slot's request ended now (`used`), or never went out.
     fn end(&self, slot: i64, used: bool) -> BoxFuture<'static, Result<(), sqlx::Error>>;
 
+    /// The slot's request was answered 429: ends it, and lowers the fleet's
+    /// rate of `family` to what the fleet had sent in `window` (less the
+    /// episode's 429s and a margin), within `[before / 2, before]`, for
+    /// `settle`; returns that rate. Later `take`s pace to no more.
+    fn refused(
+        &self,
+        slot: i64,
+        family: &'static str,
+        before: u32,
+        window: Duration,
+        settle: Duration,
+    ) -> BoxFuture<'static, Result<u32, sqlx::Error>>;
+
     /// Holds `family` back for `delay` for everyone (Bento's `Retry-After`).
     fn defer(
         &self,
@@ -160,6 +173,7 @@ impl<S: Slots> SharedPacer<S> {
         match taken {
             Ok(Ok(Ok(slot))) => Budget::Slot(Box::new(HeldSlot {
                 slot,
+                family: family_name(family),
                 slots: Arc::clone(&self.slots),
                 timeout: self.timeout,
             })),
@@ -230,6 +244,7 @@ impl<S: Slots> RateBudget for SharedPacer<S> {
 /// A slot held in the database.
 struct HeldSlot<S: Slots> {
     slot: i64,
+    family: &'static str,
     slots: Arc<S>,
     timeout: Duration,
 }
@@ -247,5 +262,35 @@ impl<S: Slots> RemoteSlot for HeldSlot<S> {
         runtime.spawn(async move {
             let _ = tokio::time::timeout(timeout, end).await;
         });
+    }
+
+    fn refused(
+        self: Box<Self>,
+        before: RateLimit,
+        settle: Duration,
+    ) -> BoxFuture<'static, Option<u32>> {
+        let refused = self.slots.refused(
+            self.slot,
+            self.family,
+            before.requests(),
+            fleet_window(before),
+            settle,
+        );
+        let timeout = self.timeout;
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, refused).await {
+                Ok(Ok(rate)) => {
+                    tracing::info!(
+                        family = self.family,
+                        rate,
+                        "Bento answered 429: the fleet paces to what it had sent"
+                    );
+                    Some(rate)
+                }
+                // The slot's hold runs out by itself, and this process
+                // paces to what it alone had sent.
+                Ok(Err(_)) | Err(_) => None,
+            }
+        })
     }
 }

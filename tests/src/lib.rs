@@ -1,6 +1,7 @@
 //! Helpers shared by the workspace's end-to-end tests (`tests/tests/`, and
 //! the framework crates' and examples' tests).
 
+pub mod arrivals;
 pub mod browser;
 pub mod hostile;
 pub mod late;

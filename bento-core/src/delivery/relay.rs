@@ -30,7 +30,7 @@ use crate::rate_limit::{EndpointFamily, Slot};
 use crate::store::{
     Claim, DurableStore, RelayStatus, Settle, StoreError, StoreSession, StoreSettings, StoredRow,
 };
-use crate::transport::{Api, reached_server};
+use crate::transport::{Api, slot_ended};
 
 /// `None` while running; the deadline once a shutdown asked the relay to stop.
 pub(crate) type Stop = Deadline;
@@ -374,7 +374,7 @@ impl Relay {
                 None => send.await,
             };
             // The request ended: its slot counts for a window from now.
-            slot.end(reached_server(&result));
+            slot.end(slot_ended(&result));
             let stopped = self
                 .stopping()
                 .is_some_and(|deadline| Instant::now() >= deadline);

@@ -30,7 +30,7 @@ use super::waiters::{Engine, Waiters};
 use crate::rate_limit::Slot;
 use crate::rate_limit::ahead::Slots;
 use crate::time::after;
-use crate::transport::{Api, reached_server};
+use crate::transport::{Api, slot_ended};
 
 /// A batch request in flight: its items, its span, and when it left.
 struct Flight {
@@ -341,7 +341,7 @@ impl Worker {
             }
             let result = send.await;
             if let Some(slot) = slot {
-                slot.end(reached_server(&result));
+                slot.end(slot_ended(&result));
             }
             result
         });

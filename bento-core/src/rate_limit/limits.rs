@@ -57,10 +57,49 @@ impl EndpointFamily {
 }
 
 /// At most `requests` requests in any window of length `window`.
+///
+/// The pacer lowers a family's rate when Bento answers 429 anyway (to what
+/// Bento had accepted in the window) and probes back up, a tenth of the limit
+/// per window that wanted more, never above the limit; an
+/// [`estimate`](Self::estimate) may be probed above, up to twice its value.
+///
+/// ```
+/// use bento_core::{RateLimit, Scope};
+///
+/// // Bento's documented value for `/batch`, which the docs give as
+/// // "about 60 a minute per IP": the pacer may find more.
+/// let batch = RateLimit::per_minute(60).estimate().with_scope(Scope::Ip);
+/// assert!(batch.is_estimate());
+/// assert_eq!(batch.scope(), Scope::Ip);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     requests: u32,
     window: Duration,
+    estimate: bool,
+    scope: Scope,
+}
+
+/// Whom Bento counts a limit for. No source says for most families; the
+/// values the 2026-08-22 spec gives are per IP.
+///
+/// The pacer is the same for every scope: one window per client, shared by
+/// its clones, and with a durable store's fleet budget, one budget for every
+/// process on the database. That is exact for limits per key or per site,
+/// and for limits per IP when the fleet reaches Bento from one address (the
+/// usual NAT); a fleet behind several addresses stays under the limit and
+/// uses a share of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scope {
+    /// Per client IP address.
+    Ip,
+    /// Per API key.
+    Key,
+    /// Per Bento site.
+    Site,
+    /// No source states it.
+    Unknown,
 }
 
 impl RateLimit {
@@ -69,6 +108,8 @@ impl RateLimit {
         Self {
             requests: requests.max(1),
             window,
+            estimate: false,
+            scope: Scope::Unknown,
         }
     }
 
@@ -85,6 +126,32 @@ impl RateLimit {
     /// `requests` per day (24 hours, sliding).
     pub fn per_day(requests: u32) -> Self {
         Self::new(requests, Duration::from_secs(86_400))
+    }
+
+    /// Marks this limit as an estimate of Bento's: the pacer starts here and,
+    /// while windows want more and no 429 comes, probes above it, up to
+    /// twice. Bento's documented values conflict, so the defaults of
+    /// `/fetch`, `/batch` and `/experimental` are estimates; a limit set with
+    /// [`new`](Self::new) is never exceeded.
+    pub fn estimate(mut self) -> Self {
+        self.estimate = true;
+        self
+    }
+
+    /// Whether the pacer may probe above this limit.
+    pub fn is_estimate(&self) -> bool {
+        self.estimate
+    }
+
+    /// Says whom Bento counts this limit for.
+    pub fn with_scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Whom Bento counts this limit for.
+    pub fn scope(&self) -> Scope {
+        self.scope
     }
 
     /// The number of requests allowed per window.
@@ -108,11 +175,32 @@ impl RateLimit {
 
 /// The client-side limit of each endpoint family.
 ///
-/// The defaults are the strictest values Bento documents: 100 requests per
-/// minute for `/fetch`, `/batch` and `/experimental`; 30 per hour for
-/// `/stats` (the 2026-08-22 spec; older pages say 60); 1,000 a day for
-/// `/data_deletion_requests`. No source states a limit for `/delivery` or
-/// `/chat`: none is paced, and Bento's 429s are still honoured.
+/// The defaults are the strictest values Bento documents (its sources
+/// conflict: see `docs/DESIGN-NOTES.md`):
+///
+/// | Family | Default | Scope | |
+/// |---|---|---|---|
+/// | `/fetch` | 60 a minute | per IP | estimate |
+/// | `/batch` | 60 a minute | per IP | estimate |
+/// | `/experimental` | 100 a minute | unknown | estimate |
+/// | `/stats` | 30 an hour | per IP | |
+/// | `/data_deletion_requests` | 1,000 a day | unknown | |
+/// | `/delivery`, `/chat` | not paced | unknown | |
+///
+/// An estimate is probed above while Bento accepts more (up to twice); every
+/// family is lowered when Bento answers 429 and probed back up. No source
+/// states a limit for `/delivery` or `/chat`: they are not paced, and
+/// Bento's 429s are still honoured.
+///
+/// ```
+/// use std::time::Duration;
+/// use bento_core::{EndpointFamily, RateLimit, RateLimits, Scope};
+///
+/// let limits = RateLimits::default()
+///     .set(EndpointFamily::Batch, RateLimit::per_minute(100).with_scope(Scope::Key));
+/// assert_eq!(limits.get(EndpointFamily::Batch).unwrap().requests(), 100);
+/// assert_eq!(limits.get(EndpointFamily::Fetch).unwrap().scope(), Scope::Ip);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
     limits: [Option<RateLimit>; 7],
@@ -120,13 +208,13 @@ pub struct RateLimits {
 
 impl Default for RateLimits {
     fn default() -> Self {
-        let per_minute = Some(RateLimit::per_minute(100));
+        let per_ip = RateLimit::per_minute(60).estimate().with_scope(Scope::Ip);
         Self {
             limits: [
-                per_minute,
-                per_minute,
-                per_minute,
-                Some(RateLimit::per_hour(30)),
+                Some(per_ip),
+                Some(per_ip),
+                Some(RateLimit::per_minute(100).estimate()),
+                Some(RateLimit::per_hour(30).with_scope(Scope::Ip)),
                 Some(RateLimit::per_day(1000)),
                 None,
                 None,
@@ -195,11 +283,11 @@ mod tests {
         let limits = RateLimits::default();
         assert_eq!(
             limits.get(EndpointFamily::Batch),
-            Some(RateLimit::per_minute(100))
+            Some(RateLimit::per_minute(60).estimate().with_scope(Scope::Ip))
         );
         assert_eq!(
             limits.get(EndpointFamily::Stats),
-            Some(RateLimit::per_hour(30))
+            Some(RateLimit::per_hour(30).with_scope(Scope::Ip))
         );
         assert_eq!(
             limits.get(EndpointFamily::Deletion),

@@ -20,6 +20,6 @@ pub(crate) mod pacer;
 pub(crate) mod slot;
 mod window;
 
-pub use limits::{EndpointFamily, RateLimit, RateLimits};
+pub use limits::{EndpointFamily, RateLimit, RateLimits, Scope};
 pub(crate) use pacer::Pacer;
 pub(crate) use slot::Slot;

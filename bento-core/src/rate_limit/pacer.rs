@@ -14,8 +14,6 @@ use super::window::{SharedWindow, SlidingWindow, lock};
 #[derive(Debug)]
 pub(crate) struct Pacer {
     windows: [Option<SharedWindow>; 7],
-    /// What a shared budget is asked to pace to.
-    limits: RateLimits,
     /// How long a slot of a shared budget stays held when its end is never
     /// recorded: as long as a request can take, plus a margin.
     hold: Duration,
@@ -30,7 +28,6 @@ impl Pacer {
                     .get(family)
                     .map(|limit| Arc::new(Mutex::new(SlidingWindow::new(limit))))
             }),
-            limits: limits.clone(),
             hold: request_timeout
                 .saturating_add(Duration::from_secs(1))
                 .min(crate::time::FAR),
@@ -90,9 +87,12 @@ impl Pacer {
         budget: Option<&dyn RateBudget>,
     ) -> Result<Slot, Duration> {
         let local = self.try_acquire(family)?;
-        let (Some(budget), Some(limit)) = (budget, self.limits.get(family)) else {
+        let (Some(budget), Some(window)) = (budget, &self.windows[family.index()]) else {
             return Ok(local);
         };
+        // The fleet paces to this process's rate as it stands, lowered by
+        // the 429s it saw or raised by probing.
+        let limit = lock(window).current();
         let request = SlotRequest {
             family,
             limit,

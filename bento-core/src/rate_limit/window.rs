@@ -20,19 +20,74 @@ pub(crate) struct SlidingWindow {
     limit: RateLimit,
     /// When the answers of the last requests arrived, oldest first.
     done: VecDeque<Instant>,
+    /// When the answers Bento accepted (anything but a 429) arrived, oldest
+    /// first: what it counted, when it says "too many".
+    accepted: VecDeque<Instant>,
     /// Slots granted whose request has not ended.
     held: usize,
     blocked_until: Option<Instant>,
+    adapt: Adapt,
 }
+
+/// How a family's rate follows what Bento answers: a 429 lowers it to what
+/// Bento had accepted in the window, and windows that wanted more without a
+/// 429 raise it again, step by step.
+#[derive(Debug)]
+struct Adapt {
+    /// The requests admitted per window now.
+    current: u32,
+    /// The most it may probe up to: the limit, or twice an estimate.
+    most: u32,
+    /// How much one window without a 429 raises `current`.
+    step: u32,
+    /// A 429 showed Bento's limit: no probing above `current` before then.
+    settled_until: Option<Instant>,
+    /// When `current` last rose, or the window last said "too many".
+    since: Instant,
+    /// Whether a request had to wait for room since then.
+    wanted_more: bool,
+    /// When the last 429 arrived.
+    last_refused: Option<Instant>,
+    /// The rate before the 429s of the current episode (429s less than a
+    /// window apart) lowered it.
+    before: u32,
+}
+
+/// How long the rate found by a 429 holds before the pacer probes above it
+/// again, in windows: half an hour for Bento's per-minute limits.
+const SETTLED_WINDOWS: u32 = 30;
 
 impl SlidingWindow {
     pub(crate) fn new(limit: RateLimit) -> Self {
+        let requests = limit.requests();
+        let most = if limit.is_estimate() {
+            requests.saturating_mul(2)
+        } else {
+            requests
+        };
         Self {
             limit,
-            done: VecDeque::with_capacity(limit.requests() as usize),
+            done: VecDeque::with_capacity(requests as usize),
+            accepted: VecDeque::with_capacity(requests as usize),
             held: 0,
             blocked_until: None,
+            adapt: Adapt {
+                current: requests,
+                most,
+                step: requests.div_ceil(10),
+                settled_until: None,
+                since: Instant::now(),
+                wanted_more: false,
+                last_refused: None,
+                before: requests,
+            },
         }
+    }
+
+    /// The limit paced to now: the configured one, lowered by 429s or raised
+    /// by probing.
+    pub(crate) fn current(&self) -> RateLimit {
+        RateLimit::new(self.adapt.current, self.limit.window())
     }
 
     /// Takes a slot at `now`, held until [`release`](Self::release) or
@@ -45,32 +100,136 @@ impl SlidingWindow {
             self.blocked_until = None;
         }
         let window = self.limit.paced_window();
-        while let Some(&oldest) = self.done.front() {
-            if now.saturating_duration_since(oldest) >= window {
-                self.done.pop_front();
-            } else {
-                break;
+        for times in [&mut self.done, &mut self.accepted] {
+            while times
+                .front()
+                .is_some_and(|&oldest| now.saturating_duration_since(oldest) >= window)
+            {
+                times.pop_front();
             }
         }
-        if self.held + self.done.len() < self.limit.requests() as usize {
+        self.probe(now);
+        let current = self.adapt.current as usize;
+        if self.held + self.done.len() < current {
             self.held += 1;
             return Ok(());
         }
-        // A slot in flight frees a window after its answer at the earliest,
-        // so never sooner than a window from now.
-        Err(match self.done.front() {
-            Some(&oldest) => window.saturating_sub(now.saturating_duration_since(oldest)),
+        self.adapt.wanted_more = true;
+        // Room comes back when enough answers are a window old; a slot in
+        // flight frees a window after its answer at the earliest, so never
+        // sooner than a window from now.
+        let over = self.held + self.done.len() - current;
+        Err(match self.done.get(over) {
+            Some(&freed) => window.saturating_sub(now.saturating_duration_since(freed)),
             None => window,
         }
         .max(Duration::from_millis(1)))
+    }
+
+    /// Raises the rate by a step when the last window wanted more and no 429
+    /// came, up to the limit (or twice an estimate); not while the rate a
+    /// 429 showed holds.
+    fn probe(&mut self, now: Instant) {
+        let adapt = &mut self.adapt;
+        let window = self.limit.paced_window();
+        if adapt.current >= adapt.most
+            || !adapt.wanted_more
+            || now.saturating_duration_since(adapt.since) < window
+        {
+            return;
+        }
+        if adapt
+            .last_refused
+            .is_some_and(|at| now.saturating_duration_since(at) < window)
+        {
+            return;
+        }
+        if adapt.settled_until.is_some_and(|until| now < until) {
+            return;
+        }
+        let raised = adapt.current.saturating_add(adapt.step).min(adapt.most);
+        if raised > adapt.current {
+            tracing::debug!(
+                from = adapt.current,
+                to = raised,
+                "raising a Bento rate: a window wanted more and no 429 came"
+            );
+            adapt.current = raised;
+        }
+        adapt.since = now;
+        adapt.wanted_more = false;
     }
 
     /// The request of a held slot ended (answered or failed) at `now`: it
     /// counts for one more window from here.
     pub(crate) fn release(&mut self, now: Instant) {
         self.held = self.held.saturating_sub(1);
-        let at = self.done.partition_point(|&t| t <= now);
-        self.done.insert(at, now);
+        insert_sorted(&mut self.done, now);
+        insert_sorted(&mut self.accepted, now);
+    }
+
+    /// The request of a held slot was answered 429 at `now`: it counts like
+    /// any other, and the rate drops to what Bento accepted in the window
+    /// (less a margin for the two clocks' windows differing), counting the
+    /// requests still in flight as accepted, but never
+    /// below half of it at once: a 429 that is a quota (the daily broadcast
+    /// limit) rather than the rate must not collapse the family.
+    ///
+    /// Returns the rate before this episode of 429s and how long the rate
+    /// found holds, for a fleet's budget to lower the fleet's rate alike.
+    pub(crate) fn refused(&mut self, now: Instant) -> (RateLimit, Duration) {
+        let window = self.limit.paced_window();
+        let episode = self
+            .adapt
+            .last_refused
+            .is_some_and(|at| now.saturating_duration_since(at) < window);
+        if !episode {
+            self.adapt.before = self.adapt.current;
+        }
+        self.held = self.held.saturating_sub(1);
+        insert_sorted(&mut self.done, now);
+        let accepted = self
+            .accepted
+            .iter()
+            .filter(|&&at| now.saturating_duration_since(at) < window)
+            .count();
+        // Requests still in flight were granted before this answer came
+        // back and may well be accepted; each later 429 counts again with
+        // what was accepted since, so the last one counts them all.
+        let accepted = u32::try_from(accepted + self.held).unwrap_or(u32::MAX);
+        let adapt = &mut self.adapt;
+        let margin = (accepted / 50).max(1);
+        let learned = accepted
+            .saturating_sub(margin)
+            .clamp((adapt.current / 2).max(1), adapt.current.max(1));
+        if learned < adapt.current {
+            tracing::info!(
+                from = adapt.current,
+                to = learned,
+                window_ms = self.limit.window().as_millis() as u64,
+                "Bento answered 429: lowering the rate to what it accepted"
+            );
+            adapt.current = learned;
+        }
+        adapt.settled_until = Some(crate::time::after(
+            now,
+            self.limit.window().saturating_mul(SETTLED_WINDOWS),
+        ));
+        adapt.last_refused = Some(now);
+        adapt.since = now;
+        adapt.wanted_more = false;
+        let settle = self.limit.window().saturating_mul(SETTLED_WINDOWS);
+        (
+            RateLimit::new(adapt.before, self.limit.window()),
+            settle.min(crate::time::FAR),
+        )
+    }
+
+    /// Paces to `rate`, the fleet's rate a shared budget found after a 429:
+    /// this process's own count is only its share of what Bento saw.
+    pub(crate) fn follow_fleet(&mut self, rate: u32) {
+        let adapt = &mut self.adapt;
+        adapt.current = rate.clamp(1, adapt.before.max(1));
     }
 
     /// A held slot was not used: no request went out.
@@ -84,6 +243,11 @@ impl SlidingWindow {
             self.blocked_until = Some(until);
         }
     }
+}
+
+fn insert_sorted(times: &mut VecDeque<Instant>, at: Instant) {
+    let index = times.partition_point(|&t| t <= at);
+    times.insert(index, at);
 }
 
 pub(crate) type SharedWindow = Arc<Mutex<SlidingWindow>>;
@@ -207,6 +371,89 @@ mod tests {
                 assert!(seen <= N, "seed {seed}: {seen} arrivals in one window");
             }
             assert!(arrivals.len() > 20, "seed {seed}: it still sends");
+        }
+    }
+
+    /// A server admitting `limit` arrivals in any window of `window`; the
+    /// client offers a request every 2 ms (far more than either limit) for
+    /// `windows` windows, each answered 1 ms after it arrives. Returns the
+    /// times of the 429s and of the admitted requests.
+    fn against_server(
+        client: RateLimit,
+        server: usize,
+        windows: u64,
+    ) -> (Vec<Duration>, Vec<Duration>) {
+        let window_ms = client.window().as_millis() as u64;
+        let mut pacer = SlidingWindow::new(client);
+        let t0 = Instant::now();
+        let mut admitted_at: VecDeque<Instant> = VecDeque::new();
+        let (mut refused, mut admitted) = (Vec::new(), Vec::new());
+        for step in 0..windows * window_ms / 2 {
+            let now = t0 + ms(step * 2);
+            if pacer.try_acquire(now).is_err() {
+                continue;
+            }
+            while admitted_at
+                .front()
+                .is_some_and(|&t| now.duration_since(t) >= client.window())
+            {
+                admitted_at.pop_front();
+            }
+            if admitted_at.len() < server {
+                admitted_at.push_back(now);
+                admitted.push(now - t0);
+                pacer.release(now + ms(1));
+            } else {
+                refused.push(now - t0);
+                pacer.refused(now + ms(1));
+            }
+        }
+        (refused, admitted)
+    }
+
+    fn in_windows(times: &[Duration], window: Duration, from: u64, to: u64) -> usize {
+        times
+            .iter()
+            .filter(|&&t| t >= window * from as u32 && t < window * to as u32)
+            .count()
+    }
+
+    #[test]
+    fn a_429_lowers_the_rate_to_what_bento_accepted() {
+        let client = RateLimit::new(100, Duration::from_secs(1));
+        let (refused, admitted) = against_server(client, 60, 20);
+        assert_eq!(refused.len(), 1, "one 429, then paced below: {refused:?}");
+        assert!(refused[0] < client.window(), "{refused:?}");
+        // at least 90% of what the server allows, in every later window
+        let used = in_windows(&admitted, client.window(), 2, 20);
+        assert!(used >= 60 * 18 * 9 / 10, "{used} requests in 18 windows");
+    }
+
+    #[test]
+    fn an_estimate_probes_up_to_what_bento_allows() {
+        let client = RateLimit::new(60, Duration::from_secs(1)).estimate();
+        let (refused, admitted) = against_server(client, 100, 25);
+        assert!(
+            (1..=3).contains(&refused.len()),
+            "probing found the limit with a handful of 429s: {refused:?}"
+        );
+        let found = *refused.last().expect("a 429");
+        let settled = (found.as_secs() + 2).min(20);
+        let used = in_windows(&admitted, client.window(), settled, 25);
+        let windows = (25 - settled) as usize;
+        assert!(
+            used >= 100 * windows * 9 / 10,
+            "{used} requests in {windows} windows after the 429 at {found:?}"
+        );
+    }
+
+    #[test]
+    fn a_limit_that_is_not_an_estimate_is_never_exceeded() {
+        let client = RateLimit::new(60, Duration::from_secs(1));
+        let (refused, admitted) = against_server(client, 100, 20);
+        assert!(refused.is_empty(), "{refused:?}");
+        for window in 0..20 {
+            assert!(in_windows(&admitted, client.window(), window, window + 1) <= 60);
         }
     }
 

@@ -17,6 +17,7 @@ pub(crate) use self::api::Api;
 use self::retry::{Decision, Outcome, Replay, decide, parse_retry_after};
 use crate::error::{ApiError, ConfigError, Error, TransportError, server_message, truncate_body};
 use crate::rate_limit::EndpointFamily;
+use crate::rate_limit::slot::Ended;
 use tracing::Instrument;
 
 /// Builds an HTTP client for Bento: no redirects (Bento's API never
@@ -160,9 +161,17 @@ impl Failed {
     }
 }
 
-/// Whether a request's result may have reached the server.
-pub(crate) fn reached_server<T>(result: &Result<T, Failed>) -> bool {
-    result.as_ref().err().is_none_or(Failed::reached_server)
+/// How a request ended, for its rate-limit slot.
+pub(crate) fn slot_ended<T>(result: &Result<T, Failed>) -> Ended {
+    match result {
+        Ok(_) => Ended::Answered,
+        Err(failed) if !failed.reached_server() => Ended::NotSent,
+        Err(Failed {
+            outcome: Outcome::Status(http::StatusCode::TOO_MANY_REQUESTS),
+            ..
+        }) => Ended::RateLimited,
+        Err(_) => Ended::Answered,
+    }
 }
 
 pub(crate) enum Attempt {
@@ -249,7 +258,7 @@ impl Api {
                 .into_result();
             // The request ended: its slot counts for a window from now.
             if let Some(slot) = slot {
-                slot.end(reached_server(&result));
+                slot.end(slot_ended(&result));
             }
             let Failed {
                 outcome,

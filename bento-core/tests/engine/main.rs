@@ -8,6 +8,7 @@
 //! process-wide recorder or subscriber.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod adaptive_pacing;
 mod delivery;
 mod dry_run;
 mod hardening;

@@ -31,3 +31,11 @@ CREATE TABLE IF NOT EXISTS bento_outbox_budget (
     family TEXT PRIMARY KEY,
     blocked_until REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS bento_outbox_ceiling (
+    family TEXT PRIMARY KEY,
+    requests INTEGER NOT NULL,
+    until REAL NOT NULL,
+    before INTEGER NOT NULL,
+    refused INTEGER NOT NULL,
+    refused_at REAL NOT NULL
+);

@@ -94,6 +94,37 @@ impl Slots for PgSlots {
         })
     }
 
+    fn refused(
+        &self,
+        slot: i64,
+        family: &'static str,
+        before: u32,
+        window: Duration,
+        settle: Duration,
+    ) -> BoxFuture<'static, Result<u32, sqlx::Error>> {
+        let (pool, app, here) = (self.pool.clone(), self.app.clone(), on_delivery_thread());
+        Box::pin(async move {
+            let work = async move {
+                sqlx::query_scalar::<_, i32>("SELECT bento_outbox_refused($1, $2, $3, $4, $5)")
+                    .bind(slot)
+                    .bind(family)
+                    .bind(i32::try_from(before).unwrap_or(i32::MAX))
+                    .bind(window.as_secs_f64() * 1000.0)
+                    .bind(settle.as_secs_f64() * 1000.0)
+                    .fetch_one(&pool)
+                    .await
+            };
+            let rate = if here {
+                app.run(work)
+                    .await
+                    .map_err(|error| sqlx::Error::Io(std::io::Error::other(error)))??
+            } else {
+                work.await?
+            };
+            Ok(u32::try_from(rate).unwrap_or(1).max(1))
+        })
+    }
+
     fn defer(
         &self,
         family: &'static str,

@@ -153,6 +153,101 @@ const MIGRATIONS: &[(i32, &[&str])] = &[
             END $$",
         ],
     ),
+    (
+        4,
+        &[
+            // The fleet's rate of a family after Bento answered 429: what the
+            // fleet had sent in the window, until `until`; `before` and
+            // `refused` describe the episode (429s less than a window apart).
+            "CREATE TABLE bento_outbox_ceiling (
+                family text PRIMARY KEY,
+                requests integer NOT NULL,
+                until timestamptz NOT NULL,
+                before integer NOT NULL,
+                refused integer NOT NULL,
+                refused_at timestamptz NOT NULL
+            )",
+            // Every family's slots are taken under its budget row's lock.
+            "INSERT INTO bento_outbox_budget (family)
+                VALUES ('deletion'), ('delivery'), ('chat') ON CONFLICT DO NOTHING",
+            // As in version 3, and no more than the fleet's rate a 429 found.
+            "CREATE OR REPLACE FUNCTION bento_outbox_hold_slot(
+                p_family text, p_limit integer, p_window_ms double precision,
+                p_hold_ms double precision, OUT wait_ms double precision, OUT slot bigint
+            ) LANGUAGE plpgsql AS $$
+            DECLARE
+                t timestamptz := clock_timestamp();
+                w interval := p_window_ms * interval '1 millisecond';
+                b bento_outbox_budget%ROWTYPE;
+                cap integer;
+                counted integer;
+                freed timestamptz;
+            BEGIN
+                SELECT * INTO b FROM bento_outbox_budget WHERE family = p_family FOR UPDATE;
+                IF b.blocked_until IS NOT NULL AND b.blocked_until > t THEN
+                    wait_ms := extract(epoch FROM b.blocked_until - t) * 1000;
+                    RETURN;
+                END IF;
+                SELECT requests INTO cap FROM bento_outbox_ceiling
+                    WHERE family = p_family AND until > t;
+                IF cap IS NOT NULL AND cap < p_limit THEN
+                    p_limit := cap;
+                END IF;
+                DELETE FROM bento_outbox_slot WHERE family = p_family AND until <= t - w;
+                SELECT count(*), min(CASE WHEN done OR until <= t THEN until + w ELSE t + w END)
+                    INTO counted, freed
+                    FROM bento_outbox_slot WHERE family = p_family;
+                IF counted < p_limit THEN
+                    INSERT INTO bento_outbox_slot (family, until)
+                        VALUES (p_family, t + p_hold_ms * interval '1 millisecond')
+                        RETURNING id INTO slot;
+                    wait_ms := 0;
+                    RETURN;
+                END IF;
+                wait_ms := greatest(extract(epoch FROM freed - t) * 1000, 1);
+            END $$",
+            // The slot's request was answered 429: ends it, and lowers the
+            // fleet's rate to what it had sent in the window, less the 429s
+            // of the episode and a margin, within [p_before / 2, p_before],
+            // for `p_settle_ms`. Returns that rate.
+            "CREATE FUNCTION bento_outbox_refused(
+                p_slot bigint, p_family text, p_before integer,
+                p_window_ms double precision, p_settle_ms double precision
+            ) RETURNS integer LANGUAGE plpgsql AS $$
+            DECLARE
+                t timestamptz := clock_timestamp();
+                w interval := p_window_ms * interval '1 millisecond';
+                c bento_outbox_ceiling%ROWTYPE;
+                v_counted integer;
+                v_refused integer := 1;
+                v_before integer := p_before;
+                v_learned integer;
+            BEGIN
+                PERFORM 1 FROM bento_outbox_budget WHERE family = p_family FOR UPDATE;
+                UPDATE bento_outbox_slot SET until = t, done = true WHERE id = p_slot AND NOT done;
+                SELECT count(*) INTO v_counted FROM bento_outbox_slot
+                    WHERE family = p_family AND until > t - w;
+                SELECT * INTO c FROM bento_outbox_ceiling WHERE family = p_family;
+                IF FOUND AND c.refused_at > t - w THEN
+                    v_refused := c.refused + 1;
+                    v_before := c.before;
+                ELSIF FOUND AND c.until > t THEN
+                    v_before := least(v_before, c.requests);
+                END IF;
+                v_learned := greatest(
+                    least(v_counted - v_refused - greatest(v_counted / 50, 1), v_before),
+                    greatest(v_before / 2, 1));
+                INSERT INTO bento_outbox_ceiling
+                    VALUES (p_family, v_learned, t + p_settle_ms * interval '1 millisecond',
+                            v_before, v_refused, t)
+                    ON CONFLICT (family) DO UPDATE SET
+                        requests = excluded.requests, until = excluded.until,
+                        before = excluded.before, refused = excluded.refused,
+                        refused_at = excluded.refused_at;
+                RETURN v_learned;
+            END $$",
+        ],
+    ),
 ];
 
 /// The newest schema version.

@@ -47,6 +47,17 @@ pub(crate) const STATEMENTS: &[&str] = &[
         family TEXT PRIMARY KEY,
         blocked_until REAL NOT NULL
     )",
+    // The fleet's rate of a family after Bento answered 429: what the
+    // processes had sent in the window, until `until`; `before` and
+    // `refused` describe the episode (429s less than a window apart).
+    "CREATE TABLE IF NOT EXISTS bento_outbox_ceiling (
+        family TEXT PRIMARY KEY,
+        requests INTEGER NOT NULL,
+        until REAL NOT NULL,
+        before INTEGER NOT NULL,
+        refused INTEGER NOT NULL,
+        refused_at REAL NOT NULL
+    )",
 ];
 
 /// The whole schema as one SQL script, for an application's own migrations.
@@ -70,6 +81,7 @@ const OBJECTS: &[&str] = &[
     "bento_outbox_slot",
     "bento_outbox_slot_family",
     "bento_outbox_budget",
+    "bento_outbox_ceiling",
 ];
 
 /// Creates what is missing, taking the write lock up front (`BEGIN
