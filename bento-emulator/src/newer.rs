@@ -80,14 +80,19 @@ impl SegmentDef {
     }
 
     pub(crate) fn json(&self) -> Value {
-        json!({
+        let mut segment = json!({
             "id": self.id.to_string(), "type": "segments",
             "attributes": {
-                "name": self.name, "description": self.description,
+                "name": self.name,
                 "visitor_event_query": self.query,
                 "created_at": self.created_at, "updated_at": self.created_at,
             }
-        })
+        });
+        // The spec's `description` is a string: a segment without one has none.
+        if let Some(description) = &self.description {
+            segment["attributes"]["description"] = json!(description);
+        }
+        segment
     }
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bento_emulator::Emulator;
+use bento_tests::contract::ContractProxy;
 
 const SDK: &str = "@bentonow/bento-node-sdk@2.0.0";
 
@@ -45,13 +46,17 @@ fn every_method_of_the_official_node_sdk_works_against_the_emulator() {
         .no_rate_limits()
         .start_blocking()
         .unwrap();
+    // Every exchange goes through the contract check: the emulator's
+    // answers to the official SDK must follow Bento's published spec.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let contract = runtime.block_on(ContractProxy::observe(&emulator.base_url()));
     let output = Command::new("node")
         .arg(dir.join("every_method.mjs"))
         .current_dir(&dir)
         .env("BENTO_PUBLISHABLE_KEY", emulator.publishable_key())
         .env("BENTO_SECRET_KEY", emulator.secret_key())
         .env("BENTO_SITE_UUID", emulator.site_uuid())
-        .env("BENTO_BASE_URL", emulator.base_url())
+        .env("BENTO_BASE_URL", contract.base_url())
         .output()
         .expect("node runs (scripts/test.sh installs it)");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -76,5 +81,20 @@ fn every_method_of_the_official_node_sdk_works_against_the_emulator() {
             .events()
             .iter()
             .any(|e| e.event_type == "$purchase" && e.email == "ada@example.com")
+    );
+    let answers: Vec<String> = contract
+        .violations()
+        .into_iter()
+        .filter(|v| v.starts_with("contract: the answer"))
+        .collect();
+    assert!(answers.is_empty(), "answers off the spec: {answers:#?}");
+    for request in contract.violations() {
+        // The official SDK's requests are its own: reported, not judged.
+        eprintln!("the Node SDK sent off the spec: {request}");
+    }
+    let reached = contract.operations_seen();
+    eprintln!(
+        "{} operations of the spec reached: {reached:#?}",
+        reached.len()
     );
 }

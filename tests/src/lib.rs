@@ -3,6 +3,7 @@
 
 pub mod arrivals;
 pub mod browser;
+pub mod contract;
 pub mod hostile;
 pub mod late;
 pub mod postgres;

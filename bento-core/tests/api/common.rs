@@ -29,7 +29,24 @@ pub(crate) fn client_builder(emulator: &Emulator) -> ClientBuilder {
         )
 }
 
+/// An emulator and a client whose every request and answer goes through
+/// the contract check (`bento_tests::contract`): a request or an answer that
+/// breaks Bento's published spec fails the call with the reason.
 pub(crate) async fn setup() -> (Emulator, Client) {
+    let emulator = emulator().start().await.expect("emulator starts");
+    let proxy = bento_tests::contract::ContractProxy::start(&emulator.base_url()).await;
+    let client = client_builder(&emulator)
+        .base_url(proxy.base_url())
+        .build()
+        .expect("client builds");
+    // The proxy serves until the test's runtime ends.
+    Box::leak(Box::new(proxy));
+    (emulator, client)
+}
+
+/// An emulator and a client talking directly, for tests that inject faults
+/// (garbled bodies, undocumented statuses) on purpose.
+pub(crate) async fn setup_unchecked() -> (Emulator, Client) {
     let emulator = emulator().start().await.expect("emulator starts");
     let client = client_builder(&emulator).build().expect("client builds");
     (emulator, client)

@@ -8,7 +8,7 @@ use bento_core::{
 };
 use bento_emulator::{Family, Fault, Limit};
 
-use crate::common::{client_builder, emulator, requests_to, setup};
+use crate::common::{client_builder, emulator, requests_to, setup_unchecked};
 
 #[tokio::test]
 async fn wrong_secret_key_is_a_401_that_says_what_to_check_and_is_not_retried() {
@@ -45,7 +45,7 @@ async fn wrong_site_uuid_is_a_401() {
 
 #[tokio::test]
 async fn blocked_403_explains_the_user_agent_requirement() {
-    let (emulator, client) = setup().await;
+    let (emulator, client) = setup_unchecked().await;
     emulator.inject(Fault::status(403).body("BLOCKED"));
     let error = client.tags().await.unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::FORBIDDEN));
@@ -55,7 +55,7 @@ async fn blocked_403_explains_the_user_agent_requirement() {
 
 #[tokio::test]
 async fn not_found_is_a_404() {
-    let (_emulator, client) = setup().await;
+    let (_emulator, client) = setup_unchecked().await;
     let error = client.email_template("999999").await.unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::NOT_FOUND));
     assert!(
@@ -96,7 +96,7 @@ async fn server_side_validation_errors_name_the_field() {
 
 #[tokio::test]
 async fn invalid_input_fails_before_any_request() {
-    let (emulator, client) = setup().await;
+    let (emulator, client) = setup_unchecked().await;
     let events = vec![
         Event::new("ok", "a@example.com"),
         Event::new("ok", "not-an-email"),
@@ -142,7 +142,7 @@ async fn invalid_input_fails_before_any_request() {
 
 #[tokio::test]
 async fn rate_limited_429_is_retried_after_retry_after() {
-    let (emulator, client) = setup().await;
+    let (emulator, client) = setup_unchecked().await;
     emulator.inject(Fault::status(429).retry_after(1).times(2));
     let started = Instant::now();
     client.tags().await.unwrap();
@@ -158,7 +158,7 @@ async fn rate_limited_429_is_retried_after_retry_after() {
 
 #[tokio::test]
 async fn retry_after_beyond_the_cap_is_returned_to_the_caller() {
-    let (emulator, client) = setup().await;
+    let (emulator, client) = setup_unchecked().await;
     emulator.inject(Fault::status(429).retry_after(3600));
     let error = client.tags().await.unwrap_err();
     assert_eq!(
@@ -228,7 +228,7 @@ where
 
 #[tokio::test]
 async fn server_errors_are_retried_until_success() {
-    let (emulator, client) = setup().await;
+    let (emulator, client) = setup_unchecked().await;
     emulator.inject(Fault::status(503).times(2));
     emulator.inject(Fault::status(502));
     client
@@ -242,7 +242,7 @@ async fn server_errors_are_retried_until_success() {
 
 #[tokio::test]
 async fn dropped_connections_are_retried() {
-    let (emulator, client) = setup().await;
+    let (emulator, client) = setup_unchecked().await;
     emulator.inject(Fault::drop_connection());
     client.tags().await.unwrap();
     let statuses: Vec<u16> = emulator.requests().iter().map(|r| r.status).collect();
@@ -251,7 +251,7 @@ async fn dropped_connections_are_retried() {
 
 #[tokio::test]
 async fn retries_exhausted_returns_the_last_error() {
-    let (emulator, _) = setup().await;
+    let (emulator, _) = setup_unchecked().await;
     let client = client_builder(&emulator)
         .retry(
             RetryPolicy::default()
@@ -269,7 +269,7 @@ async fn retries_exhausted_returns_the_last_error() {
 
 #[tokio::test]
 async fn timeouts_are_typed() {
-    let (emulator, _) = setup().await;
+    let (emulator, _) = setup_unchecked().await;
     let client = client_builder(&emulator)
         .timeout(Duration::from_millis(200))
         .retry(RetryPolicy::never())
@@ -289,7 +289,7 @@ async fn timeouts_are_typed() {
 
 #[tokio::test]
 async fn emails_are_not_resent_after_an_ambiguous_failure() {
-    let (emulator, client) = setup().await;
+    let (emulator, client) = setup_unchecked().await;
     let email = Email::to("a@example.com")
         .from("hello@acme.test")
         .subject("S")
@@ -325,7 +325,7 @@ async fn emails_are_not_resent_after_an_ambiguous_failure() {
 
 #[tokio::test]
 async fn a_failure_mid_batch_reports_how_many_were_accepted() {
-    let (emulator, client) = setup().await;
+    let (emulator, client) = setup_unchecked().await;
     // the first request passes (a no-op delay fault), the second is refused
     emulator.inject(Fault::delay(Duration::ZERO));
     emulator.inject(Fault::status(400).body(r#"{"error": "bad batch"}"#));
@@ -348,7 +348,7 @@ async fn a_failure_mid_batch_reports_how_many_were_accepted() {
 
 #[tokio::test]
 async fn undecodable_success_is_a_decode_error_with_the_body() {
-    let (emulator, client) = setup().await;
+    let (emulator, client) = setup_unchecked().await;
     emulator.inject(Fault::status(200).body("<html>maintenance</html>"));
     match client.tags().await {
         Err(Error::Decode { endpoint, body, .. }) => {

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod contract;
 mod derive;
 mod endpoints;
 mod errors;
