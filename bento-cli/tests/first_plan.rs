@@ -1,5 +1,5 @@
 //! The first `bento-plan.toml` takes effect on the next build: a real `cargo
-//! check` of a scratch crate before and after `bento plan init`, and, for
+//! build` of a scratch crate before and after `bento plan init`, and, for
 //! contrast, a plan written by hand into a crate without the build script,
 //! which cargo does not notice (a proc macro cannot make cargo watch a file
 //! that did not exist at the last build) and which `bento plan lint` warns
@@ -47,11 +47,11 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn check(dir: &Path) -> Output {
+fn build(dir: &Path) -> Output {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     Command::new(cargo)
         .current_dir(dir)
-        .args(["check", "--quiet", "--message-format", "short"])
+        .args(["build", "--quiet", "--message-format", "short"])
         .env(
             "CARGO_TARGET_DIR",
             workspace().join("target/tests/trybuild"),
@@ -83,7 +83,7 @@ fn text(output: &Output) -> String {
 fn the_first_plan_takes_effect_on_the_next_build() {
     // `bento plan init`: the plan and the build script that makes cargo see it.
     let dir = scratch("first-plan");
-    let before = check(&dir);
+    let before = build(&dir);
     assert!(before.status.success(), "{}", text(&before));
     let init = bento(&dir, &["plan", "init"]);
     assert!(init.status.success(), "{}", text(&init));
@@ -93,7 +93,7 @@ fn the_first_plan_takes_effect_on_the_next_build() {
             .unwrap()
             .contains("cargo:rerun-if-changed=bento-plan.toml")
     );
-    let after = check(&dir);
+    let after = build(&dir);
     assert!(
         !after.status.success(),
         "the new plan declares no event: the next build must refuse account.signup"
@@ -111,10 +111,10 @@ fn the_first_plan_takes_effect_on_the_next_build() {
     // For contrast: a plan written by hand, with no build script, is not
     // noticed by cargo, and lint says why.
     let by_hand = scratch("first-plan-by-hand");
-    let before = check(&by_hand);
+    let before = build(&by_hand);
     assert!(before.status.success(), "{}", text(&before));
     std::fs::write(by_hand.join("bento-plan.toml"), "[fields]\n").unwrap();
-    let stale = check(&by_hand);
+    let stale = build(&by_hand);
     assert!(
         stale.status.success(),
         "without a build script, cargo does not rebuild for a new plan"
