@@ -103,6 +103,7 @@ pub struct EmulatorBuilder {
     pub(crate) header_timeout: Duration,
     pub(crate) plan: Option<std::sync::Arc<bento_plan::Plan>>,
     pub(crate) deletion_delay: Duration,
+    pub(crate) import_delay: Duration,
     pub(crate) deletion_quota: u32,
     pub(crate) transactional_platform: bool,
 }
@@ -133,6 +134,7 @@ impl Default for EmulatorBuilder {
             header_timeout: Duration::from_secs(10),
             plan: None,
             deletion_delay: Duration::ZERO,
+            import_delay: Duration::ZERO,
             deletion_quota: 1000,
             transactional_platform: true,
         }
@@ -223,6 +225,15 @@ impl EmulatorBuilder {
     /// So tests in any language catch drift from the plan.
     pub fn plan(mut self, plan: bento_plan::Plan) -> Self {
         self.plan = Some(std::sync::Arc::new(plan));
+        self
+    }
+
+    /// Makes `POST /batch/subscribers` imports visible `delay` after they
+    /// were accepted, as live Bento's are (it processes imports in the
+    /// background); default at once. Reads, searches and inspection see a
+    /// subscriber only from then.
+    pub fn import_delay(mut self, delay: Duration) -> Self {
+        self.import_delay = delay;
         self
     }
 

@@ -33,6 +33,8 @@ OPTIONS:
     --deletion-delay-ms <MS>    anonymize a deleted subscriber MS after the
                                 request (default at once)
     --deletion-quota <N>        data deletion requests per UTC day (default 1000)
+    --import-delay-ms <MS>      make imported subscribers visible MS after the
+                                request, as live Bento does (default at once)
     --no-transactional          the site has no Transactional Platform:
                                 /delivery/* answers 403
     --plan <FILE>               answer 400 to events, imports, commands and
@@ -122,6 +124,9 @@ fn run() -> Result<(), Failure> {
             "--authorized-sender" => builder.authorized_sender(value("--authorized-sender")?),
             "--deletion-delay-ms" => builder.deletion_delay(std::time::Duration::from_millis(
                 number::<u64>(value("--deletion-delay-ms")?)?,
+            )),
+            "--import-delay-ms" => builder.import_delay(std::time::Duration::from_millis(
+                number::<u64>(value("--import-delay-ms")?)?,
             )),
             "--deletion-quota" => builder.deletion_quota(number(value("--deletion-quota")?)?),
             "--no-transactional" => builder.transactional_platform(false),

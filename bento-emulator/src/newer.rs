@@ -269,6 +269,35 @@ impl Chat {
 }
 
 impl State {
+    /// Carries out what is due by now: deletions, then imports.
+    pub(crate) fn run_due(&mut self) {
+        self.run_due_deletions();
+        let now = Instant::now();
+        while self
+            .pending_imports
+            .front()
+            .is_some_and(|(at, _)| *at <= now)
+        {
+            if let Some((_, records)) = self.pending_imports.pop_front() {
+                self.apply_imports(records);
+            }
+        }
+    }
+
+    /// Applies imported records: upserts, fields, tags added and removed.
+    pub(crate) fn apply_imports(&mut self, records: Vec<crate::state::PendingImport>) {
+        for import in records {
+            let index = self.upsert(&import.email);
+            self.set_fields(index, &import.fields);
+            for tag in &import.tags {
+                self.add_tag(index, tag);
+            }
+            for tag in &import.remove_tags {
+                self.remove_tag(index, tag);
+            }
+        }
+    }
+
     /// Carries out the deletions that are due: the subscriber's email, fields
     /// and tags are cleared, and its events and emails lose the address.
     pub(crate) fn run_due_deletions(&mut self) {

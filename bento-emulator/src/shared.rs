@@ -19,10 +19,16 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The state, with what was due by now carried out first (deletions
+    /// and imports made visible after a delay), so that every route and
+    /// every inspection sees the same moment.
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state
+        let mut state = self
+            .state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.run_due();
+        state
     }
 
     pub(crate) fn faults(&self) -> MutexGuard<'_, FaultQueue> {

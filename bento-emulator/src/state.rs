@@ -228,6 +228,20 @@ pub(crate) struct State {
     pub(crate) deletions: crate::newer::Deletions,
     /// Chat.
     pub(crate) chat: crate::newer::Chat,
+    /// When each segment's last match requests arrived, for its own limit
+    /// (120 a minute per segment).
+    pub(crate) segment_matches: std::collections::HashMap<u64, VecDeque<std::time::Instant>>,
+    /// Imports accepted and not visible yet, with when they will be.
+    pub(crate) pending_imports: VecDeque<(std::time::Instant, Vec<PendingImport>)>,
+}
+
+/// One record of a `POST /batch/subscribers` accepted under an import delay.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingImport {
+    pub(crate) email: String,
+    pub(crate) tags: Vec<String>,
+    pub(crate) remove_tags: Vec<String>,
+    pub(crate) fields: serde_json::Map<String, Value>,
 }
 
 pub(crate) fn now() -> String {

@@ -194,6 +194,48 @@ async fn the_inbox_shows_what_the_app_sent_live_and_runs_nothing_it_sent() {
     browser.screenshot("subscriber").await;
     assert!(!exploited(&browser).await, "no probe ran on any page");
 
+    // Chat: a conversation the app opened, its reply and private note, the
+    // hostile message as text.
+    let inbox = client.chat_inboxes().await.unwrap().remove(0);
+    let sent = client
+        .send_chat_message(&bento_core::chat::NewChatMessage::new(
+            &inbox.id,
+            "ada@example.com",
+            format!("<img src=x onerror=\"{XSS}\">Hi Ada"),
+        ))
+        .await
+        .unwrap();
+    let conversation = sent.conversation.id;
+    client.reply(&conversation, "Anything else?").await.unwrap();
+    client
+        .add_note(&conversation, "VIP customer")
+        .await
+        .unwrap();
+    browser.open(&format!("{ui}/chat")).await;
+    let listed = browser
+        .wait_for(
+            "var t = document.body.innerText; return t.includes('ada@example.com') && t.includes('VIP customer');",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(listed, json!(true), "the conversation and its last message");
+    browser.open(&format!("{ui}/chat/{conversation}")).await;
+    let thread = browser
+        .wait_for(
+            "var notes = document.querySelectorAll('.message.note').length;\
+             var t = document.body.innerText;\
+             return notes === 1 && t.includes('Anything else?') && t.includes('onerror');",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(
+        thread,
+        json!(true),
+        "messages in order, the note marked, hostile markup shown as text"
+    );
+    assert!(!exploited(&browser).await, "the chat message ran nothing");
+    browser.screenshot("chat").await;
+
     // Requests: a request with wrong keys shows with its 401 message.
     let wrong = bento_tests::client_for(&emulator)
         .secret_key("wrong-secret")

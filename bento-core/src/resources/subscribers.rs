@@ -101,9 +101,42 @@ impl Client {
         })
     }
 
-    /// Searches subscribers (Bento Enterprise). Sent as `GET` with a JSON body, as documented.
+    /// Searches subscribers (Bento Enterprise): one page of up to 100. The
+    /// filters go both ways Bento documents them, as query parameters (the
+    /// 2026-08-22 spec) and as the `GET`'s JSON body (the older one).
     pub async fn search_subscribers(&self, search: &SubscriberSearch) -> Result<SearchPage, Error> {
-        let request = ApiRequest::get("fetch/search").json(search)?;
+        let mut request = ApiRequest::get("fetch/search").json(search)?;
+        for (key, value) in search.query() {
+            request = request.query(key, value);
+        }
         self.call(request).await
+    }
+
+    /// Every subscriber `search` selects, page after page (100 a page),
+    /// starting from page 1.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// use bento_core::subscribers::SubscriberSearch;
+    ///
+    /// let vips = client
+    ///     .search_all(SubscriberSearch::default().tag("vip"))
+    ///     .all()
+    ///     .await?;
+    /// # let _ = vips; Ok(()) }
+    /// ```
+    pub fn search_all(&self, search: SubscriberSearch) -> crate::Pages<Subscriber> {
+        let client = self.clone();
+        crate::Pages::new(move |page| {
+            let (client, search) = (client.clone(), search.clone());
+            Box::pin(async move {
+                let search = SubscriberSearch { page, ..search };
+                let found = client.search_subscribers(&search).await?;
+                Ok(crate::resources::pages::Page {
+                    more: found.data.len() >= 100,
+                    items: found.data,
+                })
+            })
+        })
     }
 }

@@ -320,3 +320,139 @@ async fn chat_conversations_persist_and_page() {
         .unwrap();
     assert_eq!(searched.len(), 1);
 }
+
+#[tokio::test]
+async fn search_filters_by_tag_and_segment_and_reads_every_page() {
+    use bento_core::SubscriberImport;
+    use bento_core::subscribers::SubscriberSearch;
+
+    let (emulator, client) = setup().await;
+    let records: Vec<_> = (0..150)
+        .map(|n| {
+            let record = SubscriberImport::new(format!("s{n}@example.com"));
+            if n % 3 == 0 {
+                record.tag("vip")
+            } else {
+                record
+            }
+        })
+        .collect();
+    client.import_subscribers(&records).await.unwrap();
+    let vips = emulator.add_segment("VIPs", json!({ "tags": ["vip"] }));
+
+    // Every page: 150 subscribers are two pages of 100 and 50.
+    let everyone = client
+        .search_all(SubscriberSearch::default())
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(everyone.len(), 150);
+    let pages: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "fetch/search")
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(pages.len(), 2, "one request a page");
+    // The newer spec's filters: by tag name, and by segment.
+    let tagged = client
+        .search_all(SubscriberSearch::default().tag("vip"))
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(tagged.len(), 50);
+    assert!(tagged.iter().all(|s| !s.tag_ids.is_empty()));
+    let vip_id = client
+        .tags()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "vip")
+        .unwrap()
+        .id;
+    let by_id = client
+        .search_subscribers(&SubscriberSearch::page(1).tag_id(&vip_id))
+        .await
+        .unwrap();
+    assert_eq!(by_id.data.len(), 50);
+    let members = client
+        .search_subscribers(&SubscriberSearch::page(1).segment(&vips))
+        .await
+        .unwrap();
+    assert_eq!(members.data.len(), 50);
+    let error = client
+        .search_subscribers(&SubscriberSearch::page(1).segment("999"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400), "{error}");
+}
+
+#[tokio::test]
+async fn a_segment_answers_120_matches_a_minute() {
+    use bento_core::RetryPolicy;
+
+    let emulator = emulator().start().await.unwrap();
+    // A 429 whose Retry-After is past a second fails at once instead of waiting.
+    let client = client_builder(&emulator)
+        .retry(RetryPolicy::default().max_retry_after(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let vips = emulator.add_segment("VIPs", json!({ "tags": ["vip"] }));
+    let others = emulator.add_segment("Others", json!({ "tags": ["other"] }));
+    for _ in 0..120 {
+        client
+            .segment_matches(&vips, "ada@example.com")
+            .await
+            .unwrap();
+    }
+    let error = client
+        .segment_matches(&vips, "ada@example.com")
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(429), "{error}");
+    assert!(error.to_string().contains("segment"), "{error}");
+    // The limit is the segment's own.
+    assert!(
+        !client
+            .segment_matches(&others, "ada@example.com")
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn imports_can_become_visible_later_as_live_bentos_do() {
+    use bento_core::SubscriberImport;
+
+    const DELAY: Duration = Duration::from_secs(3);
+    let emulator = emulator().import_delay(DELAY).start().await.unwrap();
+    let client = client_builder(&emulator).build().unwrap();
+    let accepted = std::time::Instant::now();
+    let result = client
+        .import_subscribers(&[SubscriberImport::new("ada@example.com").tag("vip")])
+        .await
+        .unwrap();
+    assert_eq!(result.results, 1, "accepted at once");
+    assert!(
+        client
+            .find_subscriber("ada@example.com")
+            .await
+            .unwrap()
+            .is_none(),
+        "not visible yet"
+    );
+    bento_tests::wait::eventually_async("the import becomes visible", DELAY * 5, || {
+        let client = client.clone();
+        async move {
+            client
+                .find_subscriber("ada@example.com")
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+        }
+    })
+    .await;
+    assert!(accepted.elapsed() >= DELAY, "not before the delay");
+    assert!(emulator.subscriber("ada@example.com").is_some());
+}

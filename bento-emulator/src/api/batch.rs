@@ -226,16 +226,25 @@ pub(super) fn subscribers(call: &Call<'_>) -> Handled {
         });
     }
     let count = parsed.len();
+    let records: Vec<crate::state::PendingImport> = parsed
+        .into_iter()
+        .map(|import| crate::state::PendingImport {
+            email: import.email.to_owned(),
+            tags: import.tags.into_iter().map(str::to_owned).collect(),
+            remove_tags: import.remove_tags.into_iter().map(str::to_owned).collect(),
+            fields: import.fields,
+        })
+        .collect();
     let mut state = call.shared.state();
-    for import in parsed {
-        let index = state.upsert(import.email);
-        state.set_fields(index, &import.fields);
-        for tag in import.tags {
-            state.add_tag(index, tag);
-        }
-        for tag in import.remove_tags {
-            state.remove_tag(index, tag);
-        }
+    let delay = call.shared.config.import_delay;
+    if delay.is_zero() {
+        state.apply_imports(records);
+    } else {
+        // Live Bento processes imports in the background: accepted now,
+        // visible later.
+        state
+            .pending_imports
+            .push_back((std::time::Instant::now() + delay, records));
     }
     let body = match call.dialect() {
         Dialect::Live => json!({ "results": count, "failed": 0 }),

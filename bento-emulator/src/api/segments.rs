@@ -46,7 +46,11 @@ pub(super) fn matches(call: &Call<'_>, id: &str) -> Handled {
             },
         ));
     }
-    let state = call.shared.state();
+    let mut state = call.shared.state();
+    if !state.segments.iter().any(|s| s.id == id) {
+        return Err(not_found("Segment not found"));
+    }
+    admit_match(&mut state, id)?;
     let segment = state
         .segments
         .iter()
@@ -58,4 +62,31 @@ pub(super) fn matches(call: &Call<'_>, id: &str) -> Handled {
     Ok(Reply::ok(json!({
         "data": { "segment_id": id.to_string(), "email": email, "match": matched }
     })))
+}
+
+/// The match endpoint's own limit: 120 requests a minute per segment
+/// (the 2026-08-22 spec), on top of the `/fetch` family's.
+pub(crate) const MATCHES_PER_MINUTE: usize = 120;
+
+fn admit_match(state: &mut crate::state::State, segment: u64) -> Result<(), Reply> {
+    let now = std::time::Instant::now();
+    let minute = std::time::Duration::from_secs(60);
+    let times = state.segment_matches.entry(segment).or_default();
+    while times
+        .front()
+        .is_some_and(|&t| now.duration_since(t) >= minute)
+    {
+        times.pop_front();
+    }
+    if times.len() >= MATCHES_PER_MINUTE {
+        let wait = minute.saturating_sub(now.duration_since(times[0]));
+        let mut reply = Reply::error(
+            http::StatusCode::TOO_MANY_REQUESTS,
+            format!("too many match requests for this segment ({MATCHES_PER_MINUTE} a minute)"),
+        );
+        reply.retry_after = Some(wait.as_secs().max(1));
+        return Err(reply);
+    }
+    times.push_back(now);
+    Ok(())
 }

@@ -129,12 +129,71 @@ fn within(value: Option<&str>, (gt, lt): (Option<&str>, Option<&str>)) -> bool {
     value.is_some_and(|v| gt.is_none_or(|g| v > g) && lt.is_none_or(|l| v < l))
 }
 
-pub(super) fn search(call: &Call<'_>) -> Handled {
-    let empty = Map::new();
-    let filters = match call.body.as_ref() {
-        Some(body) => object(body, "body")?,
-        None => &empty,
+/// The search's filters from both documented forms: the older spec's JSON
+/// body, and the newer one's query (`page`, `tags`, `tag_ids`,
+/// `segment_id`, `created_at[gt]`...), the query winning.
+fn search_filters(call: &Call<'_>) -> Result<Map<String, Value>, Reply> {
+    let mut filters = match call.body.as_ref() {
+        Some(body) => object(body, "body")?.clone(),
+        None => Map::new(),
     };
+    let query = call.query;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let (key, value) = (key.into_owned(), value.into_owned());
+        if let Some((name, bound)) = key
+            .strip_suffix(']')
+            .and_then(|k| k.split_once('['))
+            .map(|(n, b)| (n.to_owned(), b.to_owned()))
+        {
+            let range = filters
+                .entry(name)
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(range) = range {
+                range.insert(bound, Value::String(value));
+            }
+            continue;
+        }
+        match key.as_str() {
+            "page" => {
+                let page = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|p| *p >= 1)
+                    .ok_or_else(|| bad("page must be a whole number from 1"))?;
+                filters.insert(key, json!(page));
+            }
+            "tags" | "tags[]" | "tag_ids" | "tag_ids[]" => {
+                let list = filters
+                    .entry(key.trim_end_matches("[]").to_owned())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(list) = list {
+                    list.extend(value.split(',').map(|v| json!(v.trim())));
+                }
+            }
+            "segment_id" => {
+                filters.insert(key, Value::String(value));
+            }
+            _ => {}
+        }
+    }
+    Ok(filters)
+}
+
+fn strings(filters: &Map<String, Value>, key: &str) -> Vec<String> {
+    filters
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(super) fn search(call: &Call<'_>) -> Handled {
+    let filters = &search_filters(call)?;
     let page = match member(filters, "page") {
         Some(page) => page
             .as_u64()
@@ -146,10 +205,48 @@ pub(super) fn search(call: &Call<'_>) -> Handled {
     let updated = range(filters, "updated_at")?;
     let unsubscribed = range(filters, "unsubscribed_at")?;
     let last_event = range(filters, "last_event_at")?;
+    let tags = strings(filters, "tags");
+    let tag_ids = strings(filters, "tag_ids");
     let state = call.shared.state();
+    let segment = match filters.get("segment_id") {
+        Some(id) => {
+            let id = id
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| id.to_string());
+            let found = state
+                .segments
+                .iter()
+                .find(|s| s.id.to_string() == id)
+                .ok_or_else(|| bad(format!("segment_id {id} is not a segment of this site")))?;
+            Some(state.segment_members(found))
+        }
+        None => None,
+    };
+    let tag_name = |id: u64| {
+        state
+            .tags
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.name.clone())
+            .unwrap_or_default()
+    };
     let matches: Vec<Value> = state
         .subscribers
         .iter()
+        .enumerate()
+        .filter(|(index, s)| {
+            let names: Vec<String> = s.tag_ids.iter().map(|id| tag_name(*id)).collect();
+            tags.iter()
+                .all(|tag| names.iter().any(|n| n.eq_ignore_ascii_case(tag)))
+                && tag_ids
+                    .iter()
+                    .all(|id| s.tag_ids.iter().any(|t| t.to_string() == *id))
+                && segment
+                    .as_ref()
+                    .is_none_or(|members| members.contains(index))
+        })
+        .map(|(_, s)| s)
         .filter(|s| {
             let last = state
                 .events

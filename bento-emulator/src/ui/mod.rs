@@ -6,6 +6,7 @@
 //! rendered only inside an `<iframe sandbox>` (no scripts, no access to this
 //! origin), under a Content-Security-Policy that allows no inline script.
 
+mod chat;
 mod pages;
 
 use bytes::Bytes;

@@ -1,4 +1,4 @@
-//! The web UI's pages: emails, events, subscribers, requests and faults.
+//! The web UI's pages: emails, events, subscribers, chat, requests and faults.
 
 use std::fmt::Write as _;
 
@@ -15,10 +15,11 @@ use crate::shared::Shared;
 /// Rows per page: pages stay fast with 100,000 stored events.
 const PER_PAGE: usize = 50;
 
-const TABS: [(&str, &str); 5] = [
+const TABS: [(&str, &str); 6] = [
     ("emails", "Emails"),
     ("events", "Events"),
     ("subscribers", "Subscribers"),
+    ("chat", "Chat"),
     ("requests", "Requests"),
     ("faults", "Faults"),
 ];
@@ -70,8 +71,14 @@ pub(super) fn render(shared: &Shared, path: &str, query: &str) -> Option<String>
             "subscribers",
             subscriber(shared, &param("email")?)?,
         ),
+        "/chat" => ("Chat", "chat", super::chat::conversations(shared)),
         "/requests" => ("Requests", "requests", requests(shared, page)),
         "/faults" => ("Faults", "faults", faults(shared)),
+        other if other.starts_with("/chat/") => {
+            let id = other.strip_prefix("/chat/")?.parse::<u64>().ok()?;
+            let page = super::chat::conversation(shared, id)?;
+            return Some(layout("Conversation", "", version, &page));
+        }
         other => {
             let index = other.strip_prefix("/emails/")?.parse::<usize>().ok()?;
             // A detail page does not refresh itself: it would reload the frame.

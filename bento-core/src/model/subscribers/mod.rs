@@ -254,6 +254,15 @@ pub struct SubscriberSearch {
     /// Filter on unsubscribe time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unsubscribed_at: Option<DateRange>,
+    /// Only subscribers with every one of these tags (by name).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Only subscribers with every one of these tags (by id).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag_ids: Vec<String>,
+    /// Only the members of this segment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_id: Option<String>,
 }
 
 impl Default for SubscriberSearch {
@@ -264,6 +273,9 @@ impl Default for SubscriberSearch {
             updated_at: None,
             last_event_at: None,
             unsubscribed_at: None,
+            tags: Vec::new(),
+            tag_ids: Vec::new(),
+            segment_id: None,
         }
     }
 }
@@ -299,6 +311,54 @@ impl SubscriberSearch {
     pub fn unsubscribed(mut self, range: DateRange) -> Self {
         self.unsubscribed_at = Some(range);
         self
+    }
+
+    /// Only subscribers tagged `name` (repeat for several: all must match).
+    pub fn tag(mut self, name: impl Into<String>) -> Self {
+        self.tags.push(name.into());
+        self
+    }
+
+    /// Only subscribers with the tag of id `id` (repeatable).
+    pub fn tag_id(mut self, id: impl Into<String>) -> Self {
+        self.tag_ids.push(id.into());
+        self
+    }
+
+    /// Only the members of segment `id`.
+    pub fn segment(mut self, id: impl Into<String>) -> Self {
+        self.segment_id = Some(id.into());
+        self
+    }
+
+    /// The newer spec's form: every filter as a query parameter
+    /// (`created_at[gt]=..`, `tags=a&tags=b`).
+    pub(crate) fn query(&self) -> Vec<(&'static str, String)> {
+        let mut query = vec![("page", self.page.to_string())];
+        let ranges: [(&'static str, &'static str, &Option<DateRange>); 4] = [
+            ("created_at[gt]", "created_at[lt]", &self.created_at),
+            ("updated_at[gt]", "updated_at[lt]", &self.updated_at),
+            (
+                "last_event_at[gt]",
+                "last_event_at[lt]",
+                &self.last_event_at,
+            ),
+            (
+                "unsubscribed_at[gt]",
+                "unsubscribed_at[lt]",
+                &self.unsubscribed_at,
+            ),
+        ];
+        for (gt, lt, range) in ranges {
+            if let Some(range) = range {
+                query.extend(range.gt.clone().map(|v| (gt, v)));
+                query.extend(range.lt.clone().map(|v| (lt, v)));
+            }
+        }
+        query.extend(self.tags.iter().map(|t| ("tags", t.clone())));
+        query.extend(self.tag_ids.iter().map(|t| ("tag_ids", t.clone())));
+        query.extend(self.segment_id.clone().map(|s| ("segment_id", s)));
+        query
     }
 }
 
