@@ -478,6 +478,13 @@ impl Client {
     /// Every broadcast of the account, of every status, every page: Bento
     /// lists one status (sent, by default) ten at a time, so this asks for
     /// each. See [`broadcasts_with`](Self::broadcasts_with) for one status.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let all = client.broadcasts().await?;
+    /// println!("{} broadcasts", all.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn broadcasts(&self) -> Result<Vec<Broadcast>, Error> {
         let mut all = Vec::new();
         for status in BroadcastStatus::ALL {

@@ -402,6 +402,14 @@ impl Client {
 
     /// One conversation with its recent messages
     /// (`GET /chat/conversations/{id}`); `None` when there is none.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// if let Some(conversation) = client.conversation("42").await? {
+    ///     println!("{} messages", conversation.messages.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>, Error> {
         let path = conversation_path(id, "")?;
         let request = ApiRequest::get(&path).template("chat/conversations/{id}");
@@ -413,6 +421,14 @@ impl Client {
     }
 
     /// The site's chat inboxes (`GET /chat/inboxes`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// for inbox in client.chat_inboxes().await? {
+    ///     println!("{} {}", inbox.id, inbox.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn chat_inboxes(&self) -> Result<Vec<ChatInbox>, Error> {
         Ok(self
             .call::<Inboxes>(ApiRequest::get("chat/inboxes"))
@@ -449,6 +465,12 @@ impl Client {
 
     /// A public reply in a conversation (`POST /chat/conversations/{id}/messages`),
     /// sent to the contact. Sent at most once.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// client.reply("42", "Thanks, we are on it.").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn reply(&self, conversation: &str, content: &str) -> Result<ChatMessageSent, Error> {
         validate::non_empty(|| "message_content".to_owned(), content)?;
         let path = conversation_path(conversation, "/messages")?;

@@ -56,6 +56,16 @@ impl Client {
     }
 
     /// Runs one subscriber command.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// use bento_core::Command;
+    ///
+    /// client
+    ///     .run_command(Command::AddTag { email: "ada@example.com".into(), tag: "vip".into() })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn run_command(&self, command: Command) -> Result<CommandResult, Error> {
         self.run_commands(std::slice::from_ref(&command)).await
     }

@@ -186,6 +186,18 @@ impl Client {
     ///
     /// A failure after some requests succeeded is [`Error::PartialBatch`]:
     /// the emails before `accepted` were sent; do not send them again.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// use bento_core::Email;
+    ///
+    /// let receipts: Vec<Email> = ["ada@example.com", "bob@example.com"]
+    ///     .into_iter()
+    ///     .map(|to| Email::to(to).from("shop@acme.test").subject("Receipt").html("<p>Thanks!</p>"))
+    ///     .collect();
+    /// client.send_emails(&receipts).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send_emails(&self, emails: &[Email]) -> Result<BatchResult, Error> {
         validate::non_empty_batch("emails", emails)?;
         for (index, email) in emails.iter().enumerate() {
@@ -202,6 +214,16 @@ impl Client {
     }
 
     /// Sends one transactional email.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// use bento_core::Email;
+    ///
+    /// client
+    ///     .send_email(&Email::to("ada@example.com").from("shop@acme.test").subject("Receipt").html("<p>Thanks!</p>"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send_email(&self, email: &Email) -> Result<BatchResult, Error> {
         self.send_emails(std::slice::from_ref(email)).await
     }

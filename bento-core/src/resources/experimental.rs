@@ -333,6 +333,13 @@ impl Client {
     }
 
     /// Scores short user-written text (links, scripts, abuse).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let moderation = client.moderate_content("Win a free cruise!").await?;
+    /// println!("{moderation:?}");
+    /// # Ok(()) }
+    /// ```
     pub async fn moderate_content(&self, content: &str) -> Result<ContentModeration, Error> {
         validate::non_empty(|| "content".to_owned(), content)?;
         self.call(ApiRequest::post("experimental/content_moderation").query("content", content))
@@ -340,6 +347,13 @@ impl Client {
     }
 
     /// Guesses gender from a name (US census data).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let guess = client.guess_gender("Ada Lovelace").await?;
+    /// println!("{:?}", guess.gender);
+    /// # Ok(()) }
+    /// ```
     pub async fn guess_gender(&self, name: &str) -> Result<GenderGuess, Error> {
         validate::non_empty(|| "name".to_owned(), name)?;
         self.call(ApiRequest::post("experimental/gender").query("name", name))
@@ -349,6 +363,14 @@ impl Client {
     /// Geolocates an IP address; `None` when Bento knows nothing, which
     /// is always since Bento disabled the lookup (the 2026-08-22 spec: the
     /// legacy endpoint answers `{}`; do not use it for location data).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// // Bento disabled the lookup: expect `None`.
+    /// let place = client.geolocate("8.8.8.8").await?;
+    /// println!("{place:?}");
+    /// # Ok(()) }
+    /// ```
     pub async fn geolocate(&self, ip: &str) -> Result<Option<Geolocation>, Error> {
         validate::non_empty(|| "ip".to_owned(), ip)?;
         let answer: serde_json::Value = self

@@ -64,6 +64,14 @@ struct KeyOnly<'a> {
 
 impl Client {
     /// Every custom field of the account.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// for field in client.fields().await? {
+    ///     println!("{}", field.key);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn fields(&self) -> Result<Vec<Field>, Error> {
         Ok(self
             .call::<Data<Vec<Field>>>(ApiRequest::get("fetch/fields"))
@@ -72,6 +80,13 @@ impl Client {
     }
 
     /// Creates a custom field.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let field = client.create_field("plan").await?;
+    /// println!("{}", field.id);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_field(&self, key: &str) -> Result<Field, Error> {
         validate::non_empty(|| "field.key".to_owned(), key)?;
         self.check_new_field(key)?;

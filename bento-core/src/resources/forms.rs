@@ -88,6 +88,14 @@ impl From<Resource<ResponseAttributes>> for FormResponse {
 
 impl Client {
     /// The responses to a form.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// for response in client.form_responses("contact").await? {
+    ///     println!("{:?}", response.data);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn form_responses(&self, form_id: &str) -> Result<Vec<FormResponse>, Error> {
         validate::non_empty(|| "form id".to_owned(), form_id)?;
         let answer: Data<Option<Vec<FormResponse>>> = self

@@ -108,6 +108,14 @@ impl Client {
 
     /// One segment with its saved query; `Ok(None)` when Bento answers 404
     /// (discarded, or another site's).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// if let Some(segment) = client.segment("7").await? {
+    ///     println!("{}", segment.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn segment(&self, id: &str) -> Result<Option<Segment>, Error> {
         validate::path_id("segment id", id)?;
         let path = format!("fetch/segments/{id}");

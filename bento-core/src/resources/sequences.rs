@@ -141,6 +141,14 @@ impl NewSequenceEmail {
 
 impl Client {
     /// One page of sequences (pages start at 1).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// for sequence in client.sequences(1).await? {
+    ///     println!("{} ({} emails)", sequence.name, sequence.email_templates.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn sequences(&self, page: u32) -> Result<Vec<Sequence>, Error> {
         let request = ApiRequest::get("fetch/sequences").query("page", page.max(1).to_string());
         Ok(self.call::<Data<Vec<Sequence>>>(request).await?.data)

@@ -232,11 +232,25 @@ impl Client {
     }
 
     /// Counts for the whole site.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let stats = client.site_stats().await?;
+    /// println!("{} subscribers", stats.user_count);
+    /// # Ok(()) }
+    /// ```
     pub async fn site_stats(&self) -> Result<AudienceStats, Error> {
         self.call(ApiRequest::get("stats/site")).await
     }
 
     /// Counts for one segment.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let stats = client.segment_stats("7").await?;
+    /// println!("{} in the segment", stats.user_count);
+    /// # Ok(()) }
+    /// ```
     pub async fn segment_stats(&self, segment_id: &str) -> Result<AudienceStats, Error> {
         validate::non_empty(|| "segment_id".to_owned(), segment_id)?;
         self.call(ApiRequest::get("stats/segment").query("segment_id", segment_id))
@@ -244,6 +258,13 @@ impl Client {
     }
 
     /// The data of a saved report.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let report = client.report_stats("3").await?;
+    /// println!("{report:?}");
+    /// # Ok(()) }
+    /// ```
     pub async fn report_stats(&self, report_id: &str) -> Result<Report, Error> {
         validate::non_empty(|| "report_id".to_owned(), report_id)?;
         self.call(ApiRequest::get("stats/report").query("report_id", report_id))

@@ -54,6 +54,15 @@ impl Client {
     }
 
     /// Finds a subscriber by email; `Ok(None)` when there is none.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// match client.find_subscriber("ada@example.com").await? {
+    ///     Some(ada) => println!("{}", ada.uuid),
+    ///     None => println!("not a subscriber"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn find_subscriber(&self, email: &str) -> Result<Option<Subscriber>, Error> {
         validate::email(|| "email".to_owned(), email)?;
         let request = ApiRequest::get("fetch/subscribers").query("email", email);
@@ -61,6 +70,13 @@ impl Client {
     }
 
     /// Finds a subscriber by UUID; `Ok(None)` when there is none.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let found = client.find_subscriber_by_uuid("0f8fad5b-d9cb-469f-a165-70867728950e").await?;
+    /// println!("{:?}", found.map(|s| s.email));
+    /// # Ok(()) }
+    /// ```
     pub async fn find_subscriber_by_uuid(&self, uuid: &str) -> Result<Option<Subscriber>, Error> {
         validate::non_empty(|| "uuid".to_owned(), uuid)?;
         let request = ApiRequest::get("fetch/subscribers").query("uuid", uuid);
@@ -104,6 +120,17 @@ impl Client {
     /// Searches subscribers (Bento Enterprise): one page of up to 100. The
     /// filters go both ways Bento documents them, as query parameters (the
     /// 2026-08-22 spec) and as the `GET`'s JSON body (the older one).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// use bento_core::subscribers::{DateRange, SubscriberSearch};
+    ///
+    /// let page = client
+    ///     .search_subscribers(&SubscriberSearch::page(1).created(DateRange::after("2026-01-01T00:00:00Z")))
+    ///     .await?;
+    /// println!("{} on the first page", page.data.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn search_subscribers(&self, search: &SubscriberSearch) -> Result<SearchPage, Error> {
         let mut request = ApiRequest::get("fetch/search").json(search)?;
         for (key, value) in search.query() {

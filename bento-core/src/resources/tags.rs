@@ -71,6 +71,14 @@ pub(crate) fn created<T>(endpoint: &str, answer: Data<OneOrMany<T>>) -> Result<T
 
 impl Client {
     /// Every tag of the account.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// for tag in client.tags().await? {
+    ///     println!("{} {}", tag.id, tag.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn tags(&self) -> Result<Vec<Tag>, Error> {
         Ok(self
             .call::<Data<Vec<Tag>>>(ApiRequest::get("fetch/tags"))
@@ -79,6 +87,13 @@ impl Client {
     }
 
     /// Creates a tag.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let tag = client.create_tag("vip").await?;
+    /// println!("{}", tag.id);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_tag(&self, name: &str) -> Result<Tag, Error> {
         validate::tag(|| "tag.name".to_owned(), name)?;
         let request = ApiRequest::post("fetch/tags").json(&CreateBody {

@@ -104,6 +104,13 @@ pub(crate) struct TemplateBody<'a, T> {
 
 impl Client {
     /// One email template.
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// let template = client.email_template("12").await?;
+    /// println!("{:?}", template.subject);
+    /// # Ok(()) }
+    /// ```
     pub async fn email_template(&self, id: &str) -> Result<EmailTemplate, Error> {
         validate::path_id("template id", id)?;
         let path = format!("fetch/emails/templates/{id}");

@@ -75,6 +75,14 @@ impl From<Resource<WorkflowAttributes>> for Workflow {
 
 impl Client {
     /// One page of workflows (pages start at 1).
+    ///
+    /// ```no_run
+    /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::Error> {
+    /// for workflow in client.workflows(1).await? {
+    ///     println!("{}", workflow.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn workflows(&self, page: u32) -> Result<Vec<Workflow>, Error> {
         let request = ApiRequest::get("fetch/workflows").query("page", page.max(1).to_string());
         Ok(self.call::<Data<Vec<Workflow>>>(request).await?.data)
