@@ -66,9 +66,13 @@ pub struct Exchange {
     pub answer: Bytes,
 }
 
-/// The directory of Bento's API contract, beside the workspace.
+/// The directory of Bento's API contract: `BENTO_API_CONTRACT`, or
+/// `../shared/bento-api` beside the workspace (where CI puts it).
 pub fn contract_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bento-api")
+    std::env::var_os("BENTO_API_CONTRACT").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/bento-api"),
+        PathBuf::from,
+    )
 }
 
 impl Spec {
@@ -79,8 +83,13 @@ impl Spec {
             let dir = contract_dir();
             let load = |name: &'static str| {
                 let path = dir.join(name);
-                let text = std::fs::read_to_string(&path)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                    panic!(
+                        "Bento's API contract is not at {}: {e}. Check the workspace out beside \
+                         `../shared`, or set BENTO_API_CONTRACT to the folder of the OpenAPI specs",
+                        path.display()
+                    )
+                });
                 let yaml: Value = serde_norway::from_str(&text)
                     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 Document {
