@@ -61,6 +61,7 @@ pub struct ClientBuilder {
     max_response_bytes: u64,
     delivery: DeliveryConfig,
     rate_budget: Option<Arc<dyn crate::rate_limit::budget::RateBudget>>,
+    erasure_ttl: Duration,
     plan: Option<Arc<bento_plan::Plan>>,
     dry_run: bool,
 }
@@ -115,6 +116,7 @@ impl Default for ClientBuilder {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             delivery: DeliveryConfig::default(),
             rate_budget: None,
+            erasure_ttl: crate::erasure::DEFAULT_TTL,
             plan: None,
             dry_run: false,
         }
@@ -357,6 +359,14 @@ impl ClientBuilder {
         self
     }
 
+    /// How long [`Client::erase`](crate::Client::erase)'s tombstone refuses
+    /// anything about the erased person (default 30 days, longer than any
+    /// retry, maximum age or replay the SDK makes).
+    pub fn erasure_ttl(mut self, ttl: Duration) -> Self {
+        self.erasure_ttl = ttl;
+        self
+    }
+
     /// How long dropping the last `Client` waits for queued items to be
     /// delivered (default 5 s). Prefer an explicit
     /// [`Client::shutdown`](crate::Client::shutdown) at exit.
@@ -524,7 +534,12 @@ impl ClientBuilder {
             ],
         )?;
         let http = crate::transport::http_client(&user_agent, self.connect_timeout)?;
-        let delivery = self.delivery.validate()?;
+        let mut delivery = self.delivery.validate()?;
+        // The tombstones' hashes are keyed by the account's secret: stable
+        // across restarts and processes of one account, useless without it.
+        let mut key = b"bento-erasure-v1:".to_vec();
+        key.extend_from_slice(secret_key.expose_secret().as_bytes());
+        delivery.tombstones = Arc::new(crate::erasure::Tombstones::new(&key, self.erasure_ttl));
         let budget = self.rate_budget.clone().or_else(|| {
             let store = delivery.store.as_ref()?;
             store

@@ -60,6 +60,15 @@ const RULES: &[(&str, &[&str])] = &[
         "rate_limit",
         &["crate::transport", "crate::store", "crate::delivery"],
     ),
+    (
+        "erasure",
+        &[
+            "crate::rate_limit",
+            "crate::transport",
+            "crate::store",
+            "crate::delivery",
+        ],
+    ),
     ("transport", &["crate::store", "crate::delivery"]),
     ("store.rs", &["crate::delivery"]),
     ("delivery", &[]),

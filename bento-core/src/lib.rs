@@ -175,6 +175,7 @@
 mod client;
 mod config;
 mod diagnostics;
+mod erasure;
 mod error;
 mod model;
 mod rate_limit;
@@ -217,7 +218,7 @@ pub use resources::{
     sequences, stats, subscribers, tags, templates, transactional, workflows,
 };
 
-pub use client::Client;
+pub use client::{Client, EraseError, Erasure};
 pub use commands::Command;
 pub use config::{ClientBuilder, env};
 pub use delivery::{

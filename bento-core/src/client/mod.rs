@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 
 mod delivery;
+mod erasure;
+pub use erasure::{EraseError, Erasure};
 mod plan;
 
 use crate::config::{ClientBuilder, redact};

@@ -22,6 +22,8 @@ pub(crate) struct DeliveryConfig {
     pub(crate) on_failure: Option<FailureHook>,
     /// The durable store the engine also drains, when there is one.
     pub(crate) store: Option<Arc<dyn crate::store::DurableStore>>,
+    /// The emails erased recently: nothing about them is queued or resent.
+    pub(crate) tombstones: Arc<crate::erasure::Tombstones>,
     /// Tests only: panic in the worker's loop / in the next request's task.
     #[cfg(test)]
     pub(crate) inject_panic: Arc<std::sync::atomic::AtomicBool>,
@@ -41,6 +43,10 @@ impl Default for DeliveryConfig {
             drain_timeout: Duration::from_secs(5),
             on_failure: None,
             store: None,
+            tombstones: Arc::new(crate::erasure::Tombstones::new(
+                &fastrand::u64(..).to_le_bytes(),
+                crate::erasure::DEFAULT_TTL,
+            )),
             #[cfg(test)]
             inject_panic: Arc::default(),
             #[cfg(test)]

@@ -14,7 +14,7 @@ use super::clock::{Clock, SystemClock};
 use super::config::DeliveryConfig;
 use super::errors::{FlushError, TrackError};
 use super::failure::FailureReason;
-use super::handle::{Control, Handle, Reply};
+use super::handle::{Control, Erased, Handle, Reply};
 use super::hook::hand_to_hook;
 use super::item::{BODY_OVERHEAD, Encoded, ItemKind};
 use super::queue::Shared;
@@ -110,8 +110,53 @@ impl Dispatcher {
         I: IntoIterator<Item = Encoded>,
         I::IntoIter: ExactSizeIterator,
     {
+        let tombstones = &self.config.tombstones;
+        if !tombstones.is_empty() {
+            // Rare: only while some erasure holds. Items about an erased
+            // person are refused; the rest go on.
+            let (erased, kept): (Vec<Encoded>, Vec<Encoded>) = items
+                .into_iter()
+                .partition(|item| tombstones.covers(&item.json));
+            if !erased.is_empty() {
+                let result = self.offer_checked(kept, counted);
+                self.refuse_erased(erased.len());
+                return match result {
+                    Ok(()) => Err(TrackError::Erased { items: erased }),
+                    Err(error) => Err(error),
+                };
+            }
+            return self.offer_checked(kept, counted);
+        }
+        self.offer_checked(items, counted)
+    }
+
+    /// Counts, logs and reports items refused for an erasure (the hook
+    /// hears of them without the items: they hold the person's data).
+    pub(crate) fn refuse_erased(&self, n: usize) {
+        self.shared.refused_erased(n);
+        tracing::info!(
+            items = n,
+            "Bento items about an erased subscriber refused (Client::erase)"
+        );
+        hand_to_hook(
+            &self.config,
+            &self.owner,
+            Vec::new(),
+            FailureReason::Erased { count: n as u64 },
+            Vec::new(),
+        );
+    }
+
+    fn offer_checked<I>(&self, items: I, counted: bool) -> Result<(), TrackError>
+    where
+        I: IntoIterator<Item = Encoded>,
+        I::IntoIter: ExactSizeIterator,
+    {
         let mut items = items.into_iter();
         let n = items.len();
+        if n == 0 {
+            return Ok(());
+        }
         if self.shared.closed.load(Ordering::Acquire) {
             self.shared.refused_closed(n);
             return Err(TrackError::Closed {
@@ -194,6 +239,31 @@ impl Dispatcher {
             reason,
             Vec::new(),
         );
+    }
+
+    /// Sets the tombstone of `email`, then removes every item about them
+    /// from the engine, and answers once no request in flight carries any.
+    pub(crate) async fn erase(&self, email: &str) -> Erased {
+        self.config.tombstones.add(email);
+        // Never started: nothing was ever queued.
+        let Some(Ok(handle)) = self.handle.get() else {
+            return Erased::default();
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let sent = handle.control.send(Control::Erase {
+            email: email.to_owned(),
+            reply,
+        });
+        if sent.is_err() {
+            // The delivery thread is gone: it holds nothing any more.
+            return Erased::default();
+        }
+        answer.await.unwrap_or_default()
+    }
+
+    /// Lifts the tombstone of `email`; whether there was one.
+    pub(crate) fn lift_erasure(&self, email: &str) -> bool {
+        self.config.tombstones.lift(email)
     }
 
     /// The engine's counters.

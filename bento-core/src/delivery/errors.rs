@@ -65,6 +65,23 @@ pub enum TrackError {
         /// The event's type.
         event_type: String,
     },
+    /// The items are about a subscriber erased with
+    /// [`Client::erase`](crate::Client::erase) less than the tombstone's time
+    /// ago ([`ClientBuilder::erasure_ttl`](crate::ClientBuilder::erasure_ttl));
+    /// they were not queued. The refusal is counted in
+    /// [`DeliveryStats::refused`](crate::DeliveryStats::refused) and the
+    /// failure hook hears of it ([`FailureReason::Erased`](crate::FailureReason::Erased),
+    /// without the items: they hold the person's data). When the person
+    /// signs up again with consent, [`Client::lift_erasure`](crate::Client::lift_erasure).
+    #[error(
+        "{} item(s) about an erased subscriber refused: the person asked to be forgotten \
+         (Client::erase); lift it with Client::lift_erasure if they signed up again with consent",
+        items.len()
+    )]
+    Erased {
+        /// The items, handed back.
+        items: Vec<Encoded>,
+    },
     /// The client was shut down; these items were not queued.
     #[error("the Bento client was shut down; {} item(s) handed back unqueued", items.len())]
     Closed {
@@ -129,6 +146,7 @@ impl TrackError {
                 capacity: *capacity,
             },
             Self::Closed { .. } => Self::Closed { items: Vec::new() },
+            Self::Erased { .. } => Self::Erased { items: Vec::new() },
             Self::Unavailable { reason, .. } => Self::Unavailable {
                 items: Vec::new(),
                 reason: reason.clone(),
@@ -147,6 +165,7 @@ impl TrackError {
         match self {
             Self::QueueFull { items, .. }
             | Self::Closed { items }
+            | Self::Erased { items }
             | Self::Unavailable { items, .. } => items,
             Self::Invalid(_) | Self::Bug(_) | Self::TooLarge { .. } | Self::Anonymous { .. } => {
                 Vec::new()

@@ -74,6 +74,14 @@ pub enum FailureReason {
     /// store as dead letters, named by
     /// [`DeliveryFailure::stored_ids`]; [`DeliveryFailure::items`] is empty.
     Unsendable(String),
+    /// `count` items about a subscriber erased with
+    /// [`Client::erase`](crate::Client::erase) were refused after the
+    /// erasure ([`TrackError::Erased`](crate::TrackError::Erased)).
+    /// [`DeliveryFailure::items`] is empty: they hold the person's data.
+    Erased {
+        /// How many items were refused.
+        count: u64,
+    },
 }
 
 impl fmt::Display for FailureReason {
@@ -98,6 +106,10 @@ impl fmt::Display for FailureReason {
             Self::Unsendable(reason) => {
                 write!(f, "the stored row cannot be sent as it is: {reason}")
             }
+            Self::Erased { count } => write!(
+                f,
+                "{count} item(s) about an erased subscriber refused after the erasure"
+            ),
         }
     }
 }

@@ -32,8 +32,29 @@ impl Reply {
 }
 
 pub(crate) enum Control {
-    Flush { timeout: Duration, reply: Reply },
-    Shutdown { timeout: Duration, reply: Reply },
+    Flush {
+        timeout: Duration,
+        reply: Reply,
+    },
+    Shutdown {
+        timeout: Duration,
+        reply: Reply,
+    },
+    /// Removes every item about `email` and answers once no request in
+    /// flight carries any.
+    Erase {
+        email: String,
+        reply: oneshot::Sender<Erased>,
+    },
+}
+
+/// What an erasure found in the engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Erased {
+    /// Items removed before they were sent.
+    pub(crate) removed: usize,
+    /// Items in requests already in flight, waited for (a retry leaves them out).
+    pub(crate) in_flight: usize,
 }
 
 /// The producers' ends of the worker's channels.

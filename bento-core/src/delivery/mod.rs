@@ -50,7 +50,14 @@
 //!    engine when it hit a bug ([`Internal`](FailureReason::Internal): the
 //!    panic is caught and the engine keeps serving);
 //! 3. **pending**, as counted by [`FlushError::Timeout`] and
-//!    [`DeliveryStats::pending`].
+//!    [`DeliveryStats::pending`];
+//! 4. or, at the application's request, **erased** by
+//!    [`Client::erase`](crate::Client::erase) before it was sent
+//!    ([`DeliveryStats::erased`]): the person asked to be forgotten, so the
+//!    item is neither sent nor handed to the hook (which would copy their
+//!    data). Items about an erased person offered later are refused
+//!    ([`TrackError::Erased`]) and the hook hears of them without the items
+//!    ([`FailureReason::Erased`]).
 //!
 //! `flush` never returns `Ok` while an item it covers is undelivered, and
 //! the delivery thread never dies while a `Client` lives. A 2xx that is not

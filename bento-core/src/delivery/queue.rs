@@ -23,6 +23,7 @@ pub(crate) struct Shared {
     failed: AtomicU64,
     dropped: AtomicU64,
     refused: AtomicU64,
+    erased: AtomicU64,
     /// Set while the queue is refusing items, so each episode warns once.
     overflowing: AtomicBool,
     pub(crate) closed: AtomicBool,
@@ -53,6 +54,7 @@ impl Shared {
             failed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            erased: AtomicU64::new(0),
             overflowing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             drained: watch::Sender::new(None),
@@ -139,6 +141,22 @@ impl Shared {
         self.space.notify_waiters();
     }
 
+    /// Items accepted earlier leave the queue, removed by an erasure.
+    pub(crate) fn erased(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.erased.fetch_add(n as u64, Ordering::Relaxed);
+        self.held.fetch_sub(n, Ordering::AcqRel);
+        self.space.notify_waiters();
+    }
+
+    /// Items about an erased subscriber refused by `track`/`enqueue`.
+    pub(crate) fn refused_erased(&self, n: usize) {
+        self.refused.fetch_add(n as u64, Ordering::Relaxed);
+        metrics::count(metrics::REFUSED, n);
+    }
+
     pub(crate) fn retrying(&self, n: usize) {
         self.retried.fetch_add(n as u64, Ordering::Relaxed);
         metrics::count(metrics::RETRIED, n);
@@ -161,16 +179,18 @@ impl Shared {
         let sent = self.sent.load(Ordering::Relaxed);
         let failed = self.failed.load(Ordering::Relaxed);
         let pending = self.held.load(Ordering::Relaxed) as u64;
+        let erased = self.erased.load(Ordering::Relaxed);
         DeliveryStats {
-            // Every accepted item is sent, failed or still held: one counter
-            // fewer for `track` to touch.
-            queued: sent + failed + pending,
+            // Every accepted item is sent, failed, erased or still held: one
+            // counter fewer for `track` to touch.
+            queued: sent + failed + erased + pending,
             sent,
             retried: self.retried.load(Ordering::Relaxed),
             possible_duplicates: self.possible_duplicates.load(Ordering::Relaxed),
             failed,
             dropped: self.dropped.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
+            erased,
             pending,
         }
     }

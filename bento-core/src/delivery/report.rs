@@ -32,7 +32,12 @@ pub struct DeliveryStats {
     /// event in an anonymous request): each was logged at error level and
     /// handed to the failure hook ([`FailureReason::Refused`](crate::FailureReason::Refused)).
     pub refused: u64,
-    /// Accepted and not yet sent or failed.
+    /// Accepted, then removed by an erasure
+    /// ([`Client::erase`](crate::Client::erase)) before they were sent:
+    /// neither delivered nor handed to the failure hook, at the person's
+    /// request.
+    pub erased: u64,
+    /// Accepted and not yet sent, failed or erased.
     pub pending: u64,
 }
 

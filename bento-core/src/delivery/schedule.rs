@@ -267,6 +267,49 @@ impl Scheduler {
         self.unresolved.range(..=target).map(|(_, n)| n).sum()
     }
 
+    /// Removes every waiting item (fresh or to be retried) that `about`
+    /// selects, and returns them.
+    pub(crate) fn erase(&mut self, about: &dyn Fn(&[u8]) -> bool) -> Vec<Encoded> {
+        let mut erased = Vec::new();
+        for k in 0..self.fresh.len() {
+            let (gone, kept): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.fresh[k])
+                .into_iter()
+                .partition(|entry| about(&entry.item.json));
+            self.fresh[k] = kept.into();
+            for entry in gone {
+                self.fresh_bytes[k] -= entry.item.json.len() + 1;
+                self.forget(entry.generation);
+                erased.push(entry.item);
+            }
+        }
+        let retries = std::mem::take(&mut self.retries).into_vec();
+        for Reverse(mut waiting) in retries {
+            erased.extend(self.strip(&mut waiting.batch, about));
+            if !waiting.batch.entries.is_empty() {
+                self.retries.push(Reverse(waiting));
+            }
+        }
+        erased
+    }
+
+    /// Removes from `batch` the items `about` selects, resolved.
+    pub(crate) fn strip(
+        &mut self,
+        batch: &mut Batch,
+        about: &dyn Fn(&[u8]) -> bool,
+    ) -> Vec<Encoded> {
+        let (gone, kept): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut batch.entries)
+            .into_iter()
+            .partition(|entry| about(&entry.item.json));
+        batch.entries = kept;
+        gone.into_iter()
+            .map(|entry| {
+                self.forget(entry.generation);
+                entry.item
+            })
+            .collect()
+    }
+
     /// Every item not in flight, and every count: after a panic, when the
     /// counts can no longer be trusted. Batches in flight are the caller's.
     pub(crate) fn abandon_all(&mut self) -> Vec<Encoded> {

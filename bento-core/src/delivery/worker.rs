@@ -17,7 +17,7 @@ use super::Owner;
 use super::clock::Clock;
 use super::config::DeliveryConfig;
 use super::failure::FailureReason;
-use super::handle::{Arrivals, Control, Reply};
+use super::handle::{Arrivals, Control, Erased, Reply};
 use super::hook::hand_to_hook;
 use super::item::{Encoded, ItemKind};
 use super::metrics;
@@ -67,6 +67,16 @@ pub(crate) struct Worker {
     arrivals: Arc<Arrivals>,
     relay: Option<RelayTask>,
     slots: Slots,
+    /// Erasures waiting for requests in flight that carry their person's items.
+    erasures: Vec<PendingErasure>,
+}
+
+/// An erasure whose person's items are in requests in flight: it answers
+/// once they have all come back (a retry leaves the items out).
+struct PendingErasure {
+    flights: std::collections::HashSet<Id>,
+    erased: Erased,
+    reply: tokio::sync::oneshot::Sender<Erased>,
 }
 
 /// Resolves when the relay task ends (never when there is none).
@@ -123,6 +133,7 @@ impl Worker {
             arrivals,
             relay,
             slots,
+            erasures: Vec::new(),
         }
     }
 
@@ -234,8 +245,10 @@ impl Worker {
                             if let Some(flight) = self.flying.remove(&id) {
                                 self.landed(flight, result);
                             }
+                            self.erasure_landed(id);
                         }
                         Err(error) => {
+                            self.erasure_landed(error.id());
                             let flight = self.flying.remove(&error.id());
                             if let Some(Flight { batch, span, .. }) = flight {
                                 span.record("bento.batch.outcome", "internal_error");
@@ -272,15 +285,75 @@ impl Worker {
         }
     }
 
-    /// Moves every item waiting in the channel into the scheduler.
+    /// Moves every item waiting in the channel into the scheduler. An item
+    /// about a person erased meanwhile (it passed `track`'s check just
+    /// before the tombstone was set) is removed here.
     fn take_arrivals(&mut self, data: &mut mpsc::UnboundedReceiver<Encoded>, now: Instant) {
         let mut n = 0;
+        let mut erased = 0;
+        let tombstones = Arc::clone(&self.config.tombstones);
         while let Ok(item) = data.try_recv() {
-            self.scheduler.push(item, now);
             n += 1;
+            if tombstones.covers(&item.json) {
+                erased += 1;
+                continue;
+            }
+            self.scheduler.push(item, now);
         }
         if n > 0 {
             self.shared.arrived(n);
+            self.shared.erased(erased);
+        }
+    }
+
+    /// Removes every item about `email` waiting in the engine, and answers
+    /// once no request in flight carries any of theirs.
+    fn erase(&mut self, email: &str, reply: tokio::sync::oneshot::Sender<Erased>) {
+        let about = |json: &[u8]| crate::erasure::is_about(json, email);
+        let removed = self.scheduler.erase(&about).len();
+        self.shared.erased(removed);
+        let mut erased = Erased {
+            removed,
+            in_flight: 0,
+        };
+        let mut flights = std::collections::HashSet::new();
+        for (id, flight) in &self.flying {
+            let carried = flight
+                .batch
+                .entries
+                .iter()
+                .filter(|entry| about(&entry.item.json))
+                .count();
+            if carried > 0 {
+                erased.in_flight += carried;
+                flights.insert(*id);
+            }
+        }
+        if flights.is_empty() {
+            let _ = reply.send(erased);
+        } else {
+            self.erasures.push(PendingErasure {
+                flights,
+                erased,
+                reply,
+            });
+        }
+    }
+
+    /// A request came back: the erasures that waited for it alone answer.
+    fn erasure_landed(&mut self, id: Id) {
+        if self.erasures.is_empty() {
+            return;
+        }
+        for erasure in &mut self.erasures {
+            erasure.flights.remove(&id);
+        }
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.erasures)
+            .into_iter()
+            .partition(|erasure| erasure.flights.is_empty());
+        self.erasures = waiting;
+        for erasure in done {
+            let _ = erasure.reply.send(erasure.erased);
         }
     }
 
@@ -405,6 +478,20 @@ impl Worker {
             }
             other => other,
         };
+        // Not delivered: whatever it carried about a person erased since
+        // leaves it, and is never sent again.
+        let mut batch = batch;
+        if !self.config.tombstones.is_empty() {
+            let tombstones = Arc::clone(&self.config.tombstones);
+            let gone = self
+                .scheduler
+                .strip(&mut batch, &|json| tombstones.covers(json));
+            self.shared.erased(gone.len());
+            if batch.entries.is_empty() {
+                return "erased";
+            }
+        }
+        let n = batch.len();
         if self.waiters.shutdown_expired(now) {
             let items = self.scheduler.resolve(batch);
             self.waiters.undelivered(items.len());
@@ -469,6 +556,7 @@ impl Worker {
                 self.scheduler.set_urgent(true);
             }
             Control::Shutdown { timeout, reply } => self.begin_shutdown(timeout, Some(reply), now),
+            Control::Erase { email, reply } => self.erase(&email, reply),
         }
     }
 

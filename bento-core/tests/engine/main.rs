@@ -11,6 +11,7 @@
 mod adaptive_pacing;
 mod delivery;
 mod dry_run;
+mod erasure;
 mod hardening;
 mod pacing;
 mod plan;

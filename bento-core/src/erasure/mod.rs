@@ -1,0 +1,26 @@
+//! Erasure: a person removed from every copy the client holds, and their
+//! data refused afterwards.
+//!
+//! [`Client::erase`](crate::Client::erase) sets a tombstone for the email
+//! first (`tombstone.rs`: a keyed hash, never the address), so that nothing
+//! about the person is accepted from then on; then the delivery engine
+//! removes every queued item about them, waits for the requests in flight
+//! that carry any (a retry of such a request leaves their items out), and
+//! only then is Bento asked to delete the person, so that no request about
+//! them queued before the call reaches Bento after the deletion.
+//! `subject.rs` reads whom an encoded item is about.
+
+mod subject;
+mod tombstone;
+
+pub(crate) use subject::email_of;
+pub(crate) use tombstone::Tombstones;
+
+/// How long a tombstone refuses an erased email by default: 30 days, longer
+/// than any retry, maximum age or replay the SDK makes.
+pub(crate) const DEFAULT_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+/// Whether the item whose JSON is `json` is about `email` (trimmed, any case).
+pub(crate) fn is_about(json: &[u8], email: &str) -> bool {
+    email_of(json).is_some_and(|own| own.trim().eq_ignore_ascii_case(email.trim()))
+}
