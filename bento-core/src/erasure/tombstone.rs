@@ -20,7 +20,14 @@ pub(crate) struct Tombstones {
     /// How many entries there are: `track` reads this alone while there
     /// are none.
     count: AtomicUsize,
+    /// When expired entries were last dropped.
+    pruned: std::sync::Mutex<Instant>,
 }
+
+/// How often expired tombstones are dropped: often enough that memory stays
+/// bounded by one time-to-live of erasures, rarely enough that a million
+/// erasures in a row stay linear.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for Tombstones {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,6 +46,7 @@ impl Tombstones {
             ttl,
             entries: RwLock::default(),
             count: AtomicUsize::new(0),
+            pruned: std::sync::Mutex::new(Instant::now()),
         }
     }
 
@@ -92,10 +100,13 @@ impl Tombstones {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Digest, Instant>> {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        // Expired tombstones go whenever one is written: memory stays
-        // bounded by the erasures of one time-to-live.
         let now = Instant::now();
-        entries.retain(|_, until| now < *until);
+        let mut pruned = self.pruned.lock().unwrap_or_else(|p| p.into_inner());
+        if now.saturating_duration_since(*pruned) >= PRUNE_EVERY {
+            entries.retain(|_, until| now < *until);
+            *pruned = now;
+        }
+        drop(pruned);
         entries
     }
 }

@@ -1,0 +1,82 @@
+//! The tombstone check on `Client::track`: the same client with no
+//! tombstone, then with 1,000,000 (a million people erased), tracking an
+//! event about someone who was not erased. Both against the sink
+//! (`benches/src/sink.rs`) with its answers held, as `track`'s `caller
+//! alone` setting.
+//!
+//! `cargo bench -p bento-benches --bench erasure`; figures in docs/BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use bento_benches::purchase::purchase;
+use bento_benches::setup::client_for_sink;
+use bento_benches::sink::Sink;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const ERASED: usize = 1_000_000;
+
+fn erasure(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let sink = Sink::start().expect("sink");
+    let client = client_for_sink(&sink)
+        .queue_capacity(4_000_000)
+        .build()
+        .expect("client");
+    let event = purchase();
+    let flush = || {
+        runtime
+            .block_on(client.flush(Duration::from_secs(600)))
+            .expect("flushed");
+    };
+    client.track(&event).expect("tracked");
+    flush();
+
+    let mut group = c.benchmark_group("track");
+    group.sample_size(50);
+    group.bench_function("no tombstone", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            for _ in 0..iters {
+                client.track(black_box(&event)).expect("tracked");
+            }
+            let took = start.elapsed();
+            flush();
+            took
+        });
+    });
+
+    // A million erasures (each also asks the sink to delete the person).
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..8)
+            .map(|task| {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    for n in (task..ERASED).step_by(8) {
+                        let _ = client.erase(&format!("erased{n}@example.com")).await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("erasures");
+        }
+    });
+    println!("{ERASED} tombstones set");
+
+    group.bench_function("1,000,000 tombstones", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            for _ in 0..iters {
+                client.track(black_box(&event)).expect("tracked");
+            }
+            let took = start.elapsed();
+            flush();
+            took
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, erasure);
+criterion_main!(benches);
