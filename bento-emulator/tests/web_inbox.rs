@@ -236,6 +236,20 @@ async fn the_inbox_shows_what_the_app_sent_live_and_runs_nothing_it_sent() {
     assert!(!exploited(&browser).await, "the chat message ran nothing");
     browser.screenshot("chat").await;
 
+    // Deletions: what an erasure asked of Bento, and that it was carried out.
+    client.erase("eve@example.com").await.unwrap();
+    browser.open(&format!("{ui}/deletions")).await;
+    let deleted = browser
+        .wait_for(
+            "var rows = Array.from(document.querySelectorAll('tbody tr')).map(r => r.innerText);\
+             return rows.some(r => r.includes('eve@example.com') && !r.includes('pending'));",
+            Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(deleted, json!(true), "the erasure's deletion, carried out");
+    assert!(!exploited(&browser).await);
+    browser.screenshot("deletions").await;
+
     // Requests: a request with wrong keys shows with its 401 message.
     let wrong = bento_tests::client_for(&emulator)
         .secret_key("wrong-secret")

@@ -7,6 +7,7 @@
 //! origin), under a Content-Security-Policy that allows no inline script.
 
 mod chat;
+mod deletions;
 mod pages;
 
 use bytes::Bytes;

@@ -1,4 +1,4 @@
-//! The web UI's pages: emails, events, subscribers, chat, requests and faults.
+//! The web UI's pages: emails, events, subscribers, chat, deletions, requests and faults.
 
 use std::fmt::Write as _;
 
@@ -15,11 +15,12 @@ use crate::shared::Shared;
 /// Rows per page: pages stay fast with 100,000 stored events.
 const PER_PAGE: usize = 50;
 
-const TABS: [(&str, &str); 6] = [
+const TABS: [(&str, &str); 7] = [
     ("emails", "Emails"),
     ("events", "Events"),
     ("subscribers", "Subscribers"),
     ("chat", "Chat"),
+    ("deletions", "Deletions"),
     ("requests", "Requests"),
     ("faults", "Faults"),
 ];
@@ -72,6 +73,11 @@ pub(super) fn render(shared: &Shared, path: &str, query: &str) -> Option<String>
             subscriber(shared, &param("email")?)?,
         ),
         "/chat" => ("Chat", "chat", super::chat::conversations(shared)),
+        "/deletions" => (
+            "Deletions",
+            "deletions",
+            super::deletions::deletions(shared),
+        ),
         "/requests" => ("Requests", "requests", requests(shared, page)),
         "/faults" => ("Faults", "faults", faults(shared)),
         other if other.starts_with("/chat/") => {
