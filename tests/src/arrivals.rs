@@ -77,6 +77,29 @@ impl Seen {
         );
     }
 
+    /// Asserts what a client that assumed more than Bento allows must show:
+    /// between one and `handful` 429s, all in the first window, then at
+    /// least 90% of `capacity` requests a window used from window `from` to
+    /// window `to` (excluded).
+    pub fn found_the_limit_at_once(&self, handful: usize, capacity: usize, from: u32, to: u32) {
+        assert!(
+            !self.refused.is_empty() && self.refused.len() <= handful,
+            "a handful of 429s: {:?}",
+            self.refused
+        );
+        assert!(
+            self.refused.iter().all(|&at| at < self.window),
+            "429s only in the first window: {:?}",
+            self.refused
+        );
+        let used = self.accepted_in(from, to);
+        let offered = capacity * (to - from) as usize;
+        assert!(
+            used >= offered * 9 / 10,
+            "{used} of Bento's {offered} requests in windows {from} to {to}"
+        );
+    }
+
     /// Requests accepted from window `from` to window `to` (excluded).
     pub fn accepted_in(&self, from: u32, to: u32) -> usize {
         self.accepted

@@ -360,7 +360,8 @@ pub struct ContractProxy {
 
 #[derive(Debug)]
 struct Shared {
-    upstream: String,
+    /// The upstream's base URL (the emulator's `/api/v1/`).
+    upstream: reqwest::Url,
     /// Whether a violation is answered 400 (else only recorded).
     enforce: bool,
     http: reqwest::Client,
@@ -389,7 +390,7 @@ impl ContractProxy {
         let addr = listener.local_addr().expect("the proxy's address");
         crate::install_tls();
         let shared = Arc::new(Shared {
-            upstream: upstream.to_owned(),
+            upstream: reqwest::Url::parse(upstream).expect("the upstream's base URL"),
             enforce,
             http: reqwest::Client::builder()
                 .no_proxy()
@@ -409,13 +410,7 @@ impl ContractProxy {
 
     /// The base URL to give a client: the upstream's, on the proxy.
     pub fn base_url(&self) -> String {
-        let rest = self
-            .shared
-            .upstream
-            .split_once("://")
-            .map_or("", |(_, rest)| rest);
-        let path = rest.find('/').map_or("", |at| &rest[at..]);
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{}", self.addr, self.shared.upstream.path())
     }
 
     /// Every exchange so far.
@@ -485,25 +480,12 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
             return refused;
         }
     }
-    let url = format!(
-        "{}{}{}",
-        shared
-            .upstream
-            .split_once("://")
-            .map(|(scheme, rest)| format!(
-                "{scheme}://{}",
-                rest.split_once('/').map_or(rest, |(host, _)| host)
-            ))
-            .unwrap_or_default(),
-        full_path,
-        exchange
-            .query
-            .as_deref()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default()
-    );
+    // The same path and query, on the upstream's host.
+    let mut url = shared.upstream.clone();
+    url.set_path(&full_path);
+    url.set_query(exchange.query.as_deref());
     let method = Method::from_bytes(parts.method.as_str().as_bytes()).unwrap_or(Method::GET);
-    let mut upstream = shared.http.request(method, &url).body(request_body);
+    let mut upstream = shared.http.request(method, url).body(request_body);
     for (name, value) in &parts.headers {
         if name != header::HOST && name != header::CONTENT_LENGTH {
             upstream = upstream.header(name, value);

@@ -291,7 +291,7 @@ impl Worker {
     fn take_arrivals(&mut self, data: &mut mpsc::UnboundedReceiver<Encoded>, now: Instant) {
         let mut n = 0;
         let mut erased = 0;
-        let tombstones = Arc::clone(&self.config.tombstones);
+        let tombstones = &self.config.tombstones;
         while let Ok(item) = data.try_recv() {
             n += 1;
             if tombstones.covers(&item.json) {
