@@ -335,14 +335,17 @@ fn join_violations(violations: &[bento_plan::Violation]) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValidationError {
-    /// An email address is not syntactically valid.
+    /// An email address is not syntactically valid. The message says what
+    /// is wrong with it but never shows it (an address, even a mistyped
+    /// one, is personal data, and messages reach logs); `value` has it.
     #[error(
-        "{field} `{value}` is not a valid email address; expected something like person@example.com"
+        "{field} is not a valid email address ({}); expected something like person@example.com",
+        crate::validate::what_is_wrong(.value)
     )]
     InvalidEmail {
         /// Where the address was found, such as `events[3].email`.
         field: String,
-        /// The address as given.
+        /// The address as given (personal data: keep it out of logs).
         value: String,
     },
     /// A batch call was given no items.

@@ -138,6 +138,63 @@ pub enum Settle<'a> {
         /// Attempts made.
         attempts: u32,
     },
+    /// About a person erased since they were written: remove them unsent.
+    Erased,
+}
+
+/// What the fence ([`StoreSession::sending`]) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Fence {
+    /// How many erasures the store has recorded so far (any number that
+    /// grows with each [`DurableStore::erase`]): when it differs from the
+    /// count the engine last checked its batch at, the engine asks
+    /// [`StoreSession::erased`] again before sending.
+    pub erasures: u64,
+}
+
+impl Fence {
+    /// The fence held, with the store's erasure count now.
+    pub fn new(erasures: u64) -> Self {
+        Self { erasures }
+    }
+}
+
+/// What [`StoreSession::erased`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Erasures {
+    /// The store's erasure count, read with the tombstones (as in [`Fence`]).
+    pub count: u64,
+    /// For each subject asked about, in order, whether a tombstone holds it.
+    pub erased: Vec<bool>,
+}
+
+impl Erasures {
+    /// The count, and a flag per subject.
+    pub fn new(count: u64, erased: Vec<bool>) -> Self {
+        Self { count, erased }
+    }
+}
+
+/// What [`DurableStore::erase`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct StoreErasure {
+    /// Live rows about the person, deleted unsent.
+    pub removed: u64,
+    /// Dead letters about the person, deleted.
+    pub dead_letters: u64,
+}
+
+impl StoreErasure {
+    /// What was removed.
+    pub fn new(removed: u64, dead_letters: u64) -> Self {
+        Self {
+            removed,
+            dead_letters,
+        }
+    }
 }
 
 /// A durable store the delivery thread drains.
@@ -167,6 +224,32 @@ pub trait DurableStore: Send + Sync + 'static {
     fn paces_direct_calls(&self) -> bool {
         false
     }
+
+    /// Erases a person from the store, for every process sharing it: sets
+    /// a tombstone for `email` (a keyed hash, see
+    /// [`erasure::digest`](crate::integration::erasure::digest)) for `ttl`,
+    /// deletes every row and dead letter about them, makes the erasure
+    /// count of [`Fence`] grow, and resolves only once no request that may
+    /// carry a row about them is in flight (the range recorded by the last
+    /// fence before the erasure was settled, or another fence followed it).
+    ///
+    /// A store that cannot erase keeps copies of personal data the
+    /// application was asked to forget: the default fails, and
+    /// [`Client::erase`](crate::Client::erase) reports it.
+    fn erase<'a>(
+        &'a self,
+        email: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<StoreErasure, StoreError>> {
+        let _ = (email, ttl);
+        Box::pin(async { Err("this durable store cannot erase a person".into()) })
+    }
+
+    /// Lifts the tombstone of `email`; whether there was one.
+    fn lift_erasure<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let _ = email;
+        Box::pin(async { Ok(false) })
+    }
 }
 
 /// A leader's session on the store.
@@ -183,8 +266,24 @@ pub trait StoreSession: Send {
     /// This is the fence: it must fail, and the engine then sends nothing,
     /// unless this session still leads at the moment it runs (checked in the
     /// same statement that records the range), so that a leader that was
-    /// frozen past its lease never sends behind its successor's back.
-    fn sending(&mut self, first: i64, last: i64) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// frozen past its lease never sends behind its successor's back. It
+    /// returns the store's erasure count, read after any erasure that
+    /// committed before the range was recorded: an erasure either sees the
+    /// range (and waits for the request) or is seen by the engine (which
+    /// leaves its person's rows out).
+    fn sending(&mut self, first: i64, last: i64) -> BoxFuture<'_, Result<Fence, StoreError>>;
+
+    /// Which of `subjects` (the emails of claimed rows, in order; `None`
+    /// for a row that names none) a tombstone holds now, with the erasure
+    /// count read at the same moment. The engine asks after each claim
+    /// (unless the store has never erased anyone) and whenever the fence's
+    /// count changed. The default, for stores that cannot erase: none.
+    fn erased<'a>(
+        &'a mut self,
+        subjects: &'a [Option<&'a str>],
+    ) -> BoxFuture<'a, Result<Erasures, StoreError>> {
+        Box::pin(async move { Ok(Erasures::new(0, vec![false; subjects.len()])) })
+    }
 
     /// Settles `ids` (and clears the range [`sending`](Self::sending) recorded).
     fn settle<'a>(
@@ -210,6 +309,7 @@ pub struct RelayStatus {
     possible_duplicates: AtomicU64,
     failed: AtomicU64,
     refused: AtomicU64,
+    erased: AtomicU64,
 }
 
 /// What the relay of this process did since it started.
@@ -232,6 +332,10 @@ pub struct RelayStats {
     /// Items the store refused to write as the program's mistake (off the
     /// tracking plan, too large...), each logged at error level.
     pub refused: u64,
+    /// Items about an erased person: refused when written, or removed
+    /// unsent by the relay (written by a transaction that raced the
+    /// erasure, or claimed before it).
+    pub erased: u64,
 }
 
 impl RelayStatus {
@@ -246,12 +350,18 @@ impl RelayStatus {
             possible_duplicates: read(&self.possible_duplicates),
             failed: read(&self.failed),
             refused: read(&self.refused),
+            erased: read(&self.erased),
         }
     }
 
     /// Counts items the store refused to write as the program's mistake.
     pub fn refused(&self, n: u64) {
         self.refused.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts items about an erased person, refused or removed unsent.
+    pub fn erased(&self, n: u64) {
+        self.erased.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn lead(&self, leading: bool) {

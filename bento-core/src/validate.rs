@@ -110,6 +110,30 @@ pub(crate) fn key(field: impl FnOnce() -> String, key: &str) -> Result<(), Valid
     })
 }
 
+/// What is wrong with an address that is not one, in words that do not
+/// repeat it.
+pub(crate) fn what_is_wrong(value: &str) -> &'static str {
+    let trimmed = value.trim();
+    let ats = trimmed.matches('@').count();
+    if trimmed.is_empty() {
+        "it is empty"
+    } else if trimmed.len() != value.len() {
+        "it has spaces around it"
+    } else if trimmed.chars().any(char::is_whitespace) {
+        "it has a space inside"
+    } else if ats == 0 {
+        "it has no @"
+    } else if ats > 1 {
+        "it has more than one @"
+    } else if trimmed.starts_with('@') {
+        "nothing before the @"
+    } else if trimmed.ends_with('@') {
+        "no domain after the @"
+    } else {
+        "its local part or domain is malformed"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +179,26 @@ mod tests {
             }
         );
         assert_eq!(join_tags("t", &["a".into(), "b".into()]).unwrap(), "a,b");
+    }
+
+    #[test]
+    fn an_invalid_address_is_described_never_shown() {
+        for (value, expected) in [
+            ("", "it is empty"),
+            (" ada@shop.test", "it has spaces around it"),
+            ("ada lovelace@shop.test", "it has a space inside"),
+            ("ada.shop.test", "it has no @"),
+            ("ada@@shop.test", "it has more than one @"),
+            ("@shop.test", "nothing before the @"),
+            ("ada@", "no domain after the @"),
+        ] {
+            let error = super::email(|| "event.email".to_owned(), value).unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains(expected), "{value:?}: {message}");
+            assert!(
+                value.is_empty() || !message.contains(value.trim()),
+                "{message}"
+            );
+        }
     }
 }

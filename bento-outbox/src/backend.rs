@@ -2,11 +2,13 @@
 //! [`Outbox`](crate::Outbox) is generic over, as sqlx's `Pool<DB>` is.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bento_core::Encoded;
 use bento_core::integration::budget::{BoxFuture, RateBudget};
-use bento_core::integration::store::{StoreError, StoreSession};
+use bento_core::integration::store::{StoreErasure, StoreError, StoreSession};
 
+use crate::erasure::Keyring;
 use crate::{DeadLetter, Outbox, OutboxError};
 
 /// A database the outbox can live in: [`sqlx::Postgres`] (feature
@@ -35,11 +37,26 @@ pub(crate) mod sealed {
         /// Creates or upgrades the tables.
         fn migrate(outbox: &Outbox<Self>) -> BoxFuture<'_, Result<(), OutboxError>>;
 
-        /// Writes checked items inside the caller's transaction.
+        /// Writes checked items inside the caller's transaction; none when
+        /// one is about an erased person ([`OutboxError::Erased`]).
         fn insert<'c>(
             conn: &'c mut Self::Connection,
             items: &'c [Encoded],
+            keyring: &'c Keyring,
         ) -> BoxFuture<'c, Result<(), OutboxError>>;
+
+        /// Erases a person (see [`Outbox::erase`]).
+        fn erase<'a>(
+            outbox: &'a Outbox<Self>,
+            email: &'a str,
+            ttl: Duration,
+        ) -> BoxFuture<'a, Result<StoreErasure, OutboxError>>;
+
+        /// Lifts a person's tombstone; whether there was one.
+        fn lift<'a>(
+            outbox: &'a Outbox<Self>,
+            email: &'a str,
+        ) -> BoxFuture<'a, Result<bool, OutboxError>>;
 
         /// Live rows (not dead letters).
         fn pending(outbox: &Outbox<Self>) -> BoxFuture<'_, Result<u64, OutboxError>>;

@@ -49,6 +49,19 @@ pub enum OutboxError {
          and build the pool with bento_outbox::sqlite::pool_options()"
     )]
     TransactionLost,
+    /// An item is about a person erased with [`Outbox::erase`](crate::Outbox::erase)
+    /// (or `Client::erase`) less than the tombstone's time ago, by any
+    /// process sharing the database; nothing was written. Counted in
+    /// [`RelayStats::erased`](crate::RelayStats::erased). Lift it with
+    /// `lift_erasure` when the person signs up again with consent.
+    #[error(
+        "the item(s) are about {people} person(s) erased (the person asked to be forgotten); \
+         nothing was written; lift the erasure with lift_erasure if they signed up again with consent"
+    )]
+    Erased {
+        /// How many erased people the items are about.
+        people: u64,
+    },
     /// The database refused or failed.
     #[error("the Bento outbox's database call failed: {0}")]
     Database(#[from] sqlx::Error),

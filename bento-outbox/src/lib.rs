@@ -15,6 +15,7 @@ mod backend;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod claim;
 mod encode;
+mod erasure;
 mod error;
 mod outbox;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
@@ -37,3 +38,5 @@ pub use row::DeadLetter;
 
 /// What this process's relay has done since it started.
 pub use bento_core::integration::store::RelayStats;
+/// What [`Outbox::erase`] removed.
+pub use bento_core::integration::store::StoreErasure;

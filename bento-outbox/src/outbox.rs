@@ -17,8 +17,9 @@ use bento_core::{BentoEvent, BentoSubscriber, Encoded, SubscriberEvent};
 use sqlx::Pool;
 
 use crate::backend::Backend;
+use crate::erasure::Keyring;
 use crate::error::within;
-use crate::{DeadLetter, OutboxError, RelayStats, encode};
+use crate::{DeadLetter, OutboxError, RelayStats, StoreErasure, encode};
 
 /// The outbox table in one database, and the settings of its relay.
 ///
@@ -38,6 +39,9 @@ pub struct Outbox<DB: Backend> {
     pub(crate) fleet_pacing: bool,
     /// The budget shared through the database, built once per outbox.
     pub(crate) pacer: Arc<OnceLock<Arc<dyn RateBudget>>>,
+    /// The database's erasure key, read once.
+    pub(crate) keyring: Keyring,
+    pub(crate) erasure_ttl: Duration,
     pub(crate) extra: DB::Extra,
 }
 
@@ -54,6 +58,8 @@ impl<DB: Backend> Clone for Outbox<DB> {
             plan: self.plan.clone(),
             fleet_pacing: self.fleet_pacing,
             pacer: Arc::clone(&self.pacer),
+            keyring: self.keyring.clone(),
+            erasure_ttl: self.erasure_ttl,
             extra: self.extra.clone(),
         }
     }
@@ -71,6 +77,7 @@ impl<DB: Backend> fmt::Debug for Outbox<DB> {
             .field("max_item_bytes", &self.max_item_bytes)
             .field("plan", &self.plan.is_some())
             .field("fleet_pacing", &self.fleet_pacing)
+            .field("erasure_ttl", &self.erasure_ttl)
             .field("extra", &self.extra)
             .finish_non_exhaustive()
     }
@@ -91,8 +98,18 @@ impl<DB: Backend> Outbox<DB> {
             plan: None,
             fleet_pacing: false,
             pacer: Arc::default(),
+            keyring: Keyring::default(),
+            erasure_ttl: bento_core::integration::erasure::DEFAULT_TTL,
             extra: DB::extra(),
         }
+    }
+
+    /// How long [`erase`](Self::erase) refuses the erased person's data
+    /// (default 30 days, as `ClientBuilder::erasure_ttl`): longer than any
+    /// retry, maximum age or replay. `Client::erase` uses the client's.
+    pub fn erasure_ttl(mut self, ttl: Duration) -> Self {
+        self.erasure_ttl = ttl;
+        self
     }
 
     /// The longest any outbox call waits for the database (default 10 s):
@@ -188,12 +205,13 @@ impl<DB: Backend> Outbox<DB> {
         event: &E,
     ) -> Result<(), OutboxError> {
         let item = self.checked(Encoded::event(event))?;
-        within(
+        let written = within(
             self.timeout,
             "track",
-            DB::insert(conn, std::slice::from_ref(&item)),
+            DB::insert(conn, std::slice::from_ref(&item), &self.keyring),
         )
-        .await
+        .await;
+        self.account_erased(written)
     }
 
     /// Writes `event` about the subscriber `email` inside the caller's
@@ -220,7 +238,13 @@ impl<DB: Backend> Outbox<DB> {
             self.plan.as_deref(),
             self.max_item_bytes,
         ))?;
-        within(self.timeout, "track_all", DB::insert(conn, &items)).await
+        let written = within(
+            self.timeout,
+            "track_all",
+            DB::insert(conn, &items, &self.keyring),
+        )
+        .await;
+        self.account_erased(written)
     }
 
     /// Writes subscriber records inside the caller's transaction, all or
@@ -235,7 +259,43 @@ impl<DB: Backend> Outbox<DB> {
             self.plan.as_deref(),
             self.max_item_bytes,
         ))?;
-        within(self.timeout, "import", DB::insert(conn, &items)).await
+        let written = within(
+            self.timeout,
+            "import",
+            DB::insert(conn, &items, &self.keyring),
+        )
+        .await;
+        self.account_erased(written)
+    }
+
+    /// Erases a person from the outbox, for every process sharing the
+    /// database: sets a tombstone (a keyed hash of the address, under a
+    /// random key the database keeps) that refuses their items for
+    /// [`erasure_ttl`](Self::erasure_ttl) ([`OutboxError::Erased`]), deletes
+    /// every row and dead letter about them, and returns once the relay's
+    /// request in flight, which may carry some of theirs, has landed (a
+    /// retry of it leaves them out). Rows written by a transaction that
+    /// raced the erasure are removed by the relay unsent.
+    ///
+    /// `Client::erase` on a client built with this outbox does this, and
+    /// then asks Bento to delete the person; call this alone when no client
+    /// relays here. Finding the rows reads the whole table (erasures are
+    /// rare, and the table small when the relay keeps up).
+    pub async fn erase(&self, email: &str) -> Result<StoreErasure, OutboxError> {
+        bento_core::integration::erasure::check_email(email)?;
+        let erased = DB::erase(self, email, self.erasure_ttl).await?;
+        tracing::info!(
+            removed = erased.removed,
+            dead_letters = erased.dead_letters,
+            "a person was erased from the Bento outbox"
+        );
+        Ok(erased)
+    }
+
+    /// Lifts the tombstone of `email` (when the person signs up again with
+    /// consent); whether there was one. Their earlier rows stay erased.
+    pub async fn lift_erasure(&self, email: &str) -> Result<bool, OutboxError> {
+        within(self.timeout, "lift_erasure", DB::lift(self, email)).await
     }
 
     /// Rows waiting for delivery. Every row is either pending or a dead
@@ -324,6 +384,18 @@ impl<DB: Backend> Outbox<DB> {
         ))
     }
 
+    /// Logs and counts a refusal of items about an erased person.
+    fn account_erased(&self, result: Result<(), OutboxError>) -> Result<(), OutboxError> {
+        if let Err(OutboxError::Erased { people }) = &result {
+            tracing::info!(
+                people,
+                "the Bento outbox refused items about an erased person; nothing was written"
+            );
+            self.status.erased(*people);
+        }
+        result
+    }
+
     /// Logs and counts a refusal that is the program's mistake, whether or
     /// not the caller looks at the result.
     fn account<T>(&self, result: Result<T, OutboxError>) -> Result<T, OutboxError> {
@@ -361,5 +433,17 @@ impl<DB: Backend> DurableStore for Outbox<DB> {
 
     fn paces_direct_calls(&self) -> bool {
         self.fleet_pacing
+    }
+
+    fn erase<'a>(
+        &'a self,
+        email: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<StoreErasure, StoreError>> {
+        Box::pin(async move { Ok(DB::erase(self, email, ttl).await?) })
+    }
+
+    fn lift_erasure<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { Ok(self.lift_erasure(email).await?) })
     }
 }

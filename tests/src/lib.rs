@@ -4,6 +4,7 @@
 pub mod arrivals;
 pub mod browser;
 pub mod contract;
+pub mod erasure;
 pub mod hostile;
 pub mod late;
 pub mod postgres;

@@ -2,15 +2,20 @@
 //! `crate::erasure` for how the engine keeps the promise).
 
 use super::Client;
+use crate::store::{StoreErasure, StoreError};
 
 impl Client {
     /// Erases a person: from then on nothing about `email` is queued
     /// (a tombstone refuses it, [`TrackError::Erased`](crate::TrackError::Erased)),
     /// every item about them waiting in this client's queue or retry queue is
     /// removed, requests already in flight that carry any are waited for (a
-    /// retry leaves their items out), and only then is Bento asked to delete
-    /// the person (`POST /data_deletion_requests`), so that nothing queued
-    /// before the call reaches Bento after the deletion.
+    /// retry leaves their items out); with an outbox
+    /// ([`ClientBuilder::outbox`](crate::ClientBuilder::outbox)), the same
+    /// happens in the store for every process sharing it (rows and dead
+    /// letters deleted, a tombstone set, the relay's request in flight waited
+    /// for). Only then is Bento asked to delete the person
+    /// (`POST /data_deletion_requests`), so that nothing queued before the
+    /// call reaches Bento after the deletion.
     ///
     /// The at-least-once contract allows one thing here: a request that was
     /// already in flight when `erase` was called may reach Bento (it cannot
@@ -18,6 +23,7 @@ impl Client {
     /// removes what it wrote. The tombstone holds for
     /// [`ClientBuilder::erasure_ttl`](crate::ClientBuilder::erasure_ttl)
     /// (30 days by default) and keeps a keyed hash, never the address.
+    /// Idempotent: call it again after an error.
     ///
     /// ```no_run
     /// # async fn run(client: bento_core::Client) -> Result<(), bento_core::EraseError> {
@@ -30,12 +36,20 @@ impl Client {
     /// ```
     pub async fn erase(&self, email: &str) -> Result<Erasure, EraseError> {
         crate::validate::email(|| "email".to_owned(), email).map_err(EraseError::Invalid)?;
-        let local = self.inner.dispatcher.erase(email).await;
-        let erasure = Erasure {
+        let dispatcher = &self.inner.dispatcher;
+        let local = dispatcher.erase(email).await;
+        let mut erasure = Erasure {
             removed: local.removed as u64,
             in_flight: local.in_flight as u64,
+            stored: None,
             deletion: None,
         };
+        if let Some(store) = dispatcher.store() {
+            match store.erase(email, dispatcher.erasure_ttl()).await {
+                Ok(stored) => erasure.stored = Some(stored),
+                Err(source) => return Err(EraseError::Store { erasure, source }),
+            }
+        }
         match self.request_data_deletion(email).await {
             Ok(deletion) => Ok(Erasure {
                 deletion: Some(deletion),
@@ -48,15 +62,29 @@ impl Client {
         }
     }
 
-    /// Lifts the tombstone of `email`, when the person signs up again with
+    /// Lifts the tombstone of `email` (in this client, and in its outbox for
+    /// every process sharing it), when the person signs up again with
     /// consent; whether there was one. Their earlier items stay erased.
-    pub fn lift_erasure(&self, email: &str) -> bool {
-        self.inner.dispatcher.lift_erasure(email)
+    pub async fn lift_erasure(&self, email: &str) -> Result<bool, EraseError> {
+        let dispatcher = &self.inner.dispatcher;
+        let mut lifted = dispatcher.lift_erasure(email);
+        if let Some(store) = dispatcher.store() {
+            match store.lift_erasure(email).await {
+                Ok(stored) => lifted |= stored,
+                Err(source) => {
+                    return Err(EraseError::Store {
+                        erasure: Erasure::default(),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(lifted)
     }
 }
 
 /// What [`Client::erase`](crate::Client::erase) did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Erasure {
     /// Items about the person removed from the queue and the retry queue
@@ -65,21 +93,42 @@ pub struct Erasure {
     /// Items about the person in requests already in flight, waited for
     /// (a retry of such a request leaves them out).
     pub in_flight: u64,
+    /// What the durable store removed, with an outbox; `None` without one
+    /// (or inside [`EraseError::Store`]).
+    pub stored: Option<StoreErasure>,
     /// Bento's answer to the deletion request; `None` only inside
-    /// [`EraseError::Request`].
+    /// [`EraseError`].
     pub deletion: Option<crate::resources::deletion::Deletion>,
 }
 
-/// Why [`Client::erase`](crate::Client::erase) did not complete.
+/// Why [`Client::erase`](crate::Client::erase) (or
+/// [`lift_erasure`](crate::Client::lift_erasure)) did not complete.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EraseError {
     /// The address is not an email; nothing was done.
     #[error(transparent)]
     Invalid(crate::ValidationError),
-    /// The local erasure is done (the tombstone is set and the queues hold
-    /// nothing about the person), but Bento's deletion request failed: call
-    /// `erase` again (it is idempotent) once Bento answers.
+    /// This client's copies are erased (its tombstone is set, its queues
+    /// hold nothing about the person) but the outbox could not be: its
+    /// database failed. Nothing was asked of Bento yet; call `erase` again
+    /// (it is idempotent) once the database answers.
+    #[error(
+        "this client's copies are erased ({} removed, {} waited for in flight) but the \
+         outbox's could not be: {source}; nothing was asked of Bento yet: call erase again \
+         once the database answers",
+        erasure.removed, erasure.in_flight
+    )]
+    Store {
+        /// What the local erasure did.
+        erasure: Erasure,
+        /// The store's error.
+        source: StoreError,
+    },
+    /// The local erasure is done (the tombstones are set and the queues and
+    /// the outbox hold nothing about the person), but Bento's deletion
+    /// request failed: call `erase` again (it is idempotent) once Bento
+    /// answers.
     #[error(
         "the local copies are erased ({} removed, {} waited for in flight) but Bento's \
          deletion request failed: {source}; call erase again once Bento answers",

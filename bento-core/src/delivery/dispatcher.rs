@@ -266,6 +266,16 @@ impl Dispatcher {
         self.config.tombstones.lift(email)
     }
 
+    /// The durable store this client relays, if any.
+    pub(crate) fn store(&self) -> Option<&std::sync::Arc<dyn crate::store::DurableStore>> {
+        self.config.store.as_ref()
+    }
+
+    /// How long tombstones hold.
+    pub(crate) fn erasure_ttl(&self) -> std::time::Duration {
+        self.config.tombstones.ttl()
+    }
+
     /// The engine's counters.
     pub(crate) fn stats(&self) -> DeliveryStats {
         self.shared.stats()

@@ -18,6 +18,7 @@ pub(crate) const RETRIED: &str = "bento_delivery_items_retried_total";
 pub(crate) const FAILED: &str = "bento_delivery_items_failed_total";
 pub(crate) const DROPPED: &str = "bento_delivery_items_dropped_total";
 pub(crate) const REFUSED: &str = "bento_delivery_items_refused_total";
+pub(crate) const ERASED: &str = "bento_delivery_items_erased_total";
 pub(crate) const PENDING: &str = "bento_delivery_items_pending";
 pub(crate) const IN_FLIGHT: &str = "bento_delivery_requests_in_flight";
 pub(crate) const BATCH_DURATION: &str = "bento_delivery_batch_duration_seconds";
@@ -44,6 +45,11 @@ pub(crate) fn describe() {
             REFUSED,
             Unit::Count,
             "Items refused by track as the program's mistake (logged and hooked)"
+        );
+        describe_counter!(
+            ERASED,
+            Unit::Count,
+            "Items about an erased person removed before they were sent"
         );
         describe_gauge!(PENDING, Unit::Count, "Items held by the delivery engine");
         describe_gauge!(IN_FLIGHT, Unit::Count, "Batch requests in flight");

@@ -147,6 +147,7 @@ impl Shared {
             return;
         }
         self.erased.fetch_add(n as u64, Ordering::Relaxed);
+        metrics::count(metrics::ERASED, n);
         self.held.fetch_sub(n, Ordering::AcqRel);
         self.space.notify_waiters();
     }

@@ -46,6 +46,9 @@ pub(crate) struct Relay {
     /// The budget shared with every process draining the store.
     pub(crate) budget: Option<Arc<dyn RateBudget>>,
     pub(crate) stop: Stop,
+    /// The store's erasure count as this session last read it (`None`
+    /// before the first read): while it is 0, no claim needs checking.
+    pub(crate) erasures: Option<u64>,
 }
 
 /// Why leading ended.
@@ -67,9 +70,14 @@ struct Claimed {
     kind: ItemKind,
     ids: Vec<i64>,
     bodies: Vec<String>,
+    /// Whom each row is about.
+    subjects: Vec<Option<String>>,
     attempts: u32,
     /// When its oldest row was written (on this process's clock).
     oldest: Instant,
+    /// The store's erasure count its rows were last checked at: when the
+    /// fence reads another, they are checked again before they are sent.
+    checked: Option<u64>,
 }
 
 impl Claimed {
@@ -83,8 +91,10 @@ impl Claimed {
             kind: self.kind,
             ids: self.ids.split_off(half),
             bodies: self.bodies.split_off(half),
+            subjects: self.subjects.split_off(half),
             attempts: 0,
             oldest: self.oldest,
+            checked: self.checked,
         };
         self.attempts = 0;
         (self, tail)
@@ -193,6 +203,7 @@ impl Relay {
             }
         }
         tracing::info!("this instance now relays the Bento outbox");
+        self.erasures = None;
         let ended = self.relay(&mut *session).await;
         // Closing the session lets another process lead at once.
         session.close().await;
@@ -257,7 +268,15 @@ impl Relay {
                 hand_to_hook(&self.config, &self.client, Vec::new(), reason, ids);
             }
             let last = batches.len().saturating_sub(1);
-            for (index, batch) in batches.into_iter().enumerate() {
+            for (index, mut batch) in batches.into_iter().enumerate() {
+                // Rows written by a transaction that raced an erasure (it
+                // checked the tombstones before the erasure committed, and
+                // committed after it) are found here.
+                if self.erasures == Some(0) {
+                    batch.checked = Some(0);
+                } else if let Err(ended) = self.leave_out_erased(session, &mut batch).await {
+                    return ended;
+                }
                 let prefetch = range
                     .filter(|_| index == last)
                     .map(|(first, last)| claim.outside(first, last));
@@ -282,10 +301,10 @@ impl Relay {
         for StoredRow { id, age, content } in rows {
             let written = now.checked_sub(age).unwrap_or(now);
             let checked = content.and_then(|(kind, json)| {
-                sendable(&json, self.config.max_batch_bytes)?;
-                Ok((kind, json))
+                let subject = sendable(&json, self.config.max_batch_bytes)?;
+                Ok((kind, json, subject))
             });
-            let (kind, json) = match checked {
+            let (kind, json, subject) = match checked {
                 Ok(item) => item,
                 Err(reason) => {
                     tracing::warn!(id, %reason, "an outbox row that cannot be sent becomes a dead letter");
@@ -312,8 +331,10 @@ impl Relay {
                         kind,
                         ids: Vec::new(),
                         bodies: Vec::new(),
+                        subjects: Vec::new(),
                         attempts: 0,
                         oldest: written,
+                        checked: None,
                     },
                     0,
                 )
@@ -322,6 +343,7 @@ impl Relay {
             *bytes += json.len() + 1;
             batch.ids.push(id);
             batch.bodies.push(json);
+            batch.subjects.push(subject);
         }
         batches.extend(open.into_iter().flatten().map(|(batch, _)| batch));
         (batches, unsendable)
@@ -347,7 +369,24 @@ impl Relay {
                 batch.ids.first().copied().unwrap_or_default(),
                 batch.ids.last().copied().unwrap_or_default(),
             );
-            session.sending(first, last).await?;
+            let fence = session.sending(first, last).await?;
+            self.erasures = Some(fence.erasures);
+            if batch.checked != Some(fence.erasures) {
+                // Someone was erased since these rows were checked: the
+                // erasure committed before the fence, so it waits for no
+                // request of theirs, and their rows must not leave.
+                self.leave_out_erased(session, &mut batch).await?;
+                if batch.ids.is_empty() {
+                    slot.end(crate::rate_limit::slot::Ended::NotSent);
+                    continue;
+                }
+                if batch.ids.first() != Some(&first) || batch.ids.last() != Some(&last) {
+                    // Record the range actually sent.
+                    work.push_front(batch);
+                    slot.end(crate::rate_limit::slot::Ended::NotSent);
+                    continue;
+                }
+            }
             batch.attempts += 1;
             let n = batch.ids.len();
             let started = Instant::now();
@@ -448,6 +487,60 @@ impl Relay {
         Ok(prefetched)
     }
 
+    /// Removes from `batch` (and from the store) the rows about someone a
+    /// tombstone holds, counts them and tells the hook (without the rows:
+    /// they are the erased person's data).
+    async fn leave_out_erased(
+        &mut self,
+        session: &mut dyn StoreSession,
+        batch: &mut Claimed,
+    ) -> Result<(), Ended> {
+        let subjects: Vec<Option<&str>> = batch.subjects.iter().map(Option::as_deref).collect();
+        let found = session.erased(&subjects).await?;
+        if found.erased.len() != subjects.len() {
+            return Err(Ended::Lost(
+                "the store answered the erasure check for another number of rows".into(),
+            ));
+        }
+        self.erasures = Some(found.count);
+        batch.checked = Some(found.count);
+        if !found.erased.contains(&true) {
+            return Ok(());
+        }
+        let mut gone = Vec::new();
+        let mut keep = found.erased.iter().map(|erased| !erased);
+        let mut index = 0;
+        let (mut ids, mut bodies, mut subjects) = (Vec::new(), Vec::new(), Vec::new());
+        for ((id, body), subject) in batch
+            .ids
+            .drain(..)
+            .zip(batch.bodies.drain(..))
+            .zip(batch.subjects.drain(..))
+        {
+            if keep.next().unwrap_or(true) {
+                ids.push(id);
+                bodies.push(body);
+                subjects.push(subject);
+            } else {
+                gone.push(id);
+            }
+            index += 1;
+        }
+        debug_assert_eq!(index, found.erased.len());
+        (batch.ids, batch.bodies, batch.subjects) = (ids, bodies, subjects);
+        session.settle(&gone, Settle::Erased).await?;
+        let n = gone.len();
+        self.status.erased(n as u64);
+        metrics::count(metrics::ERASED, n);
+        tracing::info!(
+            items = n,
+            "outbox rows about an erased person were removed unsent"
+        );
+        let reason = FailureReason::Erased { count: n as u64 };
+        hand_to_hook(&self.config, &self.client, Vec::new(), reason, gone);
+        Ok(())
+    }
+
     /// Makes dead letters of a batch's rows, and hands them to the hook.
     async fn bury(
         &self,
@@ -486,8 +579,9 @@ impl Relay {
 
 /// Whether a stored body can go into a batch as it is: exactly one JSON
 /// object (a row written by hand may hold anything: spliced into a batch,
-/// `{..}{..}` would become two items) within the request budget.
-fn sendable(json: &str, max_batch_bytes: usize) -> Result<(), String> {
+/// `{..}{..}` would become two items) within the request budget; and whom
+/// it is about.
+fn sendable(json: &str, max_batch_bytes: usize) -> Result<Option<String>, String> {
     if json.len() + BODY_OVERHEAD > max_batch_bytes {
         return Err(format!(
             "its body is {} bytes, over the {max_batch_bytes}-byte request budget",
@@ -497,10 +591,8 @@ fn sendable(json: &str, max_batch_bytes: usize) -> Result<(), String> {
     if !json.trim_start().starts_with('{') {
         return Err("its body is not a JSON object".to_owned());
     }
-    match serde_json::from_str::<serde::de::IgnoredAny>(json) {
-        Ok(_) => Ok(()),
-        Err(error) => Err(format!("its body is not one JSON object ({error})")),
-    }
+    crate::erasure::read_subject(json.as_bytes())
+        .map_err(|error| format!("its body is not one JSON object ({error})"))
 }
 
 #[cfg(test)]
@@ -509,7 +601,11 @@ mod tests {
 
     #[test]
     fn only_one_json_object_within_the_budget_is_sendable() {
-        assert!(sendable(r#"{"type":"x","email":"a@example.com"}"#, 1024).is_ok());
+        assert_eq!(
+            sendable(r#"{"type":"x","email":"a@example.com"}"#, 1024),
+            Ok(Some("a@example.com".to_owned()))
+        );
+        assert_eq!(sendable(r#"{"type":"x","email":5}"#, 1024), Ok(None));
         assert!(sendable(" {\"a\":1} \n", 1024).is_ok());
         let two = sendable(r#"{"a":1}{"b":2}"#, 1024).unwrap_err();
         assert!(two.contains("not one JSON object"), "{two}");

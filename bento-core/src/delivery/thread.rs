@@ -66,6 +66,7 @@ pub(crate) fn spawn(
             client: client.clone(),
             budget: budget.clone(),
             stop: stop_rx,
+            erasures: None,
         };
         RelayTask {
             task: runtime.spawn(relay.run()),

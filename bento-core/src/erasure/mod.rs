@@ -13,8 +13,8 @@
 mod subject;
 mod tombstone;
 
-pub(crate) use subject::email_of;
-pub(crate) use tombstone::Tombstones;
+pub(crate) use subject::{email_of, read as read_subject};
+pub(crate) use tombstone::{Tombstones, digest};
 
 /// How long a tombstone refuses an erased email by default: 30 days, longer
 /// than any retry, maximum age or replay the SDK makes.

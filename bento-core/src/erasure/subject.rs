@@ -13,8 +13,19 @@ struct Subject<'a> {
 
 /// The item's email, if its JSON names one.
 pub(crate) fn email_of(json: &[u8]) -> Option<String> {
-    let subject: Subject<'_> = serde_json::from_slice(json).ok()?;
-    subject.email.map(std::borrow::Cow::into_owned)
+    read(json).ok().flatten()
+}
+
+/// The email of `json`, which must be one JSON value (an object naming no
+/// email as a string, or any other value, has none); an error when it is
+/// not one JSON value. One parse checks the value and finds its subject.
+pub(crate) fn read(json: &[u8]) -> Result<Option<String>, serde_json::Error> {
+    match serde_json::from_slice::<Subject<'_>>(json) {
+        Ok(subject) => Ok(subject.email.map(std::borrow::Cow::into_owned)),
+        // Not an object, or an `email` that is not a string: still
+        // sendable when it is one JSON value.
+        Err(_) => serde_json::from_slice::<serde::de::IgnoredAny>(json).map(|_| None),
+    }
 }
 
 #[cfg(test)]

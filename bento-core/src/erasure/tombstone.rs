@@ -38,6 +38,14 @@ impl std::fmt::Debug for Tombstones {
     }
 }
 
+/// The keyed hash of an email: HMAC-SHA-256 of it trimmed and lower-cased.
+pub(crate) fn digest(key: &[u8], email: &str) -> Digest {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(email.trim().to_lowercase().as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
 impl Tombstones {
     /// Tombstones hashed under `key`, each kept `ttl`.
     pub(crate) fn new(key: &[u8], ttl: Duration) -> Self {
@@ -52,10 +60,12 @@ impl Tombstones {
 
     /// The keyed hash of an email, as Bento compares them: trimmed, any case.
     fn digest(&self, email: &str) -> Digest {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-        mac.update(email.trim().to_lowercase().as_bytes());
-        mac.finalize().into_bytes().into()
+        digest(&self.key, email)
+    }
+
+    /// How long a tombstone holds.
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     /// Whether there is no tombstone at all: one atomic read.

@@ -12,7 +12,7 @@
 //!   Every framework built on these gets exactly the same semantics.
 //! - **Durable stores** ([`store`]): a table the delivery thread drains,
 //!   one process at a time, with the engine's batching, pacing, retry rule
-//!   and failure hook.
+//!   and failure hook; erasing people from it fleet-wide ([`erasure`]).
 //! - **Stopping** ([`shutdown`]): the signals that ask a service to stop,
 //!   and the drain once its server has stopped, for each framework's
 //!   `serve` or `run`.
@@ -20,6 +20,7 @@
 //!   process of a fleet, so that together they stay under Bento's limits.
 
 pub mod budget;
+pub mod erasure;
 mod events;
 mod held;
 mod identity;

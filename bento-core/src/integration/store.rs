@@ -19,12 +19,15 @@
 //! - [`StoreSession::settle`]: Bento took these (delete them), or they are
 //!   dead letters (keep them with the reason).
 //! - [`StoreSession::wait`]: block until new items may exist.
+//! - [`DurableStore::erase`] and [`StoreSession::erased`]: a person erased
+//!   fleet-wide, and which claimed rows are about someone erased (see
+//!   [`erasure`](crate::integration::erasure)).
 //!
 //! Every item claimed ends settled, or stays in the store for the next
 //! leader: the delivery invariant, across processes. Failure reports carry
 //! the store's ids ([`DeliveryFailure::stored_ids`](crate::DeliveryFailure::stored_ids)).
 
 pub use crate::store::{
-    BoxFuture, Claim, DurableStore, RelayStats, RelayStatus, Settle, StoreError, StoreSession,
-    StoreSettings, StoredRow,
+    BoxFuture, Claim, DurableStore, Erasures, Fence, RelayStats, RelayStatus, Settle, StoreErasure,
+    StoreError, StoreSession, StoreSettings, StoredRow,
 };

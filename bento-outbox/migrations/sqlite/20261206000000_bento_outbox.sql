@@ -39,3 +39,14 @@ CREATE TABLE IF NOT EXISTS bento_outbox_ceiling (
     refused INTEGER NOT NULL,
     refused_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS bento_outbox_erasure (
+    digest TEXT PRIMARY KEY,
+    until REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bento_outbox_erasure_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    key BLOB NOT NULL,
+    erasures INTEGER NOT NULL DEFAULT 0,
+    fences INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO bento_outbox_erasure_state (id, key) VALUES (1, randomblob(32));

@@ -85,6 +85,7 @@
 //! sqlx 0.8 is used (the pool and transaction types axum and actix-web apps
 //! already hold); it builds on the workspace's Rust 1.89 (sqlx 0.9 needs 1.94).
 
+mod erasure;
 mod pacing;
 mod runtime;
 mod schema;
@@ -103,9 +104,11 @@ use bento_core::integration::store::{StoreError, StoreSession};
 use sqlx::{PgConnection, Postgres};
 
 use crate::backend::sealed::Ops;
+use crate::erasure::Keyring;
 use crate::pacing::SharedPacer;
 use crate::row::{kind_code, kind_of};
 use crate::{DeadLetter, OutboxError};
+use bento_core::integration::store::StoreErasure;
 use pacing::PgSlots;
 
 /// The outbox in a PostgreSQL database: [`crate::Outbox`] over
@@ -165,8 +168,21 @@ impl Ops for Postgres {
     fn insert<'c>(
         conn: &'c mut PgConnection,
         items: &'c [Encoded],
+        keyring: &'c Keyring,
     ) -> BoxFuture<'c, Result<(), OutboxError>> {
-        Box::pin(insert(conn, items))
+        Box::pin(insert(conn, items, keyring))
+    }
+
+    fn erase<'a>(
+        outbox: &'a Outbox,
+        email: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<StoreErasure, OutboxError>> {
+        Box::pin(erasure::erase(&outbox.pool, &outbox.keyring, email, ttl))
+    }
+
+    fn lift<'a>(outbox: &'a Outbox, email: &'a str) -> BoxFuture<'a, Result<bool, OutboxError>> {
+        Box::pin(erasure::lift(&outbox.pool, &outbox.keyring, email))
     }
 
     fn pending(outbox: &Outbox) -> BoxFuture<'_, Result<u64, OutboxError>> {
@@ -246,6 +262,7 @@ impl Ops for Postgres {
             &outbox.pool,
             outbox.takeover_interval,
             outbox.extra.clone(),
+            outbox.keyring.clone(),
         ))
     }
 
@@ -257,30 +274,65 @@ impl Ops for Postgres {
     }
 }
 
-/// One statement for any number of items.
-async fn insert(conn: &mut PgConnection, items: &[Encoded]) -> Result<(), OutboxError> {
+/// The insert of `$rows` (kinds and bodies), unless one of the tombstones
+/// `$3` holds: the statement answers how many do.
+macro_rules! unless_erased {
+    ($rows:literal) => {
+        concat!(
+            "WITH refused AS (
+                SELECT count(*) AS n FROM bento_outbox_erasure
+                WHERE digest = ANY($3) AND until > now()
+             ), written AS (
+                INSERT INTO bento_outbox (kind, body) ",
+            $rows,
+            " WHERE (SELECT n FROM refused) = 0
+             )
+             SELECT n FROM refused"
+        )
+    };
+}
+
+/// One statement for any number of items, which writes none of them when
+/// one is about a person erased (the tombstones are read in the same
+/// statement).
+async fn insert(
+    conn: &mut PgConnection,
+    items: &[Encoded],
+    keyring: &Keyring,
+) -> Result<(), OutboxError> {
     if items.is_empty() {
         return Ok(());
     }
-    if let [item] = items {
+    let key = erasure::key(&mut *conn, keyring).await?;
+    let digests: Vec<Vec<u8>> = crate::erasure::digests(&key, items)
+        .iter()
+        .map(|digest| digest.to_vec())
+        .collect();
+    let refused: i64 = if let [item] = items {
         // The common case, without arrays to build or unnest.
-        sqlx::query::<Postgres>("INSERT INTO bento_outbox (kind, body) VALUES ($1, $2::json)")
+        sqlx::query_scalar::<Postgres, i64>(unless_erased!("SELECT $1, $2::json"))
             .bind(kind_code(item.kind()))
             .bind(json_text(item))
-            .execute(conn)
-            .await?;
-        return Ok(());
+            .bind(&digests)
+            .fetch_one(conn)
+            .await?
+    } else {
+        let kinds: Vec<i16> = items.iter().map(|item| kind_code(item.kind())).collect();
+        let bodies: Vec<&str> = items.iter().map(json_text).collect();
+        sqlx::query_scalar::<Postgres, i64>(unless_erased!(
+            "SELECT kind, body::json FROM UNNEST($1::smallint[], $2::text[]) AS t(kind, body)"
+        ))
+        .bind(&kinds)
+        .bind(&bodies)
+        .bind(&digests)
+        .fetch_one(conn)
+        .await?
+    };
+    if refused > 0 {
+        return Err(OutboxError::Erased {
+            people: refused as u64,
+        });
     }
-    let kinds: Vec<i16> = items.iter().map(|item| kind_code(item.kind())).collect();
-    let bodies: Vec<&str> = items.iter().map(json_text).collect();
-    sqlx::query::<Postgres>(
-        "INSERT INTO bento_outbox (kind, body)
-         SELECT kind, body::json FROM UNNEST($1::smallint[], $2::text[]) AS t(kind, body)",
-    )
-    .bind(&kinds)
-    .bind(&bodies)
-    .execute(conn)
-    .await?;
     Ok(())
 }
 

@@ -248,6 +248,26 @@ const MIGRATIONS: &[(i32, &[&str])] = &[
             END $$",
         ],
     ),
+    (
+        5,
+        &[
+            // Erasure: how many there were (the relay's fence reads it),
+            // how many fences there were (an erasure waits until the one it
+            // saw in flight is followed), and the database's own key for
+            // the tombstones' keyed hashes (random, 32 bytes).
+            "ALTER TABLE bento_outbox_relay
+                ADD COLUMN erasures bigint NOT NULL DEFAULT 0,
+                ADD COLUMN fences bigint NOT NULL DEFAULT 0,
+                ADD COLUMN erasure_key bytea NOT NULL
+                    DEFAULT uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid())",
+            // The tombstones: the keyed hash of each erased address, until
+            // it expires.
+            "CREATE TABLE bento_outbox_erasure (
+                digest bytea PRIMARY KEY,
+                until timestamptz NOT NULL
+            )",
+        ],
+    ),
 ];
 
 /// The newest schema version.

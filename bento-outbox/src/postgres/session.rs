@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 
 use bento_core::integration::store::{
-    BoxFuture, Claim, Settle, StoreError, StoreSession, StoredRow,
+    BoxFuture, Claim, Erasures, Fence, Settle, StoreError, StoreSession, StoredRow,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgListener;
@@ -19,6 +19,7 @@ use sqlx::{PgConnection, PgPool, Postgres};
 
 use super::runtime::AppRuntime;
 use super::schema::RELAY_LOCK;
+use crate::erasure::Keyring;
 use crate::row::{kind_of, unknown_kind};
 
 /// Waits until this instance holds the relay lock, on a connection of the
@@ -29,6 +30,7 @@ pub(crate) async fn elect(
     pool: &PgPool,
     takeover_interval: Duration,
     app: AppRuntime,
+    keyring: Keyring,
 ) -> Result<Box<dyn StoreSession>, StoreError> {
     loop {
         let attempt = pool.clone();
@@ -39,7 +41,9 @@ pub(crate) async fn elect(
             .await?;
         if leader {
             conn.close_on_drop();
-            return Ok(Box::new(PgSession::start(conn, pool.clone(), app).await?));
+            return Ok(Box::new(
+                PgSession::start(conn, pool.clone(), app, keyring).await?,
+            ));
         }
         // Back to the application's pool until the next attempt.
         drop(conn);
@@ -57,6 +61,8 @@ struct PgSession {
     /// Who this session is, in `bento_outbox_relay.leader`: the fence
     /// `sending` checks.
     me: String,
+    /// The database's erasure key, for checking claimed rows.
+    keyring: Keyring,
 }
 
 /// Unique per session, so a process that leads twice never mistakes its
@@ -76,6 +82,7 @@ impl PgSession {
         mut conn: PoolConnection<Postgres>,
         pool: PgPool,
         app: AppRuntime,
+        keyring: Keyring,
     ) -> Result<Self, StoreError> {
         for setting in [
             "SET application_name = 'bento-outbox-relay'",
@@ -97,6 +104,7 @@ impl PgSession {
             app,
             listener,
             me: holder(),
+            keyring,
         })
     }
 }
@@ -153,27 +161,40 @@ impl StoreSession for PgSession {
         })
     }
 
-    fn sending(&mut self, first: i64, last: i64) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn sending(&mut self, first: i64, last: i64) -> BoxFuture<'_, Result<Fence, StoreError>> {
         Box::pin(async move {
             // The fence: the session advisory lock already makes this
             // connection the only leader, and the record must be this
-            // session's own, in the statement that writes the range.
-            let fenced = sqlx::query(
+            // session's own, in the statement that writes the range. An
+            // erasure holding the row's lock is waited for, and its count
+            // read (see `erasure.rs`).
+            let erasures: Option<i64> = sqlx::query_scalar(
                 "UPDATE bento_outbox_relay
-                 SET sending_first = $1, sending_last = $2, sending_since = now()
-                 WHERE leader = $3",
+                 SET sending_first = $1, sending_last = $2, sending_since = now(),
+                     fences = fences + 1
+                 WHERE leader = $3
+                 RETURNING erasures",
             )
             .bind(first)
             .bind(last)
             .bind(&self.me)
-            .execute(&mut *self.conn)
+            .fetch_optional(&mut *self.conn)
             .await?;
-            if fenced.rows_affected() != 1 {
+            let Some(erasures) = erasures else {
                 return Err(
                     "another instance leads the Bento outbox now; this one sends nothing".into(),
                 );
-            }
-            Ok(())
+            };
+            Ok(Fence::new(erasures.max(0) as u64))
+        })
+    }
+
+    fn erased<'a>(
+        &'a mut self,
+        subjects: &'a [Option<&'a str>],
+    ) -> BoxFuture<'a, Result<Erasures, StoreError>> {
+        Box::pin(async move {
+            Ok(super::erasure::erased(&mut self.conn, &self.keyring, subjects).await?)
         })
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bento_core::integration::store::StoreError;
+use bento_core::integration::store::{Fence, StoreError};
 use sqlx::SqlitePool;
 
 use super::conn::{Mode, Own};
@@ -59,7 +59,7 @@ pub(crate) async fn fence(
     me: &str,
     lease: Duration,
     range: (i64, i64),
-) -> Result<(), StoreError> {
+) -> Result<Fence, StoreError> {
     let mut tx = Own::begin(pool, Mode::Write).await?;
     let fenced = sqlx::query(&format!(
         "UPDATE bento_outbox_lease
@@ -72,11 +72,19 @@ pub(crate) async fn fence(
     .bind(lease.as_secs_f64())
     .execute(tx.conn())
     .await?;
-    tx.commit().await?;
     if fenced.rows_affected() != 1 {
+        tx.commit().await?;
         return Err("another process took the SQLite outbox's lease (this one was stopped or stalled past it); this one sends nothing".into());
     }
-    Ok(())
+    // Under the same write lock as any erasure: see `erasure.rs`.
+    let erasures: i64 = sqlx::query_scalar(
+        "UPDATE bento_outbox_erasure_state SET fences = fences + 1 WHERE id = 1
+         RETURNING erasures",
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(Fence::new(erasures.max(0) as u64))
 }
 
 /// Hands the lease back, so that another process may lead at once.

@@ -83,6 +83,7 @@
 //! closes them when they are released, so no later transaction runs on one.
 
 mod conn;
+mod erasure;
 mod lease;
 mod pacing;
 mod read;
@@ -101,8 +102,10 @@ pub use conn::{check_on_release, pool_options};
 
 use crate::OutboxError;
 use crate::backend::sealed::Ops;
+use crate::erasure::Keyring;
 use crate::pacing::SharedPacer;
 use crate::row::kind_code;
+use bento_core::integration::store::StoreErasure;
 use conn::{Mode, Own};
 
 /// The outbox in a SQLite database: [`crate::Outbox`] over [`sqlx::Sqlite`].
@@ -156,15 +159,35 @@ impl Ops for Sqlite {
     fn insert<'c>(
         conn: &'c mut SqliteConnection,
         items: &'c [Encoded],
+        keyring: &'c Keyring,
     ) -> BoxFuture<'c, Result<(), OutboxError>> {
         Box::pin(async move {
             conn::check_writable(conn).await?;
+            let mut ids = Vec::with_capacity(items.len());
             for item in items {
-                sqlx::query("INSERT INTO bento_outbox (kind, body) VALUES (?1, ?2)")
+                let written = sqlx::query("INSERT INTO bento_outbox (kind, body) VALUES (?1, ?2)")
                     .bind(i64::from(kind_code(item.kind())))
                     .bind(std::str::from_utf8(item.json()).unwrap_or("null"))
                     .execute(&mut *conn)
                     .await?;
+                ids.push(written.last_insert_rowid());
+            }
+            // The tombstones are read after the write, under the write lock
+            // it took: reading first would make every write an upgrade from
+            // a read snapshot, which SQLite refuses when another process
+            // wrote meanwhile. An erasure committed before is seen; one
+            // after deletes what this wrote.
+            let key = erasure::key(&mut *conn, keyring).await?;
+            let digests = crate::erasure::digests(&key, items);
+            let people = erasure::tombstoned(&mut *conn, &digests).await?;
+            if people > 0 {
+                sqlx::query(
+                    "DELETE FROM bento_outbox WHERE id IN (SELECT value FROM json_each(?1))",
+                )
+                .bind(session::id_list(&ids))
+                .execute(&mut *conn)
+                .await?;
+                return Err(OutboxError::Erased { people });
             }
             Ok(())
         })
@@ -216,7 +239,20 @@ impl Ops for Sqlite {
             outbox.pool.clone(),
             outbox.takeover_interval,
             outbox.extra.lease,
+            outbox.keyring.clone(),
         ))
+    }
+
+    fn erase<'a>(
+        outbox: &'a Outbox,
+        email: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<StoreErasure, OutboxError>> {
+        Box::pin(erasure::erase(&outbox.pool, &outbox.keyring, email, ttl))
+    }
+
+    fn lift<'a>(outbox: &'a Outbox, email: &'a str) -> BoxFuture<'a, Result<bool, OutboxError>> {
+        Box::pin(erasure::lift(&outbox.pool, &outbox.keyring, email))
     }
 
     fn pacer(outbox: &Outbox) -> Arc<dyn RateBudget> {

@@ -58,6 +58,20 @@ pub(crate) const STATEMENTS: &[&str] = &[
         refused INTEGER NOT NULL,
         refused_at REAL NOT NULL
     )",
+    // Erasure: the tombstones (each erased address's keyed hash, in hex,
+    // until it expires), and one row holding how many erasures and fences
+    // there were and the database's own random key for the hashes.
+    "CREATE TABLE IF NOT EXISTS bento_outbox_erasure (
+        digest TEXT PRIMARY KEY,
+        until REAL NOT NULL
+    ) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS bento_outbox_erasure_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        key BLOB NOT NULL,
+        erasures INTEGER NOT NULL DEFAULT 0,
+        fences INTEGER NOT NULL DEFAULT 0
+    )",
+    "INSERT OR IGNORE INTO bento_outbox_erasure_state (id, key) VALUES (1, randomblob(32))",
 ];
 
 /// The whole schema as one SQL script, for an application's own migrations.
@@ -82,6 +96,8 @@ const OBJECTS: &[&str] = &[
     "bento_outbox_slot_family",
     "bento_outbox_budget",
     "bento_outbox_ceiling",
+    "bento_outbox_erasure",
+    "bento_outbox_erasure_state",
 ];
 
 /// Creates what is missing, taking the write lock up front (`BEGIN

@@ -10,14 +10,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bento_core::integration::store::{
-    BoxFuture, Claim, Settle, StoreError, StoreSession, StoredRow,
+    BoxFuture, Claim, Erasures, Fence, Settle, StoreError, StoreSession, StoredRow,
 };
 use sqlx::SqlitePool;
 
 use super::conn::{Mode, Own};
+use super::erasure;
 use super::lease;
 use super::read;
 use super::schema::NOW;
+use crate::erasure::Keyring;
 
 /// Ids as a JSON array, for `json_each`: one statement for any number.
 pub(crate) fn id_list(ids: &[i64]) -> String {
@@ -42,11 +44,12 @@ pub(crate) async fn elect(
     pool: SqlitePool,
     takeover_interval: Duration,
     lease: Duration,
+    keyring: Keyring,
 ) -> Result<Box<dyn StoreSession>, StoreError> {
     let me = lease::holder();
     loop {
         if lease::take(&pool, &me, lease).await? {
-            return Ok(Box::new(SqliteSession::start(pool, me, lease)));
+            return Ok(Box::new(SqliteSession::start(pool, me, lease, keyring)));
         }
         tokio::time::sleep(takeover_interval).await;
     }
@@ -59,10 +62,12 @@ struct SqliteSession {
     /// Cleared by the renewal task when the lease was lost or taken.
     held: Arc<AtomicBool>,
     renewal: tokio::task::JoinHandle<()>,
+    /// The database's erasure key, for checking claimed rows.
+    keyring: Keyring,
 }
 
 impl SqliteSession {
-    fn start(pool: SqlitePool, me: String, lease: Duration) -> Self {
+    fn start(pool: SqlitePool, me: String, lease: Duration, keyring: Keyring) -> Self {
         let held = Arc::new(AtomicBool::new(true));
         let renewal = tokio::spawn(lease::renew(
             pool.clone(),
@@ -76,6 +81,7 @@ impl SqliteSession {
             lease,
             held,
             renewal,
+            keyring,
         }
     }
 
@@ -126,10 +132,20 @@ impl StoreSession for SqliteSession {
         })
     }
 
-    fn sending(&mut self, first: i64, last: i64) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn sending(&mut self, first: i64, last: i64) -> BoxFuture<'_, Result<Fence, StoreError>> {
         Box::pin(async move {
             self.check()?;
             lease::fence(&self.pool, &self.me, self.lease, (first, last)).await
+        })
+    }
+
+    fn erased<'a>(
+        &'a mut self,
+        subjects: &'a [Option<&'a str>],
+    ) -> BoxFuture<'a, Result<Erasures, StoreError>> {
+        Box::pin(async move {
+            self.check()?;
+            Ok(erasure::erased(&self.pool, &self.keyring, subjects).await?)
         })
     }
 

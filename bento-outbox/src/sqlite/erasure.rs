@@ -1,0 +1,194 @@
+//! Erasure on SQLite: the tombstones (`bento_outbox_erasure`, keyed hashes
+//! in hex), the erasure count, fence count and key
+//! (`bento_outbox_erasure_state`), and the statements that erase, lift and
+//! check claimed rows.
+//!
+//! Every write takes SQLite's one write lock, so an erasure and the relay's
+//! fence are ordered: a fence after the erasure reads the new count and the
+//! relay checks its batch again; a fence before it recorded the range the
+//! erasure then waits for.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bento_core::integration::erasure::digest;
+use bento_core::integration::store::{Erasures, StoreErasure};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::conn::{Mode, Own};
+use super::schema::NOW;
+use crate::OutboxError;
+use crate::erasure::{Digest, FLIGHT_BOUND, Keyring, normalized, wait_for_flight};
+
+/// A digest as the table keeps it.
+pub(crate) fn hex(digest: &Digest) -> String {
+    use std::fmt::Write;
+    digest
+        .iter()
+        .fold(String::with_capacity(64), |mut text, byte| {
+            let _ = write!(text, "{byte:02x}");
+            text
+        })
+}
+
+/// Hex digests as a JSON array, for `json_each` (hex needs no escaping).
+pub(crate) fn json_list<S: AsRef<str>>(digests: impl Iterator<Item = S>) -> String {
+    let quoted: Vec<String> = digests.map(|hex| format!("\"{}\"", hex.as_ref())).collect();
+    format!("[{}]", quoted.join(","))
+}
+
+/// The database's erasure key (read once).
+pub(crate) async fn key(
+    conn: &mut SqliteConnection,
+    keyring: &Keyring,
+) -> Result<Arc<[u8]>, sqlx::Error> {
+    if let Some(key) = keyring.get() {
+        return Ok(key);
+    }
+    let key: Vec<u8> =
+        sqlx::query_scalar("SELECT key FROM bento_outbox_erasure_state WHERE id = 1")
+            .fetch_one(conn)
+            .await?;
+    Ok(keyring.keep(key))
+}
+
+/// How many of `digests` a tombstone holds now.
+pub(crate) async fn tombstoned(
+    conn: &mut SqliteConnection,
+    digests: &[Digest],
+) -> Result<u64, sqlx::Error> {
+    if digests.is_empty() {
+        return Ok(0);
+    }
+    let count: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM bento_outbox_erasure
+         WHERE digest IN (SELECT value FROM json_each(?1)) AND until > {NOW}"
+    ))
+    .bind(json_list(digests.iter().map(hex)))
+    .fetch_one(conn)
+    .await?;
+    Ok(count.max(0) as u64)
+}
+
+/// Erases `email`: tombstone, rows and dead letters, then waits for the
+/// relay's request in flight.
+pub(crate) async fn erase(
+    pool: &SqlitePool,
+    keyring: &Keyring,
+    email: &str,
+    ttl: Duration,
+) -> Result<StoreErasure, OutboxError> {
+    let mut tx = Own::begin(pool, Mode::Write).await?;
+    let (key, fences): (Vec<u8>, i64) = sqlx::query_as(
+        "UPDATE bento_outbox_erasure_state SET erasures = erasures + 1 WHERE id = 1
+         RETURNING key, fences",
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    let key = keyring.keep(key);
+    let first: Option<i64> =
+        sqlx::query_scalar("SELECT sending_first FROM bento_outbox_lease WHERE id = 1")
+            .fetch_one(tx.conn())
+            .await?;
+    sqlx::query(&format!(
+        "INSERT INTO bento_outbox_erasure (digest, until) VALUES (?1, {NOW} + ?2)
+         ON CONFLICT (digest) DO UPDATE SET until = max(until, excluded.until)"
+    ))
+    .bind(hex(&digest(&key, email)))
+    .bind(ttl.as_secs_f64())
+    .execute(tx.conn())
+    .await?;
+    // SQLite takes no DELETE inside a WITH: count, then delete, under the
+    // same write lock.
+    let (removed, dead): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT coalesce(sum(dead = 0), 0), coalesce(sum(dead <> 0), 0)
+         FROM bento_outbox WHERE {ABOUT}"
+    ))
+    .bind(normalized(email))
+    .fetch_one(tx.conn())
+    .await?;
+    sqlx::query(&format!("DELETE FROM bento_outbox WHERE {ABOUT}"))
+        .bind(normalized(email))
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(&format!(
+        "DELETE FROM bento_outbox_erasure WHERE until <= {NOW}"
+    ))
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    if first.is_some() {
+        // A request was in flight when the erasure committed: it may carry
+        // the person, and must land before the erasure returns.
+        wait_for_flight(FLIGHT_BOUND, || async {
+            let mut tx = Own::begin(pool, Mode::Read).await?;
+            let landed: bool = sqlx::query_scalar(
+                "SELECT (SELECT sending_first FROM bento_outbox_lease WHERE id = 1) IS NULL
+                     OR (SELECT fences FROM bento_outbox_erasure_state WHERE id = 1) <> ?1",
+            )
+            .bind(fences)
+            .fetch_one(tx.conn())
+            .await?;
+            tx.commit().await?;
+            Ok(landed)
+        })
+        .await?;
+    }
+    Ok(StoreErasure::new(removed.max(0) as u64, dead.max(0) as u64))
+}
+
+/// The rows about `?1`: text bodies holding JSON whose `email` it is (a body
+/// written by hand may be anything).
+const ABOUT: &str = "CASE WHEN typeof(body) = 'text' AND json_valid(body)
+    THEN lower(trim(json_extract(body, '$.email'))) END = ?1";
+
+/// Lifts the tombstone of `email`; whether there was one.
+pub(crate) async fn lift(
+    pool: &SqlitePool,
+    keyring: &Keyring,
+    email: &str,
+) -> Result<bool, OutboxError> {
+    let mut tx = Own::begin(pool, Mode::Write).await?;
+    let key = key(tx.conn(), keyring).await?;
+    let lifted = sqlx::query(&format!(
+        "DELETE FROM bento_outbox_erasure WHERE digest = ?1 AND until > {NOW}"
+    ))
+    .bind(hex(&digest(&key, email)))
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(lifted.rows_affected() > 0)
+}
+
+/// Which of `subjects` a tombstone holds, and the erasure count.
+pub(crate) async fn erased(
+    pool: &SqlitePool,
+    keyring: &Keyring,
+    subjects: &[Option<&str>],
+) -> Result<Erasures, sqlx::Error> {
+    let mut tx = Own::begin(pool, Mode::Read).await?;
+    let key = key(tx.conn(), keyring).await?;
+    let digests: Vec<Option<String>> = subjects
+        .iter()
+        .map(|subject| subject.map(|email| hex(&digest(&key, email))))
+        .collect();
+    let asked: Vec<&String> = digests.iter().flatten().collect();
+    let count: i64 =
+        sqlx::query_scalar("SELECT erasures FROM bento_outbox_erasure_state WHERE id = 1")
+            .fetch_one(tx.conn())
+            .await?;
+    let found: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT digest FROM bento_outbox_erasure
+         WHERE digest IN (SELECT value FROM json_each(?1)) AND until > {NOW}"
+    ))
+    .bind(json_list(asked.iter()))
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    let found: std::collections::HashSet<String> = found.into_iter().collect();
+    let erased = digests
+        .iter()
+        .map(|digest| digest.as_ref().is_some_and(|digest| found.contains(digest)))
+        .collect();
+    Ok(Erasures::new(count.max(0) as u64, erased))
+}
