@@ -185,15 +185,27 @@ pub struct StoreErasure {
     pub removed: u64,
     /// Dead letters about the person, deleted.
     pub dead_letters: u64,
+    /// Whether the store queued Bento's deletion request itself, as a row
+    /// of kind [`ItemKind::Deletion`] the relay sends (durably: it survives
+    /// a crash, is paced under its daily quota and retried under the one
+    /// retry rule); one already waiting for the person is not queued twice.
+    pub deletion_queued: bool,
 }
 
 impl StoreErasure {
-    /// What was removed.
+    /// What was removed; no deletion request queued.
     pub fn new(removed: u64, dead_letters: u64) -> Self {
         Self {
             removed,
             dead_letters,
+            deletion_queued: false,
         }
+    }
+
+    /// The store queued Bento's deletion request (or one already waited).
+    pub fn with_deletion_queued(mut self) -> Self {
+        self.deletion_queued = true;
+        self
     }
 }
 
@@ -225,8 +237,10 @@ pub trait DurableStore: Send + Sync + 'static {
         false
     }
 
-    /// Erases a person from the store, for every process sharing it: sets
-    /// a tombstone for `email` (a keyed hash, see
+    /// Erases a person from the store, for every process sharing it, and
+    /// should queue Bento's deletion request durably behind what it
+    /// removed ([`StoreErasure::deletion_queued`]; otherwise the client
+    /// sends it directly): sets a tombstone for `email` (a keyed hash, see
     /// [`erasure::digest`](crate::integration::erasure::digest)) for `ttl`,
     /// deletes every row and dead letter about them, makes the erasure
     /// count of [`Fence`] grow, and resolves only once no request that may

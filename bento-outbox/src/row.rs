@@ -30,6 +30,7 @@ pub(crate) fn kind_code(kind: ItemKind) -> i16 {
         ItemKind::Event => 1,
         ItemKind::Subscriber => 2,
         ItemKind::Command => 3,
+        ItemKind::Deletion => 4,
         // A kind a newer bento-core added: no code yet, and nothing writes it.
         _ => 0,
     }
@@ -41,11 +42,12 @@ pub(crate) fn kind_of(code: i64) -> Option<ItemKind> {
         1 => Some(ItemKind::Event),
         2 => Some(ItemKind::Subscriber),
         3 => Some(ItemKind::Command),
+        4 => Some(ItemKind::Deletion),
         _ => None,
     }
 }
 
 /// Why a row of an unknown kind cannot be sent.
 pub(crate) fn unknown_kind(code: impl std::fmt::Display) -> String {
-    format!("its kind {code} is none the SDK knows (1 event, 2 subscriber, 3 command)")
+    format!("its kind {code} is none the SDK knows (1 event, 2 subscriber, 3 command, 4 deletion)")
 }

@@ -105,8 +105,9 @@ macro_rules! erasure_story {
         let stored = erasure.stored.unwrap();
         assert_eq!(stored.dead_letters, 1, "{erasure:?}");
         assert!(stored.removed >= 1, "rows about the person waited: {erasure:?}");
-        // Queued, or not found when none of the person's events got through.
-        assert!(erasure.deletion.is_some(), "{erasure:?}");
+        // Bento's deletion request is a row the relay sends, after the rest.
+        assert!(stored.deletion_queued, "{erasure:?}");
+        assert_eq!(erasure.deletion, None, "{erasure:?}");
 
         // Another process (its own outbox value and pool): refused, in any case.
         let mut tx = other.begin().await.unwrap();
@@ -135,6 +136,16 @@ macro_rules! erasure_story {
         .await;
         let others: Vec<u64> = (0..50).filter(|n| n % 2 == 1 || *n >= 40).collect();
         check_delivery(&emulator, &proxy, seen_before, &others);
+        // One deletion request (queued, or "no such person" when none of
+        // theirs got through: both settle the row).
+        let deletions: Vec<_> = proxy
+            .exchanges()
+            .into_iter()
+            .filter(|e| e.path == "data_deletion_requests")
+            .collect();
+        assert_eq!(deletions.len(), 1, "{deletions:?}");
+        assert!(matches!(deletions[0].status, 200 | 201 | 202 | 404), "{deletions:?}");
+        assert!(String::from_utf8_lossy(&deletions[0].request).contains(ERASED));
         assert!(outbox.dead_letters(100).await.unwrap().is_empty());
 
         // Consent again.

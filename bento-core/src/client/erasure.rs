@@ -15,7 +15,10 @@ impl Client {
     /// letters deleted, a tombstone set, the relay's request in flight waited
     /// for). Only then is Bento asked to delete the person
     /// (`POST /data_deletion_requests`), so that nothing queued before the
-    /// call reaches Bento after the deletion.
+    /// call reaches Bento after the deletion: directly, or, with an outbox,
+    /// by a row the relay sends (it survives a crash, waits for its daily
+    /// quota, is retried under the one retry rule, and a refusal reaches
+    /// the failure hook and the dead letters).
     ///
     /// The at-least-once contract allows one thing here: a request that was
     /// already in flight when `erase` was called may reach Bento (it cannot
@@ -49,6 +52,10 @@ impl Client {
                 Ok(stored) => erasure.stored = Some(stored),
                 Err(source) => return Err(EraseError::Store { erasure, source }),
             }
+        }
+        if erasure.stored.is_some_and(|stored| stored.deletion_queued) {
+            // The store's relay sends it, durably, after everything it held.
+            return Ok(erasure);
         }
         match self.request_data_deletion(email).await {
             Ok(deletion) => Ok(Erasure {
@@ -96,7 +103,8 @@ pub struct Erasure {
     /// What the durable store removed, with an outbox; `None` without one
     /// (or inside [`EraseError::Store`]).
     pub stored: Option<StoreErasure>,
-    /// Bento's answer to the deletion request; `None` only inside
+    /// Bento's answer to the deletion request; `None` when the outbox
+    /// queued it for its relay (`stored.deletion_queued`), and inside
     /// [`EraseError`].
     pub deletion: Option<crate::resources::deletion::Deletion>,
 }

@@ -22,6 +22,8 @@ pub(crate) fn check(
         ItemKind::Event => plan.check_event(&value),
         ItemKind::Subscriber => plan.check_record(&value),
         ItemKind::Command => plan.check_command(&value),
+        // A deletion request carries no data a plan describes.
+        ItemKind::Deletion => Vec::new(),
     };
     if violations.is_empty() {
         Ok(())
@@ -54,7 +56,8 @@ impl Encoded {
         let what = match self.kind() {
             ItemKind::Event => "event",
             ItemKind::Subscriber => "subscriber",
-            _ => "command",
+            ItemKind::Command => "command",
+            ItemKind::Deletion => "deletion request",
         };
         check(plan, self.kind(), self.json(), || what.to_owned())
     }

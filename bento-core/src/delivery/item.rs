@@ -20,6 +20,18 @@ pub(crate) fn batch_body<'a>(
     items: impl Iterator<Item = &'a [u8]> + Clone,
 ) -> Vec<u8> {
     let key = kind.body_key();
+    if kind == ItemKind::Deletion {
+        // One request per deletion: `{"data_deletion_request":{"email":..}}`.
+        let mut body = Vec::new();
+        for json in items.take(1) {
+            body.extend_from_slice(b"{\"");
+            body.extend_from_slice(key.as_bytes());
+            body.extend_from_slice(b"\":");
+            body.extend_from_slice(json);
+            body.push(b'}');
+        }
+        return body;
+    }
     let size: usize = items.clone().map(|json| json.len() + 1).sum();
     let mut body = Vec::with_capacity(size + key.len() + 8);
     body.extend_from_slice(b"{\"");
@@ -43,6 +55,7 @@ impl ItemKind {
         match self {
             Self::Event | Self::Subscriber => EndpointFamily::Batch,
             Self::Command => EndpointFamily::Fetch,
+            Self::Deletion => EndpointFamily::Deletion,
         }
     }
 }
@@ -118,5 +131,27 @@ impl Encoded {
             kind: ItemKind::Command,
             json,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deletion_request_is_one_object_per_request() {
+        let body = batch_body(
+            ItemKind::Deletion,
+            [&br#"{"email":"a@example.com"}"#[..]].into_iter(),
+        );
+        assert_eq!(
+            String::from_utf8(body).unwrap_or_default(),
+            r#"{"data_deletion_request":{"email":"a@example.com"}}"#
+        );
+        let events = batch_body(ItemKind::Event, [&b"{}"[..], &b"{}"[..]].into_iter());
+        assert_eq!(
+            String::from_utf8(events).unwrap_or_default(),
+            r#"{"events":[{},{}]}"#
+        );
     }
 }

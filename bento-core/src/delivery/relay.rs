@@ -312,11 +312,11 @@ impl Relay {
                     continue;
                 }
             };
-            let max_items = match kind {
-                ItemKind::Event => self.api.events_per_request,
-                ItemKind::Subscriber => crate::model::subscribers::MAX_SUBSCRIBERS_PER_REQUEST,
-                ItemKind::Command => crate::model::commands::MAX_COMMANDS_PER_REQUEST,
-            };
+            let max_items = kind
+                .fixed_max_items()
+                .unwrap_or(self.api.events_per_request);
+            // A deletion request names the person it erases: never left out.
+            let subject = subject.filter(|_| kind != ItemKind::Deletion);
             let slot = &mut open[kind.index()];
             let full = slot.as_ref().is_some_and(|(batch, bytes)| {
                 batch.ids.len() >= max_items

@@ -81,6 +81,16 @@ pub(crate) fn judge(
             let refused = (counts.failed as usize).min(items);
             return (Verdict::Accepted { refused }, None);
         }
+        // Nothing of the person is left to delete: done.
+        Err(Failed {
+            error: Error::Api(api),
+            ..
+        }) if kind == ItemKind::Deletion
+            && api.status == http::StatusCode::NOT_FOUND
+            && api.message == "visitor_not_found" =>
+        {
+            return (Verdict::Accepted { refused: 0 }, None);
+        }
         Err(failure) => failure,
     };
     let status = match outcome {
@@ -108,6 +118,15 @@ pub(crate) fn judge(
 /// Bento's answer to a batch of `items`: counts, or, for commands, the
 /// spec's form (the subscriber they changed), which says all were applied.
 fn decode(kind: ItemKind, body: &[u8], items: usize) -> Result<BatchResult, serde_json::Error> {
+    if kind == ItemKind::Deletion {
+        // Bento's answer to a deletion request is JSON whose shape no source
+        // pins: any JSON says it was taken.
+        serde_json::from_slice::<serde::de::IgnoredAny>(body)?;
+        return Ok(BatchResult {
+            results: items as u64,
+            failed: 0,
+        });
+    }
     if kind != ItemKind::Command {
         return BatchResult::decode(body, items);
     }
@@ -130,5 +149,52 @@ pub(crate) fn label(verdict: &Verdict) -> &'static str {
         Verdict::Retry { .. } => "retry",
         Verdict::GiveUp(_) => "failed",
         Verdict::Expired(_) => "expired",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    fn refused(status: u16, message: &str) -> Sent {
+        let status = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::IM_A_TEAPOT);
+        Err(Failed {
+            outcome: Outcome::Status(status),
+            retry_after: None,
+            error: Error::Api(ApiError {
+                status,
+                endpoint: "data_deletion_requests".to_owned(),
+                message: message.to_owned(),
+                body: String::new(),
+                retry_after: None,
+            }),
+        })
+    }
+
+    fn verdict(result: Sent, kind: ItemKind) -> &'static str {
+        let backoff = Backoff::default();
+        label(&judge(result, kind, 1, 1, &backoff, false).0)
+    }
+
+    #[test]
+    fn a_deletion_of_nobody_is_done_and_any_json_answer_takes_it() {
+        assert_eq!(
+            verdict(refused(404, "visitor_not_found"), ItemKind::Deletion),
+            "delivered"
+        );
+        assert_eq!(
+            verdict(refused(404, "Not Found"), ItemKind::Deletion),
+            "failed"
+        );
+        assert_eq!(
+            verdict(refused(404, "visitor_not_found"), ItemKind::Event),
+            "failed"
+        );
+        assert_eq!(verdict(refused(503, "down"), ItemKind::Deletion), "retry");
+        let answer = Ok(Bytes::from_static(br#"{"data":{"queued":true}}"#));
+        assert_eq!(verdict(answer, ItemKind::Deletion), "delivered");
+        let html = Ok(Bytes::from_static(b"<html>proxy</html>"));
+        assert_eq!(verdict(html, ItemKind::Deletion), "retry");
     }
 }

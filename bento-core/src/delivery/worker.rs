@@ -109,11 +109,8 @@ impl Worker {
         slots: Slots,
     ) -> Self {
         let limits = Limits {
-            max_items: [
-                api.events_per_request,
-                crate::model::subscribers::MAX_SUBSCRIBERS_PER_REQUEST,
-                crate::model::commands::MAX_COMMANDS_PER_REQUEST,
-            ],
+            max_items: ItemKind::ALL
+                .map(|kind| kind.fixed_max_items().unwrap_or(api.events_per_request)),
             max_bytes: config.max_batch_bytes,
             flush_interval: config.flush_interval,
         };

@@ -1,4 +1,5 @@
-//! The three kinds of item the client sends in batches.
+//! The kinds of item the client sends in the background: the three batched
+//! ones, and data deletion requests (one per request).
 
 /// Which endpoint an [`Encoded`](crate::Encoded) item is delivered to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10,19 +11,27 @@ pub enum ItemKind {
     Subscriber,
     /// A subscriber command, for `POST /fetch/commands`.
     Command,
+    /// A data deletion request, for `POST /data_deletion_requests`, one per
+    /// request: queued durably by an outbox's erasure (`{"email": ...}`),
+    /// so that it survives a crash, is paced under its daily quota and
+    /// retried under the one retry rule. Bento's "no such person" counts as
+    /// done.
+    Deletion,
 }
 
 /// How many kinds there are: the length of the engine's per-kind arrays.
-pub(crate) const KINDS: usize = 3;
+pub(crate) const KINDS: usize = 4;
 
 impl ItemKind {
-    pub(crate) const ALL: [Self; KINDS] = [Self::Event, Self::Subscriber, Self::Command];
+    pub(crate) const ALL: [Self; KINDS] =
+        [Self::Event, Self::Subscriber, Self::Command, Self::Deletion];
 
     pub(crate) fn index(self) -> usize {
         match self {
             Self::Event => 0,
             Self::Subscriber => 1,
             Self::Command => 2,
+            Self::Deletion => 3,
         }
     }
 
@@ -31,6 +40,7 @@ impl ItemKind {
             Self::Event => "batch/events",
             Self::Subscriber => "batch/subscribers",
             Self::Command => "fetch/commands",
+            Self::Deletion => "data_deletion_requests",
         }
     }
 
@@ -40,6 +50,7 @@ impl ItemKind {
             Self::Event => "/batch/events",
             Self::Subscriber => "/batch/subscribers",
             Self::Command => "/fetch/commands",
+            Self::Deletion => "/data_deletion_requests",
         }
     }
 
@@ -48,6 +59,18 @@ impl ItemKind {
             Self::Event => "events",
             Self::Subscriber => "subscribers",
             Self::Command => "command",
+            Self::Deletion => "data_deletion_request",
+        }
+    }
+
+    /// The most items one request carries, for the kinds whose limit does
+    /// not depend on the client's settings.
+    pub(crate) fn fixed_max_items(self) -> Option<usize> {
+        match self {
+            Self::Event => None,
+            Self::Subscriber => Some(crate::model::subscribers::MAX_SUBSCRIBERS_PER_REQUEST),
+            Self::Command => Some(crate::model::commands::MAX_COMMANDS_PER_REQUEST),
+            Self::Deletion => Some(1),
         }
     }
 }

@@ -59,12 +59,27 @@ pub(crate) async fn erase(
     .await?;
     let (removed, dead): (i64, i64) = sqlx::query_as(
         "WITH gone AS (
-            DELETE FROM bento_outbox WHERE lower(btrim(body->>'email')) = $1 RETURNING dead
+            DELETE FROM bento_outbox
+            WHERE kind <> 4 AND lower(btrim(body->>'email')) = $1 RETURNING dead
          )
          SELECT count(*) FILTER (WHERE NOT dead), count(*) FILTER (WHERE dead) FROM gone",
     )
     .bind(normalized(email))
     .fetch_one(&mut *tx)
+    .await?;
+    // Bento's deletion request, behind every row it could follow: the relay
+    // sends it (kind 4), unless one for the person waits already.
+    sqlx::query(
+        "INSERT INTO bento_outbox (kind, body)
+         SELECT 4, json_build_object('email', $1::text)
+         WHERE NOT EXISTS (
+            SELECT 1 FROM bento_outbox
+            WHERE kind = 4 AND NOT dead AND lower(btrim(body->>'email')) = $2
+         )",
+    )
+    .bind(email.trim())
+    .bind(normalized(email))
+    .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM bento_outbox_erasure WHERE until <= now()")
         .execute(&mut *tx)
@@ -84,7 +99,7 @@ pub(crate) async fn erase(
         })
         .await?;
     }
-    Ok(StoreErasure::new(removed.max(0) as u64, dead.max(0) as u64))
+    Ok(StoreErasure::new(removed.max(0) as u64, dead.max(0) as u64).with_deletion_queued())
 }
 
 /// Lifts the tombstone of `email`; whether there was one.

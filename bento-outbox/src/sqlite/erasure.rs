@@ -111,6 +111,17 @@ pub(crate) async fn erase(
         .bind(normalized(email))
         .execute(tx.conn())
         .await?;
+    // Bento's deletion request, behind every row it could follow: the relay
+    // sends it (kind 4), unless one for the person waits already.
+    sqlx::query(&format!(
+        "INSERT INTO bento_outbox (kind, body)
+         SELECT 4, json_object('email', ?2)
+         WHERE NOT EXISTS (SELECT 1 FROM bento_outbox WHERE kind = 4 AND dead = 0 AND {DELETION})"
+    ))
+    .bind(normalized(email))
+    .bind(email.trim())
+    .execute(tx.conn())
+    .await?;
     sqlx::query(&format!(
         "DELETE FROM bento_outbox_erasure WHERE until <= {NOW}"
     ))
@@ -134,12 +145,16 @@ pub(crate) async fn erase(
         })
         .await?;
     }
-    Ok(StoreErasure::new(removed.max(0) as u64, dead.max(0) as u64))
+    Ok(StoreErasure::new(removed.max(0) as u64, dead.max(0) as u64).with_deletion_queued())
 }
 
-/// The rows about `?1`: text bodies holding JSON whose `email` it is (a body
-/// written by hand may be anything).
-const ABOUT: &str = "CASE WHEN typeof(body) = 'text' AND json_valid(body)
+/// The rows about `?1` but deletion requests: text bodies holding JSON
+/// whose `email` it is (a body written by hand may be anything).
+const ABOUT: &str = "kind IS NOT 4 AND CASE WHEN typeof(body) = 'text' AND json_valid(body)
+    THEN lower(trim(json_extract(body, '$.email'))) END = ?1";
+
+/// A deletion request's row about `?1`.
+const DELETION: &str = "CASE WHEN typeof(body) = 'text' AND json_valid(body)
     THEN lower(trim(json_extract(body, '$.email'))) END = ?1";
 
 /// Lifts the tombstone of `email`; whether there was one.
