@@ -177,17 +177,20 @@ pub(crate) fn plan(global: &Global) -> Result<Option<bento_core::plan::Plan>, Fa
         .map_err(|error| Failure::Usage(format!("{error} (or pass --no-plan)")))
 }
 
+/// The CLI's pacing: `--requests-per-minute` for the families it sets.
+pub(crate) fn limits(global: &Global) -> RateLimits {
+    let limit = RateLimit::per_minute(global.requests_per_minute);
+    RateLimits::default()
+        .set(EndpointFamily::Fetch, limit)
+        .set(EndpointFamily::Batch, limit)
+        .set(EndpointFamily::Experimental, limit)
+}
+
 /// The CLI's settings on top of the credentials.
 pub(crate) fn configure(builder: ClientBuilder, global: &Global) -> ClientBuilder {
-    let limit = RateLimit::per_minute(global.requests_per_minute);
     builder
         .app_name(concat!("bento-cli/", env!("CARGO_PKG_VERSION")))
-        .rate_limits(
-            RateLimits::default()
-                .set(EndpointFamily::Fetch, limit)
-                .set(EndpointFamily::Batch, limit)
-                .set(EndpointFamily::Experimental, limit),
-        )
+        .rate_limits(limits(global))
         // An import is worth waiting for: Bento's limits reset within minutes.
         .retry(
             RetryPolicy::default()

@@ -4,9 +4,11 @@
 //! Exit codes: 0 success, 1 some rows or the operation failed, 2 usage, 3
 //! configuration or authentication.
 
+mod checkpoint;
 mod commands;
 mod config;
 mod doctor;
+mod erase;
 mod failure;
 mod import;
 mod output;
@@ -92,6 +94,10 @@ enum Command {
     /// Send transactional email.
     #[command(subcommand)]
     Email(EmailCommand),
+    /// Erase people who asked to be forgotten: a file of addresses, one per line (blank lines
+    /// and `# comments` skipped), each sent as Bento's data deletion request under the daily
+    /// quota, resumable (a checkpoint after each address).
+    Erase(EraseArgs),
     /// Check the keys, site UUID, User-Agent, reachability and clock.
     Doctor,
     /// The tracking plan (bento-plan.toml) against the account.
@@ -179,6 +185,22 @@ struct ImportArgs {
     /// (CSV headers are always turned into Bento keys.)
     #[arg(long)]
     verbatim_keys: bool,
+}
+
+#[derive(Debug, Args)]
+struct EraseArgs {
+    /// The file of addresses, one per line.
+    file: PathBuf,
+    /// Where progress is recorded, to resume (default: FILE.bento-checkpoint).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Start from the first line even if a checkpoint exists.
+    #[arg(long)]
+    restart: bool,
+    /// Deletion requests a day (Bento allows 1,000): the run stops at the quota and says when
+    /// to run it again.
+    #[arg(long, default_value_t = 1000)]
+    per_day: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -323,6 +345,7 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode, Failure> {
             import::run(global, out, import::Kind::Events, args).await
         }
         Command::Doctor => doctor::run(global, out).await,
+        Command::Erase(args) => erase::run(global, out, args).await,
         Command::Plan(PlanCommand::Init(args)) => plan::init(&args.dir, out),
         Command::Plan(PlanCommand::Lint) => plan::lint(&plan::path(global.plan.clone()), out),
         Command::Plan(PlanCommand::Check) => {

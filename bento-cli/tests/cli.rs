@@ -812,3 +812,79 @@ async fn segments_and_deletion_from_the_shell() {
         text(&unknown)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erase_from_a_file_keeps_the_daily_quota_resumes_and_names_no_address() {
+    let emulator = Emulator::builder().no_rate_limits().start().await.unwrap();
+    let client = bento_tests::client_for(&emulator).build().unwrap();
+    for email in ["ada@example.com", "bob@example.com"] {
+        client
+            .send_events(&[bento_core::Event::new("account.signup", email)])
+            .await
+            .unwrap();
+    }
+    let dir = scratch("erase");
+    let file = dir.join("forget.txt");
+    std::fs::write(
+        &file,
+        "# asked to be forgotten\nada@example.com\n\nbob@example.com\ncyd@example.com\n\
+         not-an-address\ndee@example.com\n",
+    )
+    .unwrap();
+    let run = |per_day: &str| {
+        let mut command = bento(&emulator);
+        command.args(["erase", "--per-day", per_day]).arg(&file);
+        tokio::task::block_in_place(|| command.output().unwrap())
+    };
+    let deletions = || {
+        emulator
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "data_deletion_requests")
+            .count()
+    };
+    let addresses = ["ada@", "bob@", "cyd@", "dee@", "not-an-address"];
+
+    // Two a day: the run stops after two, saying when and where it resumes.
+    let first = run("2");
+    let said = text(&first);
+    assert_eq!(first.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("quota of deletion requests is used up"),
+        "{said}"
+    );
+    assert!(said.contains("resume at line 5"), "{said}");
+    assert_eq!(deletions(), 2);
+    assert!(
+        emulator.subscriber("ada@example.com").is_none(),
+        "anonymized"
+    );
+
+    // The next day (a quota of ten): the rest, each once; the invalid line
+    // is named by its number, the address is not shown.
+    let second = run("10");
+    let said = text(&second);
+    assert_eq!(second.status.code(), Some(1), "an invalid line: {said}");
+    assert!(said.contains("resuming at line 5"), "{said}");
+    assert!(
+        said.contains("line 6: email is not a valid email address (it has no @)"),
+        "{said}"
+    );
+    assert!(said.contains("2 addresses Bento did not know"), "{said}");
+    assert_eq!(deletions(), 4, "cyd and dee, once each");
+    for shown in [text(&first), text(&second)] {
+        for address in addresses {
+            assert!(!shown.contains(address), "{address} shown: {shown}");
+        }
+    }
+
+    // Run again: nothing is asked twice.
+    let third = run("10");
+    assert!(third.status.success(), "{}", text(&third));
+    assert!(
+        text(&third).contains("erased by an earlier run"),
+        "{}",
+        text(&third)
+    );
+    assert_eq!(deletions(), 4);
+}

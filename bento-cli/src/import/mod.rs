@@ -5,12 +5,11 @@
 //! resumes where it stopped (at most one request's rows are sent twice, when
 //! a run dies between Bento's answer and the checkpoint).
 //!
-//! Four parts, one file each: [`read`] (the file's shape, its rows and their
+//! Three parts, one file each: [`read`] (the file's shape, its rows and their
 //! byte offsets), [`map`] (rows onto Bento's records), [`cut`] (rows into
-//! requests, and sending them), [`checkpoint`] (where a run stopped, keyed on
-//! the content sent).
+//! requests, and sending them); where a run stopped is
+//! [`crate::checkpoint`]'s, shared with `bento erase`.
 
-mod checkpoint;
 mod cut;
 mod map;
 mod read;
@@ -21,10 +20,10 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use self::checkpoint::{Checkpoint, PrefixHasher};
 use self::cut::{Added, Request};
 use self::map::{Item, Mapping};
 use self::read::{JsonLines, capped, open_file};
+use crate::checkpoint::{self, Checkpoint, PrefixHasher};
 use crate::failure::Failure;
 use crate::output::{Output, Progress};
 use crate::{Format, Global, ImportArgs, config};
@@ -86,15 +85,12 @@ pub(crate) async fn run(
         return Ok(dry_run(out, rows, max_bytes));
     }
     let client = config::client(global)?;
-    let checkpoint_path = args
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| checkpoint::default_path(&args.file));
-    let resumed = if args.restart {
-        None
-    } else {
-        Checkpoint::load(&checkpoint_path, kind, &args.file)?
-    };
+    let (checkpoint_path, resumed) = checkpoint::resume(
+        &args.file,
+        args.checkpoint.clone(),
+        args.restart,
+        kind.name(),
+    )?;
     if let Some(done) = resumed.as_ref().filter(|r| r.finished)
         && std::fs::metadata(&args.file).map(|m| m.len()).ok() == Some(done.offset)
     {
@@ -128,7 +124,9 @@ pub(crate) async fn run(
             checkpoint_path.display()
         );
     }
-    let mut state = resumed.clone().unwrap_or_else(|| Checkpoint::start(kind));
+    let mut state = resumed
+        .clone()
+        .unwrap_or_else(|| Checkpoint::start(kind.name()));
     state.finished = false;
     let skipped = state.rows_done;
     let mut hasher = PrefixHasher::new(&args.file, state.offset)?;

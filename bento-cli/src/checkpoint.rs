@@ -1,10 +1,11 @@
-//! Where an import stopped, keyed on the content that was sent: the byte
-//! offset up to which every row was acknowledged by Bento, and a SHA-256 of
-//! the file up to there. A run resumes only when the file still begins with
-//! exactly those bytes, so an edited row that was already sent is never
-//! silently skipped, and rows appended since are sent. A finished import
-//! keeps its checkpoint (covering the whole file), so running the same
-//! command again sends nothing instead of everything twice.
+//! Where a run over a file stopped (`bento import`, `bento erase`), keyed
+//! on the content that was sent: the byte offset up to which every row was
+//! acknowledged by Bento, and a SHA-256 of the file up to there. A run
+//! resumes only when the file still begins with exactly those bytes, so an
+//! edited row that was already sent is never silently skipped, and rows
+//! appended since are sent. A finished run keeps its checkpoint (covering
+//! the whole file), so running the same command again sends nothing instead
+//! of everything twice.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -13,7 +14,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::Kind;
 use crate::failure::Failure;
 
 /// `people.csv` -> `people.csv.bento-checkpoint`, next to the file.
@@ -23,7 +23,24 @@ pub(crate) fn default_path(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// How far an import got.
+/// Where the run of `kind` over `file` records its progress (`path`, else
+/// next to the file), and the checkpoint to resume from, unless `restart`.
+pub(crate) fn resume(
+    file: &Path,
+    path: Option<PathBuf>,
+    restart: bool,
+    kind: &str,
+) -> Result<(PathBuf, Option<Checkpoint>), Failure> {
+    let path = path.unwrap_or_else(|| default_path(file));
+    let resumed = if restart {
+        None
+    } else {
+        Checkpoint::load(&path, kind, file)?
+    };
+    Ok((path, resumed))
+}
+
+/// How far a run got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Checkpoint {
     pub(crate) kind: String,
@@ -42,10 +59,11 @@ pub(crate) struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// Nothing done yet.
-    pub(crate) fn start(kind: Kind) -> Self {
+    /// Nothing done yet, for a run of `kind` (`subscribers`, `events`,
+    /// `erasures`).
+    pub(crate) fn start(kind: &str) -> Self {
         Self {
-            kind: kind.name().to_owned(),
+            kind: kind.to_owned(),
             offset: 0,
             prefix_sha256: hex(&Sha256::new().finalize()),
             next_line: 1,
@@ -58,7 +76,7 @@ impl Checkpoint {
 
     /// The checkpoint at `path` if there is one and `file` still begins
     /// with what it covers; an error saying what to do when it does not.
-    pub(crate) fn load(path: &Path, kind: Kind, file: &Path) -> Result<Option<Self>, Failure> {
+    pub(crate) fn load(path: &Path, kind: &str, file: &Path) -> Result<Option<Self>, Failure> {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -71,8 +89,9 @@ impl Checkpoint {
         };
         let refuse = |why: String| {
             Failure::Usage(format!(
-                "{why}; pass --restart to import the whole file again (subscribers already \
-                 imported are updated in place; events would be recorded twice), or delete {}",
+                "{why}; pass --restart to start over from the first row (subscribers already \
+                 imported are updated in place; events would be recorded twice; erasures are \
+                 asked again), or delete {}",
                 path.display()
             ))
         };
@@ -82,12 +101,11 @@ impl Checkpoint {
                 path.display()
             ))
         })?;
-        if saved.kind != kind.name() {
+        if saved.kind != kind {
             return Err(refuse(format!(
-                "{} is the checkpoint of a {} import, not of {}",
+                "{} is the checkpoint of a run of {}, not of {kind}",
                 path.display(),
                 saved.kind,
-                kind.name()
             )));
         }
         if prefix_hash(file, saved.offset)?.as_deref() != Some(saved.prefix_sha256.as_str()) {
@@ -225,7 +243,7 @@ mod tests {
     }
 
     fn saved_after(file: &Path, offset: u64) -> PathBuf {
-        let mut checkpoint = Checkpoint::start(Kind::Subscribers);
+        let mut checkpoint = Checkpoint::start("subscribers");
         let mut hasher = PrefixHasher::new(file, 0).unwrap_or_else(|e| panic!("{e}"));
         checkpoint
             .advance(&mut hasher, offset, 3)
@@ -242,7 +260,7 @@ mod tests {
         let file = scratch("resume", text);
         let done = "email\na@x.io\nb@x.io\n".len() as u64;
         let path = saved_after(&file, done);
-        let load = || Checkpoint::load(&path, Kind::Subscribers, &file);
+        let load = || Checkpoint::load(&path, "subscribers", &file);
         assert_eq!(load().ok().flatten().map(|c| c.offset), Some(done));
 
         // Appended rows: still resumes (they are after the offset).
@@ -261,7 +279,7 @@ mod tests {
         assert!(load().is_err());
         // Another kind: refused.
         std::fs::write(&file, text).unwrap_or_default();
-        assert!(Checkpoint::load(&path, Kind::Events, &file).is_err());
+        assert!(Checkpoint::load(&path, "events", &file).is_err());
     }
 
     #[test]
@@ -269,7 +287,7 @@ mod tests {
         let file = scratch("none", "email\n");
         let path = file.with_extension("nothing-here");
         assert!(matches!(
-            Checkpoint::load(&path, Kind::Subscribers, &file),
+            Checkpoint::load(&path, "subscribers", &file),
             Ok(None)
         ));
     }
