@@ -206,7 +206,9 @@ pub struct ApiError {
     pub status: StatusCode,
     /// The API path, such as `batch/events`.
     pub endpoint: String,
-    /// The server's message: the `error` member of a JSON body, else the body text.
+    /// The server's message: the `error` member of a JSON body, else the
+    /// body text. It may name an address (personal data); the error's
+    /// `Display` masks addresses in it.
     pub message: String,
     /// The raw body, truncated to a readable length.
     pub body: String,
@@ -264,7 +266,12 @@ impl fmt::Display for ApiError {
             _ => write!(f, "Bento answered {endpoint} with {status}")?,
         }
         if !self.message.is_empty() {
-            write!(f, ". Server said: {}", self.message)?;
+            // Bento may echo the address it refused: not in a message.
+            write!(
+                f,
+                ". Server said: {}",
+                crate::privacy::mask_addresses(&self.message)
+            )?;
         }
         Ok(())
     }
@@ -340,7 +347,7 @@ pub enum ValidationError {
     /// one, is personal data, and messages reach logs); `value` has it.
     #[error(
         "{field} is not a valid email address ({}); expected something like person@example.com",
-        crate::validate::what_is_wrong(.value)
+        crate::privacy::what_is_wrong(.value)
     )]
     InvalidEmail {
         /// Where the address was found, such as `events[3].email`.
@@ -605,6 +612,21 @@ mod tests {
         assert!(api(403, "BLOCKED").to_string().contains("User-Agent"));
         assert!(api(429, "").to_string().contains("retry after 7s"));
         assert!(api(503, "down").to_string().ends_with("Server said: down"));
+    }
+
+    #[test]
+    fn an_address_bento_echoes_is_masked_in_the_message_and_kept_in_the_field() {
+        let error = ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            endpoint: "batch/events".to_owned(),
+            message: "events[0].email `ada@example.com` is not valid".to_owned(),
+            body: String::new(),
+            retry_after: None,
+        };
+        let shown = error.to_string();
+        assert!(shown.contains("events[0].email `<email>` is not valid"), "{shown}");
+        assert!(!shown.contains("ada@example.com"), "{shown}");
+        assert!(error.message.contains("ada@example.com"));
     }
 
     #[test]

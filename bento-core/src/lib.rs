@@ -178,6 +178,7 @@ mod diagnostics;
 mod erasure;
 mod error;
 mod model;
+mod privacy;
 mod rate_limit;
 mod resources;
 mod time;

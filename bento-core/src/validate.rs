@@ -110,30 +110,6 @@ pub(crate) fn key(field: impl FnOnce() -> String, key: &str) -> Result<(), Valid
     })
 }
 
-/// What is wrong with an address that is not one, in words that do not
-/// repeat it.
-pub(crate) fn what_is_wrong(value: &str) -> &'static str {
-    let trimmed = value.trim();
-    let ats = trimmed.matches('@').count();
-    if trimmed.is_empty() {
-        "it is empty"
-    } else if trimmed.len() != value.len() {
-        "it has spaces around it"
-    } else if trimmed.chars().any(char::is_whitespace) {
-        "it has a space inside"
-    } else if ats == 0 {
-        "it has no @"
-    } else if ats > 1 {
-        "it has more than one @"
-    } else if trimmed.starts_with('@') {
-        "nothing before the @"
-    } else if trimmed.ends_with('@') {
-        "no domain after the @"
-    } else {
-        "its local part or domain is malformed"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

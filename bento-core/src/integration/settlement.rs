@@ -138,7 +138,8 @@ impl Settlement {
         };
         if let Err(error) = tracked {
             // Not silent: the queue's counters record a refusal, and the log says so.
-            tracing::warn!(%error, path = %page.path, "a Bento page view could not be queued");
+            let path = crate::privacy::mask_addresses(&page.path);
+            tracing::warn!(%error, %path, "a Bento page view could not be queued");
         }
     }
 }
