@@ -8,6 +8,8 @@
 //! 3. the time from commit to delivery on an idle system;
 //! 4. the cost of fleet-wide pacing per direct call.
 //!
+//! `BENTO_BENCH_ERASED=1` erases someone first (the tombstone checks run).
+//!
 //! `cargo run --release -p bento-benches --bin outbox [rows]`
 //!
 //! `OUTBOX_WRITES_ONLY=1` stops after the writes, `OUTBOX_RELAY_ONLY=1` after
@@ -152,6 +154,12 @@ async fn main() {
     .execute(&pool)
     .await
     .expect("plain table");
+    if std::env::var_os("BENTO_BENCH_ERASED").is_some() {
+        // Someone erased: `track` finds a tombstone table that is not
+        // empty, and the relay checks every claim against it.
+        outbox.erase("gone@example.com").await.expect("erase");
+        println!("with one erasure recorded");
+    }
     println!("PostgreSQL {}", server.url());
     if let Ok(drop) = std::env::var("OUTBOX_EXPERIMENT") {
         for statement in drop.split(';') {
