@@ -624,7 +624,10 @@ mod tests {
             retry_after: None,
         };
         let shown = error.to_string();
-        assert!(shown.contains("events[0].email `<email>` is not valid"), "{shown}");
+        assert!(
+            shown.contains("events[0].email `<email>` is not valid"),
+            "{shown}"
+        );
         assert!(!shown.contains("ada@example.com"), "{shown}");
         assert!(error.message.contains("ada@example.com"));
     }

@@ -29,6 +29,7 @@ pub fn spool_failures() -> impl Fn(DeliveryFailure) + Send + Sync + 'static {
             let name = match item.kind() {
                 ItemKind::Event => "bento-undelivered-events.jsonl",
                 ItemKind::Command => "bento-undelivered-commands.jsonl",
+                ItemKind::Deletion => "bento-undelivered-deletions.jsonl",
                 _ => "bento-undelivered-subscribers.jsonl",
             };
             let path = dir.join(name);
@@ -62,6 +63,52 @@ pub fn spool_failures() -> impl Fn(DeliveryFailure) + Send + Sync + 'static {
             files.join(" and ")
         );
     }
+}
+
+/// The spool files [`spool_failures`] writes about people (a spooled
+/// deletion request is kept: it is the erasure itself).
+const SPOOLS: [&str; 3] = [
+    "bento-undelivered-events.jsonl",
+    "bento-undelivered-subscribers.jsonl",
+    "bento-undelivered-commands.jsonl",
+];
+
+/// Removes every line about `email` from the spool files in `dir` (call it
+/// beside `Client::erase`: a spool replayed with `bento import` would
+/// otherwise re-create the person); how many lines it removed. Each file is
+/// rewritten to a temporary file and renamed over, so a crash leaves the old
+/// file or the new one.
+pub fn erase_from_spool(dir: &std::path::Path, email: &str) -> std::io::Result<usize> {
+    let wanted = email.trim().to_lowercase();
+    let about = |line: &str| {
+        serde_json::from_str::<Value>(line)
+            .ok()
+            .and_then(|item| item.get("email")?.as_str().map(|e| e.trim().to_lowercase()))
+            .is_some_and(|own| own == wanted)
+    };
+    let mut removed = 0;
+    for name in SPOOLS {
+        let path = dir.join(name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error),
+        };
+        let kept: Vec<&str> = text.lines().filter(|line| !about(line)).collect();
+        let gone = text.lines().count() - kept.len();
+        if gone == 0 {
+            continue;
+        }
+        let temporary = dir.join(format!("{name}.erasing"));
+        let mut body = kept.join("\n");
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        std::fs::write(&temporary, body)?;
+        std::fs::rename(&temporary, &path)?;
+        removed += gone;
+    }
+    Ok(removed)
 }
 
 /// Says in plain words how the shutdown went, and where anything not

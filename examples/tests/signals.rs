@@ -185,5 +185,12 @@ async fn with_bento_down_the_demo_says_what_was_lost_and_spools_it() {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(event["type"], "account.signup");
     }
+    // A person asks to be forgotten: the spool loses their lines, and only
+    // theirs, before anyone replays it with `bento import`.
+    let removed = bento_examples::demo::erase_from_spool(&spool, "User0@Example.com").unwrap();
+    assert_eq!(removed, 1);
+    let kept = std::fs::read_to_string(spool.join("bento-undelivered-events.jsonl")).unwrap();
+    assert_eq!(kept.lines().count(), SIGNUPS - 1, "{kept}");
+    assert!(!kept.contains("user0@example.com"), "{kept}");
     std::fs::remove_dir_all(spool).unwrap();
 }
