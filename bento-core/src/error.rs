@@ -127,6 +127,20 @@ pub enum Error {
         /// How long until a request of this family may be sent.
         retry_after: Duration,
     },
+    /// The items are about a person erased with
+    /// [`Client::erase`](crate::Client::erase) less than the tombstone's
+    /// time ago; nothing was sent (a direct call would re-create them in
+    /// Bento). Counted and told to the failure hook without the items, as
+    /// [`TrackError::Erased`](crate::TrackError::Erased) is.
+    #[error(
+        "{items} item(s) about an erased subscriber refused; nothing was sent: the person asked \
+         to be forgotten (Client::erase); lift it with Client::lift_erasure if they signed up \
+         again with consent"
+    )]
+    Erased {
+        /// How many of the call's items are about an erased person.
+        items: usize,
+    },
     /// A batch larger than one request was split, and one of its requests failed.
     ///
     /// The first `accepted` items were delivered; resend from that index.
@@ -160,6 +174,7 @@ impl Error {
             Error::PartialBatch { source, .. } => source.is_retryable(),
             Error::Config(_)
             | Error::Invalid(_)
+            | Error::Erased { .. }
             | Error::Decode { .. }
             | Error::Redirected { .. }
             | Error::DryRun { .. }

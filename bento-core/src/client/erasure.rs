@@ -69,6 +69,29 @@ impl Client {
         }
     }
 
+    /// Refuses a direct call's items about someone erased (their JSON, one
+    /// by one): counted, logged and told to the hook without them, as
+    /// `track` refuses them; a direct call would re-create the person.
+    pub(crate) fn refuse_erased<'a>(
+        &self,
+        items: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<(), crate::Error> {
+        let dispatcher = &self.inner.dispatcher;
+        let tombstones = dispatcher.tombstones();
+        if tombstones.is_empty() {
+            return Ok(());
+        }
+        let items = items
+            .into_iter()
+            .filter(|json| tombstones.covers(json))
+            .count();
+        if items == 0 {
+            return Ok(());
+        }
+        dispatcher.refuse_erased(items);
+        Err(crate::Error::Erased { items })
+    }
+
     /// Lifts the tombstone of `email` (in this client, and in its outbox for
     /// every process sharing it), when the person signs up again with
     /// consent; whether there was one. Their earlier items stay erased.

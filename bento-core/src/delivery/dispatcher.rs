@@ -271,6 +271,11 @@ impl Dispatcher {
         self.config.store.as_ref()
     }
 
+    /// The emails erased recently.
+    pub(crate) fn tombstones(&self) -> &crate::erasure::Tombstones {
+        &self.config.tombstones
+    }
+
     /// How long tombstones hold.
     pub(crate) fn erasure_ttl(&self) -> std::time::Duration {
         self.config.tombstones.ttl()

@@ -162,6 +162,14 @@ impl Encoded {
         self.ends.len()
     }
 
+    /// Each item's JSON.
+    pub(crate) fn each(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(start, end)| &self.bytes[start..end])
+    }
+
     /// `{"<key>":[item, item, ...]}` for the items in `range`.
     pub(crate) fn body(&self, key: &str, range: Range<usize>) -> Bytes {
         let start = match range.start {

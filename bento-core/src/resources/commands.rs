@@ -31,20 +31,23 @@ impl Client {
     /// ```
     pub async fn run_commands(&self, commands: &[Command]) -> Result<CommandResult, Error> {
         validate::non_empty_batch("commands", commands)?;
+        let mut encoded = Vec::with_capacity(commands.len());
         for (index, command) in commands.iter().enumerate() {
             command.validate(&format!("command[{index}]"))?;
+            let json = serde_json::to_vec(command).map_err(|error| {
+                crate::ValidationError::Unserializable {
+                    field: format!("command[{index}]"),
+                    message: error.to_string(),
+                }
+            })?;
             if self.inner.plan.is_some() {
-                let json = serde_json::to_vec(command).map_err(|error| {
-                    crate::ValidationError::Unserializable {
-                        field: format!("command[{index}]"),
-                        message: error.to_string(),
-                    }
-                })?;
                 self.check_plan(crate::delivery::ItemKind::Command, &json, || {
                     format!("command[{index}]")
                 })?;
             }
+            encoded.push(json);
         }
+        self.refuse_erased(encoded.iter().map(Vec::as_slice))?;
         let request =
             ApiRequest::post("fetch/commands").json(&CommandsBody { command: commands })?;
         let body = self.call_raw(request).await?;

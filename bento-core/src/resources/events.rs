@@ -31,6 +31,7 @@ impl Client {
             encode_event(event, item, out)?;
             self.check_plan(ItemKind::Event, &out[start..], item)
         })?;
+        self.refuse_erased(encoded.each())?;
         let encoded = &encoded;
         let chunks = in_ranges(
             encoded.len(),

@@ -38,6 +38,7 @@ impl Client {
             encode_record(record, item, out)?;
             self.check_plan(ItemKind::Subscriber, &out[start..], item)
         })?;
+        self.refuse_erased(encoded.each())?;
         let encoded = &encoded;
         let chunks = in_ranges(
             encoded.len(),
@@ -99,6 +100,8 @@ impl Client {
     ) -> Result<Subscriber, Error> {
         let subscriber = subscriber.into();
         let body = subscriber.checked()?;
+        let about = serde_json::json!({ "email": body.email }).to_string();
+        self.refuse_erased([about.as_bytes()])?;
         if self.inner.plan.is_some() {
             // Held to the plan as an import record is: each custom field
             // (first and last names included) declared, with its kind.

@@ -77,6 +77,28 @@ async fn after_erase_returns_no_request_carries_the_person_and_others_are_delive
         !refused.to_string().contains(ERASED),
         "no address in the error"
     );
+    // Direct calls too: they would re-create the person in Bento.
+    let direct = [
+        client.track_now(&event(101, ERASED)).await.unwrap_err(),
+        client
+            .import_subscribers(&[bento_core::SubscriberImport::new(ERASED)])
+            .await
+            .unwrap_err(),
+        client
+            .run_command(bento_core::Command::AddTag {
+                email: ERASED.into(),
+                tag: "vip".into(),
+            })
+            .await
+            .unwrap_err(),
+        client.create_subscriber(ERASED).await.unwrap_err(),
+    ];
+    for error in &direct {
+        assert!(
+            matches!(error, bento_core::Error::Erased { items: 1 }),
+            "{error:?}"
+        );
+    }
     for n in 20..30u64 {
         client
             .track(&event(n, &format!("other{n}@example.com")))
@@ -99,7 +121,10 @@ async fn after_erase_returns_no_request_carries_the_person_and_others_are_delive
         (erasure.removed..=erasure.removed + erasure.in_flight).contains(&stats.erased),
         "{stats:?} {erasure:?}"
     );
-    assert_eq!(stats.refused, 1, "{stats:?}");
+    assert_eq!(
+        stats.refused, 5,
+        "track and the four direct calls: {stats:?}"
+    );
     assert_eq!(stats.failed, 0, "{stats:?}");
 
     // Consent again: the tombstone is lifted.

@@ -128,7 +128,7 @@ pub struct NewSubscriber {
 /// The body `create_subscriber` sends.
 #[derive(Serialize)]
 pub(crate) struct NewSubscriberBody<'a> {
-    email: &'a str,
+    pub(crate) email: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     first_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
