@@ -321,6 +321,49 @@ async fn deliver_on_success_keeps_events_of_failed_requests_out() {
     assert_eq!((layer.delivered(), layer.discarded()), (2, 3));
 }
 
+/// A request holds its events until its response (`deliver_on_success`);
+/// the person is erased while it runs: when it succeeds, their event is
+/// refused at release (the tombstone), and the other person's leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_held_by_a_request_are_refused_when_the_person_was_erased_meanwhile() {
+    let (emulator, client) = emulator_and_client().await;
+    let layer = BentoLayer::new(client.clone()).deliver_on_success();
+    let (tracked, tracked_rx) = tokio::sync::oneshot::channel::<()>();
+    let (erased, erased_rx) = tokio::sync::oneshot::channel::<()>();
+    let steps = Arc::new(std::sync::Mutex::new(Some((tracked, erased_rx))));
+    let app = Router::new()
+        .route(
+            "/checkout",
+            get(move |bento: Bento| {
+                let steps = steps.lock().unwrap().take();
+                async move {
+                    bento.track(&signup_for(1)).unwrap();
+                    bento.track(&signup_for(2)).unwrap();
+                    if let Some((tracked, erased)) = steps {
+                        tracked.send(()).unwrap();
+                        erased.await.unwrap();
+                    }
+                    StatusCode::OK
+                }
+            }),
+        )
+        .layer(layer.clone());
+    use tower::ServiceExt;
+    let request = axum::http::Request::get("/checkout")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = tokio::spawn(app.oneshot(request));
+    tracked_rx.await.unwrap();
+    client.erase("user1@example.com").await.unwrap();
+    erased.send(()).unwrap();
+    assert_eq!(response.await.unwrap().unwrap().status(), 200);
+
+    client.flush(Duration::from_secs(5)).await.unwrap();
+    let emails: Vec<String> = emulator.events().into_iter().map(|e| e.email).collect();
+    assert_eq!(emails, vec!["user2@example.com"]);
+    assert_eq!(client.stats().refused, 1, "{:?}", client.stats());
+}
+
 #[test]
 fn layer_service_and_handle_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync + 'static>() {}
