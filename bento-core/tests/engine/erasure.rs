@@ -37,6 +37,10 @@ async fn after_erase_returns_no_request_carries_the_person_and_others_are_delive
             .retry_after(5)
             .times(2),
     );
+    // Records and commands wait behind a 503 too.
+    for path in ["/batch/subscribers", "/fetch/commands"] {
+        emulator.inject(Fault::status(503).on(path).retry_after(5).times(1));
+    }
     let proxy = ContractProxy::observe(&emulator.base_url()).await;
     let client = bento_tests::client_for(&emulator)
         .base_url(proxy.base_url())
@@ -56,8 +60,19 @@ async fn after_erase_returns_no_request_carries_the_person_and_others_are_delive
             format!("other{n}@example.com")
         };
         client.track(&event(n, &email)).unwrap();
+        if n < 4 {
+            client
+                .enqueue_subscriber(&bento_core::SubscriberImport::new(email.clone()))
+                .unwrap();
+            client
+                .enqueue_command(bento_core::Command::AddTag {
+                    email,
+                    tag: "vip".into(),
+                })
+                .unwrap();
+        }
     }
-    bento_tests::erasure::refused(&emulator, 503, 2).await;
+    bento_tests::erasure::refused(&emulator, 503, 4).await;
 
     let erasure = client.erase(ERASED).await.unwrap();
     let seen_before = proxy.exchanges().len();
