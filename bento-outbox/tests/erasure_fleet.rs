@@ -4,12 +4,14 @@
 //! imports for five people a round and erases, right after each round's
 //! commit, one of its people (whose rows are then waiting, claimed, held for
 //! a retry or in flight) and one of the round before, each with a dead
-//! letter about them and one about someone else that is then retried; halfway through, the leader is killed with SIGKILL and a
-//! new process joins. After each `erase` returns, no request that reaches
-//! Bento carries that person but their deletion request (a recording proxy
-//! sees every body), none of them exists in Bento at the end, and every
-//! event and record of everyone else arrives. On SQLite and on PostgreSQL.
-#![allow(clippy::unwrap_used)]
+//! letter about them and one about someone else that is then retried;
+//! halfway through each ten rounds, the leader is killed with SIGKILL and a
+//! new process joins (`BENTO_SOAK_ROUNDS=200` makes it a soak). After each
+//! `erase` returns, no request that reaches Bento carries that person but
+//! their deletion request (a recording proxy sees every body), none of them
+//! exists in Bento at the end, and every event and record of everyone else
+//! arrives. On SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -20,7 +22,13 @@ use bento_tests::contract::ContractProxy;
 use bento_tests::relay::RelayProcess;
 use bento_tests::wait::eventually;
 
-const ROUNDS: usize = 10;
+/// Rounds of the story; `BENTO_SOAK_ROUNDS` makes it a soak.
+fn rounds() -> usize {
+    std::env::var("BENTO_SOAK_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10)
+}
 const PEOPLE: usize = 5;
 
 fn person(round: usize, i: usize) -> String {
@@ -69,7 +77,8 @@ macro_rules! fleet_story {
             relays.iter().any(RelayProcess::leader)
         })
         .await;
-        for round in 0..ROUNDS {
+        let rounds = rounds();
+        for round in 0..rounds {
             let before = proxy.exchanges().len();
             let mut tx = pool.begin().await.unwrap();
             let events: Vec<Event> = (0..PEOPLE)
@@ -104,7 +113,8 @@ macro_rules! fleet_story {
                 proxy.exchanges().len() > before
             })
             .await;
-            if round == ROUNDS / 2 {
+            // A leader killed every ten rounds, halfway through each ten.
+            if round % 10 == 5 {
                 eventually("a relay leads", Duration::from_secs(30), || {
                     relays.iter().any(RelayProcess::leader)
                 })
@@ -130,7 +140,7 @@ macro_rules! fleet_story {
             .filter(|e| e.event_type == "order.placed")
             .filter_map(|e| Some((e.email.clone(), e.details.get("n")?.as_u64()?)))
             .collect();
-        for round in 0..ROUNDS {
+        for round in 0..rounds {
             for i in 0..PEOPLE {
                 let who = person(round, i);
                 if erased_people.contains(who.as_str()) {
@@ -147,6 +157,13 @@ macro_rules! fleet_story {
             relays.iter().any(|r| r.stat("sent") > 0)
         })
         .await;
+        let kills = rounds.saturating_sub(5).div_ceil(10);
+        eprintln!(
+            "{rounds} rounds: {} erasures, {} requests reached Bento, {kills} leaders killed; \
+             none carried an erased person after their erasure, nobody else lost",
+            marks.len(),
+            exchanges.len()
+        );
         for relay in relays {
             relay.terminate();
         }

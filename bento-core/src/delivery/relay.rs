@@ -277,6 +277,9 @@ impl Relay {
                 } else if let Err(ended) = self.leave_out_erased(session, &mut batch).await {
                     return ended;
                 }
+                if batch.ids.is_empty() {
+                    continue;
+                }
                 let prefetch = range
                     .filter(|_| index == last)
                     .map(|(first, last)| claim.outside(first, last));
@@ -375,15 +378,15 @@ impl Relay {
                 // Someone was erased since these rows were checked: the
                 // erasure committed before the fence, so it waits for no
                 // request of theirs, and their rows must not leave.
-                self.leave_out_erased(session, &mut batch).await?;
-                if batch.ids.is_empty() {
+                if self.leave_out_erased(session, &mut batch).await? > 0 {
+                    // Removing their rows cleared the range the fence
+                    // recorded: fence again, or an erasure starting now
+                    // would not see this request in flight (the fleet soak
+                    // found that).
                     slot.end(crate::rate_limit::slot::Ended::NotSent);
-                    continue;
-                }
-                if batch.ids.first() != Some(&first) || batch.ids.last() != Some(&last) {
-                    // Record the range actually sent.
-                    work.push_front(batch);
-                    slot.end(crate::rate_limit::slot::Ended::NotSent);
+                    if !batch.ids.is_empty() {
+                        work.push_front(batch);
+                    }
                     continue;
                 }
             }
@@ -489,12 +492,13 @@ impl Relay {
 
     /// Removes from `batch` (and from the store) the rows about someone a
     /// tombstone holds, counts them and tells the hook (without the rows:
-    /// they are the erased person's data).
+    /// they are the erased person's data); how many. Settling them clears
+    /// the range the last fence recorded.
     async fn leave_out_erased(
         &mut self,
         session: &mut dyn StoreSession,
         batch: &mut Claimed,
-    ) -> Result<(), Ended> {
+    ) -> Result<usize, Ended> {
         let subjects: Vec<Option<&str>> = batch.subjects.iter().map(Option::as_deref).collect();
         let found = session.erased(&subjects).await?;
         if found.erased.len() != subjects.len() {
@@ -505,7 +509,7 @@ impl Relay {
         self.erasures = Some(found.count);
         batch.checked = Some(found.count);
         if !found.erased.contains(&true) {
-            return Ok(());
+            return Ok(0);
         }
         let mut gone = Vec::new();
         let mut keep = found.erased.iter().map(|erased| !erased);
@@ -538,7 +542,7 @@ impl Relay {
         );
         let reason = FailureReason::Erased { count: n as u64 };
         hand_to_hook(&self.config, &self.client, Vec::new(), reason, gone);
-        Ok(())
+        Ok(n)
     }
 
     /// Makes dead letters of a batch's rows, and hands them to the hook.
