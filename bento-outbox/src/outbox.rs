@@ -277,6 +277,12 @@ impl<DB: Backend> Outbox<DB> {
     /// retry of it leaves them out). Rows written by a transaction that
     /// raced the erasure are removed by the relay unsent.
     ///
+    /// One request escapes every wait: one a relay process had in flight
+    /// when it was killed (nobody is left to wait for it, and a new leader
+    /// may fence at once). It left before the erasure, carries at most one
+    /// claim, and lands while Bento, which anonymizes asynchronously, has
+    /// yet to act on the deletion request queued behind it.
+    ///
     /// `Client::erase` on a client built with this outbox does this, and
     /// then asks Bento to delete the person; call this alone when no client
     /// relays here. Finding the rows reads the whole table (erasures are
