@@ -440,6 +440,13 @@ impl ClientBuilder {
     /// `Client`: a hook that owns a clone keeps the client alive, so dropping
     /// your last handle would never drain the queue.
     ///
+    /// The items hold personal data (addresses, field values): wherever the
+    /// hook keeps them (a file, a table, a queue) is a copy
+    /// [`Client::erase`](crate::Client::erase) cannot reach; purge it when a
+    /// person is erased (the demo's `erase_from_spool` does so for its files).
+    /// Items refused or removed because their person was erased reach the
+    /// hook without their data ([`FailureReason::Erased`](crate::FailureReason::Erased)).
+    ///
     /// ```
     /// let builder = bento_core::Client::builder().on_delivery_failure(|failure| {
     ///     eprintln!("{} Bento items not delivered: {}", failure.items.len(), failure.reason);

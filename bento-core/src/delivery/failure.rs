@@ -8,6 +8,8 @@ use crate::error::Error;
 
 /// Items the delivery engine gave up on, passed to the hook set with
 /// [`ClientBuilder::on_delivery_failure`](crate::ClientBuilder::on_delivery_failure).
+/// Its items hold personal data: what the hook keeps of them, it must be
+/// able to erase.
 #[non_exhaustive]
 pub struct DeliveryFailure {
     /// The items, as they were sent.
