@@ -155,6 +155,8 @@ impl Ops for Postgres {
             match schema::migrate_on(conn).await {
                 Ok(()) => {
                     sqlx::query("COMMIT").execute(&mut *conn).await?;
+                    // Read once here, rather than at the first `track`.
+                    erasure::key(conn, &outbox.keyring).await?;
                     Ok(())
                 }
                 Err(error) => {

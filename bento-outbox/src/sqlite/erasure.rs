@@ -11,7 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bento_core::integration::erasure::digest;
+use bento_core::Encoded;
+use bento_core::integration::erasure::{digest, subject};
 use bento_core::integration::store::{Erasures, StoreErasure};
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -19,6 +20,7 @@ use super::conn::{Mode, Own};
 use super::schema::NOW;
 use crate::OutboxError;
 use crate::erasure::{Digest, FLIGHT_BOUND, Keyring, normalized, wait_for_flight};
+use crate::row::kind_code;
 
 /// A digest as the table keeps it.
 pub(crate) fn hex(digest: &Digest) -> String {
@@ -52,22 +54,70 @@ pub(crate) async fn key(
     Ok(keyring.keep(key))
 }
 
-/// How many of `digests` a tombstone holds now.
-pub(crate) async fn tombstoned(
+/// Writes `items` in the caller's transaction, each unless a tombstone
+/// holds its person, read by the statement that writes: reading first would
+/// make the caller's transaction an upgrade from a read snapshot, which
+/// SQLite refuses when another process wrote meanwhile. The ids written,
+/// and how many people were refused.
+pub(crate) async fn insert_unless_erased(
     conn: &mut SqliteConnection,
-    digests: &[Digest],
-) -> Result<u64, sqlx::Error> {
-    if digests.is_empty() {
-        return Ok(0);
+    items: &[Encoded],
+    key: &[u8],
+) -> Result<(Vec<i64>, u64), sqlx::Error> {
+    let mut ids = Vec::with_capacity(items.len());
+    let mut refused = std::collections::HashSet::new();
+    for item in items {
+        let digest = subject(item.json()).map(|email| hex(&digest(key, &email)));
+        let written = sqlx::query(&format!(
+            "INSERT INTO bento_outbox (kind, body) SELECT ?1, ?2
+             WHERE NOT EXISTS (
+                SELECT 1 FROM bento_outbox_erasure WHERE digest = ?3 AND until > {NOW}
+             )"
+        ))
+        .bind(i64::from(kind_code(item.kind())))
+        .bind(std::str::from_utf8(item.json()).unwrap_or("null"))
+        .bind(&digest)
+        .execute(&mut *conn)
+        .await?;
+        if written.rows_affected() == 0 {
+            refused.insert(digest);
+        } else {
+            ids.push(written.last_insert_rowid());
+        }
     }
-    let count: i64 = sqlx::query_scalar(&format!(
+    Ok((ids, refused.len() as u64))
+}
+
+/// The same before the key was read (an outbox whose tables came from the
+/// application's own migrations, at its first write): the rows first, then
+/// the key and the tombstones, under the write lock the rows took.
+pub(crate) async fn insert_then_check(
+    conn: &mut SqliteConnection,
+    items: &[Encoded],
+    keyring: &Keyring,
+) -> Result<(Vec<i64>, u64), sqlx::Error> {
+    let mut ids = Vec::with_capacity(items.len());
+    for item in items {
+        let written = sqlx::query("INSERT INTO bento_outbox (kind, body) VALUES (?1, ?2)")
+            .bind(i64::from(kind_code(item.kind())))
+            .bind(std::str::from_utf8(item.json()).unwrap_or("null"))
+            .execute(&mut *conn)
+            .await?;
+        ids.push(written.last_insert_rowid());
+    }
+    let key = key(&mut *conn, keyring).await?;
+    let digests: std::collections::HashSet<String> = crate::erasure::digests(&key, items)
+        .iter()
+        .map(hex)
+        .collect();
+    let refused: i64 = sqlx::query_scalar(&format!(
         "SELECT count(*) FROM bento_outbox_erasure
          WHERE digest IN (SELECT value FROM json_each(?1)) AND until > {NOW}"
     ))
-    .bind(json_list(digests.iter().map(hex)))
+    .bind(json_list(digests.iter()))
     .fetch_one(conn)
     .await?;
-    Ok(count.max(0) as u64)
+    Ok((ids, refused.max(0) as u64))
 }
 
 /// Erases `email`: tombstone, rows and dead letters, then waits for the

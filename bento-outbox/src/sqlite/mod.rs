@@ -104,7 +104,6 @@ use crate::OutboxError;
 use crate::backend::sealed::Ops;
 use crate::erasure::Keyring;
 use crate::pacing::SharedPacer;
-use crate::row::kind_code;
 use bento_core::integration::store::StoreErasure;
 use conn::{Mode, Own};
 
@@ -153,7 +152,15 @@ impl Ops for Sqlite {
     const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
     fn migrate(outbox: &Outbox) -> BoxFuture<'_, Result<(), OutboxError>> {
-        Box::pin(async move { Ok(schema::migrate(&outbox.pool).await?) })
+        Box::pin(async move {
+            schema::migrate(&outbox.pool).await?;
+            // Read once here, so that `track` checks tombstones in the
+            // statement that writes (see `erasure.rs`).
+            let mut tx = Own::begin(&outbox.pool, Mode::Read).await?;
+            erasure::key(tx.conn(), &outbox.keyring).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     fn insert<'c>(
@@ -163,31 +170,19 @@ impl Ops for Sqlite {
     ) -> BoxFuture<'c, Result<(), OutboxError>> {
         Box::pin(async move {
             conn::check_writable(conn).await?;
-            let mut ids = Vec::with_capacity(items.len());
-            for item in items {
-                let written = sqlx::query("INSERT INTO bento_outbox (kind, body) VALUES (?1, ?2)")
-                    .bind(i64::from(kind_code(item.kind())))
-                    .bind(std::str::from_utf8(item.json()).unwrap_or("null"))
-                    .execute(&mut *conn)
-                    .await?;
-                ids.push(written.last_insert_rowid());
-            }
-            // The tombstones are read after the write, under the write lock
-            // it took: reading first would make every write an upgrade from
-            // a read snapshot, which SQLite refuses when another process
-            // wrote meanwhile. An erasure committed before is seen; one
-            // after deletes what this wrote.
-            let key = erasure::key(&mut *conn, keyring).await?;
-            let digests = crate::erasure::digests(&key, items);
-            let people = erasure::tombstoned(&mut *conn, &digests).await?;
-            if people > 0 {
+            let (ids, refused) = match keyring.get() {
+                Some(key) => erasure::insert_unless_erased(&mut *conn, items, &key).await?,
+                None => erasure::insert_then_check(&mut *conn, items, keyring).await?,
+            };
+            if refused > 0 {
+                // None of them, as `track_all` promises.
                 sqlx::query(
                     "DELETE FROM bento_outbox WHERE id IN (SELECT value FROM json_each(?1))",
                 )
                 .bind(session::id_list(&ids))
                 .execute(&mut *conn)
                 .await?;
-                return Err(OutboxError::Erased { people });
+                return Err(OutboxError::Erased { people: refused });
             }
             Ok(())
         })
