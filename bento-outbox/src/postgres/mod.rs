@@ -276,27 +276,9 @@ impl Ops for Postgres {
     }
 }
 
-/// The insert of `$rows` (kinds and bodies), unless one of the tombstones
-/// `$3` holds: the statement answers how many do.
-macro_rules! unless_erased {
-    ($rows:literal) => {
-        concat!(
-            "WITH refused AS (
-                SELECT count(*) AS n FROM bento_outbox_erasure
-                WHERE digest = ANY($3) AND until > now()
-             ), written AS (
-                INSERT INTO bento_outbox (kind, body) ",
-            $rows,
-            " WHERE (SELECT n FROM refused) = 0
-             )
-             SELECT n FROM refused"
-        )
-    };
-}
-
 /// One statement for any number of items, which writes none of them when
-/// one is about a person erased (the tombstones are read in the same
-/// statement).
+/// one is about a person erased: the tombstones are read by the statement
+/// that writes (an uncorrelated `NOT EXISTS` on the table's key).
 async fn insert(
     conn: &mut PgConnection,
     items: &[Encoded],
@@ -310,29 +292,45 @@ async fn insert(
         .iter()
         .map(|digest| digest.to_vec())
         .collect();
-    let refused: i64 = if let [item] = items {
+    let written = if let [item] = items {
         // The common case, without arrays to build or unnest.
-        sqlx::query_scalar::<Postgres, i64>(unless_erased!("SELECT $1, $2::json"))
-            .bind(kind_code(item.kind()))
-            .bind(json_text(item))
-            .bind(&digests)
-            .fetch_one(conn)
-            .await?
+        sqlx::query::<Postgres>(
+            "INSERT INTO bento_outbox (kind, body) SELECT $1::smallint, $2::json
+             WHERE $3::bytea IS NULL OR NOT EXISTS (
+                SELECT 1 FROM bento_outbox_erasure WHERE digest = $3::bytea AND until > now()
+             )",
+        )
+        .bind(kind_code(item.kind()))
+        .bind(json_text(item))
+        .bind(digests.first())
+        .execute(&mut *conn)
+        .await?
     } else {
         let kinds: Vec<i16> = items.iter().map(|item| kind_code(item.kind())).collect();
         let bodies: Vec<&str> = items.iter().map(json_text).collect();
-        sqlx::query_scalar::<Postgres, i64>(unless_erased!(
-            "SELECT kind, body::json FROM UNNEST($1::smallint[], $2::text[]) AS t(kind, body)"
-        ))
+        sqlx::query::<Postgres>(
+            "INSERT INTO bento_outbox (kind, body)
+             SELECT kind, body::json FROM UNNEST($1::smallint[], $2::text[]) AS t(kind, body)
+             WHERE NOT EXISTS (
+                SELECT 1 FROM bento_outbox_erasure WHERE digest = ANY($3) AND until > now()
+             )",
+        )
         .bind(&kinds)
         .bind(&bodies)
         .bind(&digests)
-        .fetch_one(conn)
+        .execute(&mut *conn)
         .await?
     };
-    if refused > 0 {
+    if written.rows_affected() == 0 {
+        // Refused (rare): how many people, for the error.
+        let people: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM bento_outbox_erasure WHERE digest = ANY($1) AND until > now()",
+        )
+        .bind(&digests)
+        .fetch_one(conn)
+        .await?;
         return Err(OutboxError::Erased {
-            people: refused as u64,
+            people: people.max(1) as u64,
         });
     }
     Ok(())
