@@ -289,13 +289,20 @@ impl<DB: Backend> Outbox<DB> {
     /// rare, and the table small when the relay keeps up).
     pub async fn erase(&self, email: &str) -> Result<StoreErasure, OutboxError> {
         bento_core::integration::erasure::check_email(email)?;
-        let erased = DB::erase(self, email, self.erasure_ttl).await?;
+        let erased = self.erase_for(email, self.erasure_ttl).await?;
         tracing::info!(
             removed = erased.removed,
             dead_letters = erased.dead_letters,
             "a person was erased from the Bento outbox"
         );
         Ok(erased)
+    }
+
+    /// The erasure, within the longest it may wait for the relay's request
+    /// in flight plus the database timeout (a frozen database fails it).
+    async fn erase_for(&self, email: &str, ttl: Duration) -> Result<StoreErasure, OutboxError> {
+        let bound = crate::erasure::FLIGHT_BOUND + self.timeout;
+        within(bound, "erase", DB::erase(self, email, ttl)).await
     }
 
     /// Lifts the tombstone of `email` (when the person signs up again with
@@ -446,7 +453,7 @@ impl<DB: Backend> DurableStore for Outbox<DB> {
         email: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<StoreErasure, StoreError>> {
-        Box::pin(async move { Ok(DB::erase(self, email, ttl).await?) })
+        Box::pin(async move { Ok(self.erase_for(email, ttl).await?) })
     }
 
     fn lift_erasure<'a>(&'a self, email: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
