@@ -6,12 +6,7 @@
 //!
 //! `cargo bench -p bento-benches --bench erasure`; figures in docs/BENCHMARKS.md.
 
-use std::hint::black_box;
-use std::time::Duration;
-
-use bento_benches::purchase::purchase;
-use bento_benches::setup::client_for_sink;
-use bento_benches::sink::Sink;
+use bento_benches::setup::TrackingSink;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// How many people are erased before the second measurement
@@ -24,39 +19,18 @@ fn erased() -> usize {
 }
 
 fn erasure(c: &mut Criterion) {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let sink = Sink::start().expect("sink");
-    let client = client_for_sink(&sink)
-        .queue_capacity(4_000_000)
-        .build()
-        .expect("client");
-    let event = purchase();
-    let flush = || {
-        runtime
-            .block_on(client.flush(Duration::from_secs(600)))
-            .expect("flushed");
-    };
-    client.track(&event).expect("tracked");
-    flush();
-
+    let tracking = TrackingSink::start();
+    let client = &tracking.client;
     let mut group = c.benchmark_group("track");
     group.sample_size(50);
     group.bench_function("no tombstone", |b| {
-        b.iter_custom(|iters| {
-            let start = std::time::Instant::now();
-            for _ in 0..iters {
-                client.track(black_box(&event)).expect("tracked");
-            }
-            let took = start.elapsed();
-            flush();
-            took
-        });
+        b.iter_custom(|iters| tracking.timed(iters))
     });
 
     // A million erasures (each also asks the sink to delete the person).
     let erased = erased();
     let started = std::time::Instant::now();
-    runtime.block_on(async {
+    tracking.runtime.block_on(async {
         let tasks: Vec<_> = (0..8)
             .map(|task| {
                 let client = client.clone();
@@ -77,15 +51,7 @@ fn erasure(c: &mut Criterion) {
     );
 
     group.bench_function(format!("{erased} tombstones"), |b| {
-        b.iter_custom(|iters| {
-            let start = std::time::Instant::now();
-            for _ in 0..iters {
-                client.track(black_box(&event)).expect("tracked");
-            }
-            let took = start.elapsed();
-            flush();
-            took
-        });
+        b.iter_custom(|iters| tracking.timed(iters))
     });
     group.finish();
 }

@@ -15,32 +15,21 @@
 //! `cargo bench -p bento-benches --bench track`; figures in docs/BENCHMARKS.md.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bento_benches::alloc::{self, Counting};
-use bento_benches::purchase::{HandWritten, purchase};
-use bento_benches::setup::client_for_sink;
-use bento_benches::sink::Sink;
+use bento_benches::purchase::HandWritten;
+use bento_benches::setup::TrackingSink;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
 fn track(c: &mut Criterion) {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let sink = Sink::start().expect("sink");
-    let client = client_for_sink(&sink)
-        .queue_capacity(4_000_000)
-        .build()
-        .expect("client");
-    let event = purchase();
-    let flush = || {
-        runtime
-            .block_on(client.flush(Duration::from_secs(600)))
-            .expect("flushed");
-    };
-    client.track(&event).expect("tracked");
-    flush();
+    let tracking = TrackingSink::start();
+    let (sink, client) = (&tracking.sink, &tracking.client);
+    let event = tracking.event.clone();
+    let flush = || tracking.flush();
 
     // Allocations on the caller's path: 900 calls stay under one batch, so
     // the delivery thread sleeps and allocates nothing meanwhile.

@@ -63,3 +63,59 @@ pub fn outbox_event(n: usize) -> Event {
         .detail("total", 129.95)
         .detail("currency", "USD")
 }
+
+/// A client tracking the same purchase into the sink, and a runtime to
+/// flush it: the setting of the `track` and `erasure` benches.
+#[derive(Debug)]
+pub struct TrackingSink {
+    /// Where flushes run.
+    pub runtime: tokio::runtime::Runtime,
+    /// What the client delivers to.
+    pub sink: Sink,
+    /// The client, with room for a long benchmark's events.
+    pub client: Client,
+    /// The event tracked.
+    pub event: crate::purchase::Purchase,
+}
+
+impl TrackingSink {
+    /// The client, with one event tracked and delivered (the connection is up).
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let sink = Sink::start().expect("sink");
+        let client = client_for_sink(&sink)
+            .queue_capacity(4_000_000)
+            .build()
+            .expect("client");
+        let tracking = Self {
+            runtime,
+            sink,
+            client,
+            event: crate::purchase::purchase(),
+        };
+        tracking.client.track(&tracking.event).expect("tracked");
+        tracking.flush();
+        tracking
+    }
+
+    /// Waits until everything tracked was delivered.
+    pub fn flush(&self) {
+        self.runtime
+            .block_on(self.client.flush(std::time::Duration::from_secs(600)))
+            .expect("flushed");
+    }
+
+    /// The time `iters` calls of `track` take; the flush after them is not
+    /// counted.
+    pub fn timed(&self, iters: u64) -> std::time::Duration {
+        let start = std::time::Instant::now();
+        for _ in 0..iters {
+            self.client
+                .track(std::hint::black_box(&self.event))
+                .expect("tracked");
+        }
+        let took = start.elapsed();
+        self.flush();
+        took
+    }
+}
