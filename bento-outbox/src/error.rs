@@ -55,12 +55,12 @@ pub enum OutboxError {
     /// [`RelayStats::erased`](crate::RelayStats::erased). Lift it with
     /// `lift_erasure` when the person signs up again with consent.
     #[error(
-        "the item(s) are about {people} person(s) erased (the person asked to be forgotten); \
-         nothing was written; lift the erasure with lift_erasure if they signed up again with consent"
+        "{items} item(s) are about a person erased (who asked to be forgotten); nothing was \
+         written; lift the erasure with lift_erasure if they signed up again with consent"
     )]
     Erased {
-        /// How many erased people the items are about.
-        people: u64,
+        /// How many of the items are about an erased person.
+        items: u64,
     },
     /// The database refused or failed.
     #[error("the Bento outbox's database call failed: {0}")]

@@ -399,12 +399,12 @@ impl<DB: Backend> Outbox<DB> {
 
     /// Logs and counts a refusal of items about an erased person.
     fn account_erased(&self, result: Result<(), OutboxError>) -> Result<(), OutboxError> {
-        if let Err(OutboxError::Erased { people }) = &result {
+        if let Err(OutboxError::Erased { items }) = &result {
             tracing::info!(
-                people,
+                items,
                 "the Bento outbox refused items about an erased person; nothing was written"
             );
-            self.status.erased(*people);
+            self.status.erased(*items);
         }
         result
     }

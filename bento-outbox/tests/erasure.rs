@@ -115,8 +115,12 @@ macro_rules! erasure_story {
             .track(&mut tx, &Event::new("order.placed", "Erased.Person@Example.com"))
             .await
             .unwrap_err();
-        assert!(matches!(refused, OutboxError::Erased { people: 1 }), "{refused:?}");
+        assert!(matches!(refused, OutboxError::Erased { items: 1 }), "{refused:?}");
         assert!(!refused.to_string().contains(ERASED), "no address in: {refused}");
+        // All or none: two items about the person and one about someone else.
+        let mixed = [event(0), event(2), other_event(90)];
+        let refused = elsewhere.track_all(&mut tx, &mixed).await.unwrap_err();
+        assert!(matches!(refused, OutboxError::Erased { items: 2 }), "{refused:?}");
         // A row a raced transaction wrote past the check (here by hand):
         // the relay removes it unsent.
         sqlx::query($raced)
@@ -136,6 +140,10 @@ macro_rules! erasure_story {
         .await;
         let others: Vec<u64> = (0..50).filter(|n| n % 2 == 1 || *n >= 40).collect();
         check_delivery(&emulator, &proxy, seen_before, &others);
+        assert!(
+            !emulator.events().iter().any(|e| e.details.get("n") == Some(&90.into())),
+            "the refused track_all wrote nothing"
+        );
         // One deletion request (queued, or "no such person" when none of
         // theirs got through: both settle the row).
         let deletions: Vec<_> = proxy

@@ -322,15 +322,17 @@ async fn insert(
         .await?
     };
     if written.rows_affected() == 0 {
-        // Refused (rare): how many people, for the error.
-        let people: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM bento_outbox_erasure WHERE digest = ANY($1) AND until > now()",
+        // Refused (rare): how many items are about an erased person.
+        let items: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM unnest($1::bytea[]) AS d(digest) WHERE EXISTS (
+                SELECT 1 FROM bento_outbox_erasure e WHERE e.digest = d.digest AND e.until > now()
+             )",
         )
         .bind(&digests)
         .fetch_one(conn)
         .await?;
         return Err(OutboxError::Erased {
-            people: people.max(1) as u64,
+            items: items.max(1) as u64,
         });
     }
     Ok(())

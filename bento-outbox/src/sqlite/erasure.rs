@@ -58,14 +58,14 @@ pub(crate) async fn key(
 /// holds its person, read by the statement that writes: reading first would
 /// make the caller's transaction an upgrade from a read snapshot, which
 /// SQLite refuses when another process wrote meanwhile. The ids written,
-/// and how many people were refused.
+/// and how many items were refused.
 pub(crate) async fn insert_unless_erased(
     conn: &mut SqliteConnection,
     items: &[Encoded],
     key: &[u8],
 ) -> Result<(Vec<i64>, u64), sqlx::Error> {
     let mut ids = Vec::with_capacity(items.len());
-    let mut refused = std::collections::HashSet::new();
+    let mut refused = 0;
     for item in items {
         let digest = subject(item.json()).map(|email| hex(&digest(key, &email)));
         let written = sqlx::query(&format!(
@@ -80,12 +80,12 @@ pub(crate) async fn insert_unless_erased(
         .execute(&mut *conn)
         .await?;
         if written.rows_affected() == 0 {
-            refused.insert(digest);
+            refused += 1;
         } else {
             ids.push(written.last_insert_rowid());
         }
     }
-    Ok((ids, refused.len() as u64))
+    Ok((ids, refused))
 }
 
 /// The same before the key was read (an outbox whose tables came from the
@@ -106,18 +106,22 @@ pub(crate) async fn insert_then_check(
         ids.push(written.last_insert_rowid());
     }
     let key = key(&mut *conn, keyring).await?;
-    let digests: std::collections::HashSet<String> = crate::erasure::digests(&key, items)
+    let digests: Vec<String> = crate::erasure::digests(&key, items)
         .iter()
         .map(hex)
         .collect();
-    let refused: i64 = sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM bento_outbox_erasure
+    let found: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT digest FROM bento_outbox_erasure
          WHERE digest IN (SELECT value FROM json_each(?1)) AND until > {NOW}"
     ))
     .bind(json_list(digests.iter()))
-    .fetch_one(conn)
+    .fetch_all(conn)
     .await?;
-    Ok((ids, refused.max(0) as u64))
+    let refused = digests
+        .iter()
+        .filter(|digest| found.contains(digest))
+        .count();
+    Ok((ids, refused as u64))
 }
 
 /// Erases `email`: tombstone, rows and dead letters, then waits for the

@@ -182,7 +182,7 @@ impl Ops for Sqlite {
                 .bind(session::id_list(&ids))
                 .execute(&mut *conn)
                 .await?;
-                return Err(OutboxError::Erased { people: refused });
+                return Err(OutboxError::Erased { items: refused });
             }
             Ok(())
         })
