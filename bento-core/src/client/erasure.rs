@@ -69,6 +69,12 @@ impl Client {
         }
     }
 
+    /// Whether any tombstone holds: the direct calls encode their items
+    /// for the check only then.
+    pub(crate) fn erasures_active(&self) -> bool {
+        !self.inner.dispatcher.tombstones().is_empty()
+    }
+
     /// Refuses a direct call's items about someone erased (their JSON, one
     /// by one): counted, logged and told to the hook without them, as
     /// `track` refuses them; a direct call would re-create the person.

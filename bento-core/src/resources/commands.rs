@@ -31,9 +31,13 @@ impl Client {
     /// ```
     pub async fn run_commands(&self, commands: &[Command]) -> Result<CommandResult, Error> {
         validate::non_empty_batch("commands", commands)?;
-        let mut encoded = Vec::with_capacity(commands.len());
+        let check_erased = self.erasures_active();
+        let mut encoded = Vec::new();
         for (index, command) in commands.iter().enumerate() {
             command.validate(&format!("command[{index}]"))?;
+            if self.inner.plan.is_none() && !check_erased {
+                continue;
+            }
             let json = serde_json::to_vec(command).map_err(|error| {
                 crate::ValidationError::Unserializable {
                     field: format!("command[{index}]"),
@@ -45,7 +49,9 @@ impl Client {
                     format!("command[{index}]")
                 })?;
             }
-            encoded.push(json);
+            if check_erased {
+                encoded.push(json);
+            }
         }
         self.refuse_erased(encoded.iter().map(Vec::as_slice))?;
         let request =
