@@ -89,7 +89,7 @@ impl Client {
         }
         let items = items
             .into_iter()
-            .filter(|json| tombstones.covers(json))
+            .filter(|json| tombstones.covers_json(json))
             .count();
         if items == 0 {
             return Ok(());

@@ -319,7 +319,7 @@ impl Relay {
                 .fixed_max_items()
                 .unwrap_or(self.api.events_per_request);
             // A deletion request names the person it erases: never left out.
-            let subject = subject.filter(|_| kind != ItemKind::Deletion);
+            let subject = subject.filter(|_| crate::erasure::erasable(kind));
             let slot = &mut open[kind.index()];
             let full = slot.as_ref().is_some_and(|(batch, bytes)| {
                 batch.ids.len() >= max_items

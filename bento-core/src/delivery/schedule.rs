@@ -269,12 +269,12 @@ impl Scheduler {
 
     /// Removes every waiting item (fresh or to be retried) that `about`
     /// selects, and returns them.
-    pub(crate) fn erase(&mut self, about: &dyn Fn(&[u8]) -> bool) -> Vec<Encoded> {
+    pub(crate) fn erase(&mut self, about: &dyn Fn(&Encoded) -> bool) -> Vec<Encoded> {
         let mut erased = Vec::new();
         for k in 0..self.fresh.len() {
             let (gone, kept): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.fresh[k])
                 .into_iter()
-                .partition(|entry| about(&entry.item.json));
+                .partition(|entry| about(&entry.item));
             self.fresh[k] = kept.into();
             for entry in gone {
                 self.fresh_bytes[k] -= entry.item.json.len() + 1;
@@ -296,11 +296,11 @@ impl Scheduler {
     pub(crate) fn strip(
         &mut self,
         batch: &mut Batch,
-        about: &dyn Fn(&[u8]) -> bool,
+        about: &dyn Fn(&Encoded) -> bool,
     ) -> Vec<Encoded> {
         let (gone, kept): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut batch.entries)
             .into_iter()
-            .partition(|entry| about(&entry.item.json));
+            .partition(|entry| about(&entry.item));
         batch.entries = kept;
         gone.into_iter()
             .map(|entry| {

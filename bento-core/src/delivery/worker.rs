@@ -291,7 +291,7 @@ impl Worker {
         let tombstones = &self.config.tombstones;
         while let Ok(item) = data.try_recv() {
             n += 1;
-            if tombstones.covers(&item.json) {
+            if tombstones.covers(&item) {
                 erased += 1;
                 continue;
             }
@@ -306,7 +306,7 @@ impl Worker {
     /// Removes every item about `email` waiting in the engine, and answers
     /// once no request in flight carries any of theirs.
     fn erase(&mut self, email: &str, reply: tokio::sync::oneshot::Sender<Erased>) {
-        let about = |json: &[u8]| crate::erasure::is_about(json, email);
+        let about = |item: &Encoded| crate::erasure::is_about(item, email);
         let removed = self.scheduler.erase(&about).len();
         self.shared.erased(removed);
         let mut erased = Erased {
@@ -319,7 +319,7 @@ impl Worker {
                 .batch
                 .entries
                 .iter()
-                .filter(|entry| about(&entry.item.json))
+                .filter(|entry| about(&entry.item))
                 .count();
             if carried > 0 {
                 erased.in_flight += carried;
@@ -482,7 +482,7 @@ impl Worker {
             let tombstones = Arc::clone(&self.config.tombstones);
             let gone = self
                 .scheduler
-                .strip(&mut batch, &|json| tombstones.covers(json));
+                .strip(&mut batch, &|item| tombstones.covers(item));
             self.shared.erased(gone.len());
             if batch.entries.is_empty() {
                 return "erased";

@@ -103,9 +103,16 @@ impl Tombstones {
             .is_some_and(|until| Instant::now() < *until)
     }
 
-    /// Whether the item whose JSON is `json` is about an erased email.
-    pub(crate) fn covers(&self, json: &[u8]) -> bool {
+    /// Whether the JSON of an event, record or command is about an erased
+    /// email.
+    pub(crate) fn covers_json(&self, json: &[u8]) -> bool {
         !self.is_empty() && super::email_of(json).is_some_and(|email| self.contains(&email))
+    }
+
+    /// Whether `item` is about an erased email; a deletion request never is
+    /// (it is the erasure itself).
+    pub(crate) fn covers(&self, item: &crate::Encoded) -> bool {
+        super::erasable(item.kind) && self.covers_json(&item.json)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Digest, Instant>> {
@@ -132,7 +139,15 @@ mod tests {
         tombstones.add("Ada@Example.com ");
         assert!(tombstones.contains("ada@example.com"));
         assert!(!tombstones.contains("bob@example.com"));
-        assert!(tombstones.covers(br#"{"type":"t","email":"ADA@example.com"}"#));
+        assert!(tombstones.covers_json(br#"{"type":"t","email":"ADA@example.com"}"#));
+        let event = crate::Encoded::event(&crate::Event::new("t", "ADA@example.com"));
+        assert!(event.is_ok_and(|event| tombstones.covers(&event)));
+        // Bento's deletion request is the erasure itself: never covered.
+        let deletion = crate::Encoded {
+            kind: crate::ItemKind::Deletion,
+            json: br#"{"email":"ada@example.com"}"#.to_vec(),
+        };
+        assert!(!tombstones.covers(&deletion));
         assert!(tombstones.lift("ada@example.com"));
         assert!(!tombstones.contains("ada@example.com"));
         assert!(tombstones.is_empty());
