@@ -116,7 +116,7 @@ impl Dispatcher {
             // person are refused; the rest go on.
             let (erased, kept): (Vec<Encoded>, Vec<Encoded>) = items
                 .into_iter()
-                .partition(|item| tombstones.covers(item));
+                .partition(|item| tombstones.covers(item.kind, &item.json));
             if !erased.is_empty() {
                 let result = self.offer_checked(kept, counted);
                 self.refuse_erased(erased.len());

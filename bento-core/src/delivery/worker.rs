@@ -291,7 +291,7 @@ impl Worker {
         let tombstones = &self.config.tombstones;
         while let Ok(item) = data.try_recv() {
             n += 1;
-            if tombstones.covers(&item) {
+            if tombstones.covers(item.kind, &item.json) {
                 erased += 1;
                 continue;
             }
@@ -306,7 +306,7 @@ impl Worker {
     /// Removes every item about `email` waiting in the engine, and answers
     /// once no request in flight carries any of theirs.
     fn erase(&mut self, email: &str, reply: tokio::sync::oneshot::Sender<Erased>) {
-        let about = |item: &Encoded| crate::erasure::is_about(item, email);
+        let about = |item: &Encoded| crate::erasure::is_about(item.kind, &item.json, email);
         let removed = self.scheduler.erase(&about).len();
         self.shared.erased(removed);
         let mut erased = Erased {
@@ -482,7 +482,7 @@ impl Worker {
             let tombstones = Arc::clone(&self.config.tombstones);
             let gone = self
                 .scheduler
-                .strip(&mut batch, &|item| tombstones.covers(item));
+                .strip(&mut batch, &|item| tombstones.covers(item.kind, &item.json));
             self.shared.erased(gone.len());
             if batch.entries.is_empty() {
                 return "erased";

@@ -10,6 +10,8 @@
 //! them queued before the call reaches Bento after the deletion.
 //! `subject.rs` reads whom an encoded item is about.
 
+use crate::model::kind::ItemKind;
+
 mod subject;
 mod tombstone;
 
@@ -20,16 +22,16 @@ pub(crate) use tombstone::{Tombstones, digest};
 /// than any retry, maximum age or replay the SDK makes.
 pub(crate) const DEFAULT_TTL: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
 
-/// Whether `item` is about `email` (trimmed, any case) and may be left out
-/// for it.
-pub(crate) fn is_about(item: &crate::Encoded, email: &str) -> bool {
-    erasable(item.kind)
-        && email_of(&item.json).is_some_and(|own| own.trim().eq_ignore_ascii_case(email.trim()))
+/// Whether an item of `kind` whose JSON is `json` is about `email`
+/// (trimmed, any case) and may be left out for it.
+pub(crate) fn is_about(kind: ItemKind, json: &[u8], email: &str) -> bool {
+    erasable(kind)
+        && email_of(json).is_some_and(|own| own.trim().eq_ignore_ascii_case(email.trim()))
 }
 
 /// Whether an erasure leaves items of `kind` out when they are about the
 /// person, in the engine and in the relay alike: every kind but Bento's
 /// deletion request, which is the erasure itself.
-pub(crate) fn erasable(kind: crate::ItemKind) -> bool {
-    kind != crate::ItemKind::Deletion
+pub(crate) fn erasable(kind: ItemKind) -> bool {
+    kind != ItemKind::Deletion
 }
